@@ -1,0 +1,73 @@
+//! `onelayer gradcheck`: analytic against numerical gradients on the real data.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use onelayer::config::SplitConfig;
+use onelayer::experiments;
+use onelayer::gradcheck::GradCheckConfig;
+
+use super::DataArgs;
+
+/// Arguments of `gradcheck`.
+#[derive(Debug, Args)]
+pub struct GradcheckArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Input dimensions checked (the first DIMS of each image).
+    #[arg(long, default_value_t = 100)]
+    dims: usize,
+    /// Examples checked (the first N training images).
+    #[arg(long, default_value_t = 50)]
+    examples: usize,
+    /// Fail when a relative error exceeds this.
+    #[arg(long, default_value_t = 1e-6)]
+    tolerance: f64,
+}
+
+/// Prints the max and mean relative errors for W and b with λ = 0 and λ = 0.1;
+/// exits with status 1 above the tolerance.
+pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
+    if a.dims == 0 || a.dims > onelayer::D {
+        anyhow::bail!("--dims: must be in 1..={}, got {}", onelayer::D, a.dims);
+    }
+    if a.examples == 0 {
+        anyhow::bail!("--examples: must be at least 1");
+    }
+    if !(a.tolerance.is_finite() && a.tolerance > 0.0) {
+        anyhow::bail!(
+            "--tolerance: must be a finite number > 0, got {}",
+            a.tolerance
+        );
+    }
+    let (path, opts) = a.data.resolve();
+    let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
+    let cfg = GradCheckConfig {
+        dims: a.dims,
+        examples: a.examples,
+        ..GradCheckConfig::default()
+    };
+    let reports = experiments::gradient_checks(&data.train, &cfg);
+    println!(
+        "{:>6} {:>5} {:>8} {:>12} {:>12} {:>12} {:>12}",
+        "lambda", "dims", "examples", "max rel W", "mean rel W", "max rel b", "mean rel b"
+    );
+    let mut ok = true;
+    for r in &reports {
+        println!(
+            "{:>6} {:>5} {:>8} {:>12.3e} {:>12.3e} {:>12.3e} {:>12.3e}",
+            r.lambda, r.dims, r.examples, r.max_rel_w, r.mean_rel_w, r.max_rel_b, r.mean_rel_b
+        );
+        ok &= r.max_rel() <= a.tolerance;
+    }
+    if ok {
+        println!("gradient check passed (tolerance {:e})", a.tolerance);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "gradient check FAILED: a relative error exceeds {:e}",
+            a.tolerance
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}

@@ -1,0 +1,69 @@
+//! Command-line interface: argument parsing and one function per command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+mod gradcheck;
+mod progress;
+mod reproduce;
+
+/// A one-layer network (linear softmax classifier) on CIFAR-10.
+#[derive(Debug, Parser)]
+#[command(name = "onelayer", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the report's four experiments and write results, weights and a summary.
+    Reproduce(reproduce::ReproduceArgs),
+    /// Train custom runs from flags or from a TOML experiment file.
+    Train(reproduce::TrainArgs),
+    /// Compare analytic and numerical gradients on the real data.
+    Gradcheck(gradcheck::GradcheckArgs),
+}
+
+/// Where to read the data, shared by every command that reads it.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// CIFAR-10 folder or archive (default: $CIFAR10_DIR, else ./data).
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Accept batch files whose md5 differs from the official release.
+    #[arg(long)]
+    pub allow_modified: bool,
+}
+
+impl DataArgs {
+    /// The data's location and the read options.
+    pub fn resolve(&self) -> (PathBuf, onelayer::data::ReadOptions) {
+        (
+            onelayer::data::locate(self.data.as_deref()),
+            onelayer::data::ReadOptions {
+                allow_modified: self.allow_modified,
+            },
+        )
+    }
+}
+
+/// Parses the arguments, runs the command and turns an error into one line on
+/// stderr and exit status 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Reproduce(a) => reproduce::reproduce(a),
+        Command::Train(a) => reproduce::train(a),
+        Command::Gradcheck(a) => gradcheck::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `onelayer reproduce` and `onelayer train`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use onelayer::config::{DEFAULT_SEED, ExperimentConfig, RunConfig, SplitConfig, Validation};
+use onelayer::experiments;
+
+use super::DataArgs;
+use super::progress::EpochLines;
+
+/// Arguments of `reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Arguments of `train`: a TOML experiment file, or one run given by flags.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// TOML experiment file (a [split] and [[run]] entries); replaces the run flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size"])]
+    config: Option<PathBuf>,
+    /// L2 penalty λ.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    lambda: f64,
+    /// Learning rate η.
+    #[arg(long, default_value_t = 0.001, allow_negative_numbers = true)]
+    eta: f64,
+    /// Number of epochs.
+    #[arg(long, default_value_t = 40)]
+    n_epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 100)]
+    n_batch: usize,
+    /// Seed of the initialisation and shuffling.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Shuffle the training set before every epoch.
+    #[arg(long)]
+    shuffle: bool,
+    /// Name of the run and of its folder.
+    #[arg(long)]
+    name: Option<String>,
+    /// Training batches, e.g. 1,2,3,4,5.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    train_batches: Vec<u8>,
+    /// Validate on this batch.
+    #[arg(long, conflicts_with = "val_size")]
+    val_batch: Option<u8>,
+    /// Validate on this many images held out of the training batches.
+    #[arg(long)]
+    val_size: Option<usize>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "results-train")]
+    out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn default_threads(flag: Option<usize>) -> anyhow::Result<usize> {
+    match flag {
+        Some(0) => anyhow::bail!("--threads: must be at least 1"),
+        Some(t) => Ok(t),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+/// `onelayer reproduce`: the report's four experiments.
+pub fn reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
+    run(
+        &ExperimentConfig::report(),
+        &a.data,
+        &a.out,
+        default_threads(a.threads)?,
+    )
+}
+
+/// `onelayer train`: custom runs.
+pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
+    let config = match &a.config {
+        Some(path) => ExperimentConfig::from_file(path)?,
+        None => {
+            let validation = match (a.val_batch, a.val_size) {
+                (_, Some(n)) => Validation::HoldOut(n),
+                (Some(b), None) => Validation::Batch(b),
+                (None, None) if a.train_batches.contains(&2) => Validation::HoldOut(1000),
+                (None, None) => Validation::Batch(2),
+            };
+            ExperimentConfig {
+                split: SplitConfig {
+                    train_batches: a.train_batches.clone(),
+                    validation,
+                },
+                run: vec![RunConfig {
+                    name: a.name.clone(),
+                    lambda: a.lambda,
+                    eta: a.eta,
+                    n_epochs: a.n_epochs,
+                    n_batch: a.n_batch,
+                    seed: a.seed,
+                    shuffle: a.shuffle,
+                }],
+            }
+        }
+    };
+    // Flags are named `--flag` in errors; a file's fields by their place in it.
+    let config_for_errors = if a.config.is_some() { None } else { Some("--") };
+    if let Some(prefix) = config_for_errors {
+        config
+            .split
+            .check()
+            .map_err(|e| anyhow::anyhow!("{}", flag_error(&e.to_string())))?;
+        config.run[0]
+            .check(prefix, config.n_train())
+            .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--n_", "--n-")))?;
+    }
+    run(&config, &a.data, &a.out, default_threads(a.threads)?)
+}
+
+fn flag_error(msg: &str) -> String {
+    msg.replace("train_batches", "--train-batches")
+        .replace("validation.batch", "--val-batch")
+        .replace("validation.hold_out", "--val-size")
+}
+
+fn run(
+    config: &ExperimentConfig,
+    data: &DataArgs,
+    out: &Path,
+    threads: usize,
+) -> anyhow::Result<ExitCode> {
+    let (path, opts) = data.resolve();
+    let observers =
+        |_: usize, h: &onelayer::config::Hyper| -> Box<dyn onelayer::train::Observer + Send> {
+            Box::new(EpochLines::new(&h.name, h.n_epochs))
+        };
+    let exp = experiments::run_experiment(config, &path, &opts, threads, &observers)?;
+    experiments::write_outputs(out, &exp)
+        .with_context(|| format!("writing results to {}", out.display()))?;
+    print!("{}", exp.results.summary_table());
+    println!("results written to {}", out.join("results.json").display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,463 @@
+//! Typed, validated settings. A [`RunConfig`] comes from a TOML file or from flags;
+//! [`RunConfig::check`] turns it into [`Hyper`], the only form training accepts.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The seed used when none is given.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// An invalid setting, named by its field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A field's value is out of range.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field, as written in the file or flag (`run[2].eta`, `--eta`).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A config file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A config file is not valid TOML for this schema.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn default_seed() -> u64 {
+    DEFAULT_SEED
+}
+
+/// One training run's settings, as written by a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Name of the run and of its output folder; derived from λ and η when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// L2 penalty λ ≥ 0.
+    pub lambda: f64,
+    /// Learning rate η > 0.
+    pub eta: f64,
+    /// Number of epochs ≥ 1.
+    pub n_epochs: usize,
+    /// Mini-batch size, 1 ≤ n_batch ≤ number of training images.
+    pub n_batch: usize,
+    /// Seed of the weight initialisation and of shuffling.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Shuffle the training set before every epoch (off in the report).
+    #[serde(default)]
+    pub shuffle: bool,
+}
+
+/// Checked hyper-parameters of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hyper {
+    /// Name of the run.
+    pub name: String,
+    /// L2 penalty λ ≥ 0.
+    pub lambda: f64,
+    /// Learning rate η > 0.
+    pub eta: f64,
+    /// Number of epochs ≥ 1.
+    pub n_epochs: usize,
+    /// Mini-batch size ≥ 1.
+    pub n_batch: usize,
+    /// Seed of the initialisation and of shuffling.
+    pub seed: u64,
+    /// Whether to shuffle before every epoch.
+    pub shuffle: bool,
+}
+
+/// The name a run gets from its settings: `lambda0.1_eta0.001`.
+pub fn run_name(lambda: f64, eta: f64) -> String {
+    format!("lambda{lambda}_eta{eta}")
+}
+
+impl RunConfig {
+    /// The report's setting (λ, η) with 40 epochs of mini-batches of 100.
+    pub fn report(lambda: f64, eta: f64) -> RunConfig {
+        RunConfig {
+            name: None,
+            lambda,
+            eta,
+            n_epochs: 40,
+            n_batch: 100,
+            seed: DEFAULT_SEED,
+            shuffle: false,
+        }
+    }
+
+    /// Validates the settings; `prefix` names the run in errors (`run[1].` or `--`),
+    /// `n_train` is the number of training images.
+    pub fn check(&self, prefix: &str, n_train: usize) -> Result<Hyper, ConfigError> {
+        let field = |f: &str| format!("{prefix}{f}");
+        if !self.lambda.is_finite() || self.lambda < 0.0 {
+            return Err(invalid(
+                &field("lambda"),
+                format!("must be a finite number ≥ 0, got {}", self.lambda),
+            ));
+        }
+        if !self.eta.is_finite() || self.eta <= 0.0 {
+            return Err(invalid(
+                &field("eta"),
+                format!("must be a finite number > 0, got {}", self.eta),
+            ));
+        }
+        if self.n_epochs == 0 {
+            return Err(invalid(&field("n_epochs"), "must be at least 1, got 0"));
+        }
+        if self.n_batch == 0 {
+            return Err(invalid(&field("n_batch"), "must be at least 1, got 0"));
+        }
+        if self.n_batch > n_train {
+            return Err(invalid(
+                &field("n_batch"),
+                format!(
+                    "is {} but the training set has only {n_train} images",
+                    self.n_batch
+                ),
+            ));
+        }
+        let name = match &self.name {
+            Some(n) => check_name(&field("name"), n)?,
+            None => run_name(self.lambda, self.eta),
+        };
+        Ok(Hyper {
+            name,
+            lambda: self.lambda,
+            eta: self.eta,
+            n_epochs: self.n_epochs,
+            n_batch: self.n_batch,
+            seed: self.seed,
+            shuffle: self.shuffle,
+        })
+    }
+}
+
+/// A run name becomes a folder name: it must be a single plain path component.
+fn check_name(field: &str, name: &str) -> Result<String, ConfigError> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(invalid(
+            field,
+            format!("{name:?} must be non-empty and use only letters, digits, '_', '-' and '.'"),
+        ))
+    }
+}
+
+/// Where the validation set comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Validation {
+    /// A whole training batch, `data_batch_N` (the report uses batch 2).
+    Batch(u8),
+    /// The last `N` images of the training batches, held out from training.
+    HoldOut(usize),
+}
+
+/// Which batches train and which validate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    /// Training batches, numbers in 1..=5.
+    pub train_batches: Vec<u8>,
+    /// The validation set.
+    pub validation: Validation,
+}
+
+impl Default for SplitConfig {
+    /// The report's split: batch 1 trains, batch 2 validates.
+    fn default() -> Self {
+        SplitConfig {
+            train_batches: vec![1],
+            validation: Validation::Batch(2),
+        }
+    }
+}
+
+impl SplitConfig {
+    /// Validates batch numbers and that validation does not overlap training.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.train_batches.is_empty() {
+            return Err(invalid("train_batches", "must name at least one batch"));
+        }
+        for (i, &b) in self.train_batches.iter().enumerate() {
+            if !(1..=5).contains(&b) {
+                return Err(invalid(
+                    &format!("train_batches[{i}]"),
+                    format!("must be in 1..=5, got {b}"),
+                ));
+            }
+            if self.train_batches[..i].contains(&b) {
+                return Err(invalid(
+                    &format!("train_batches[{i}]"),
+                    format!("batch {b} is listed twice"),
+                ));
+            }
+        }
+        match self.validation {
+            Validation::Batch(b) if !(1..=5).contains(&b) => Err(invalid(
+                "validation.batch",
+                format!("must be in 1..=5, got {b}"),
+            )),
+            Validation::Batch(b) if self.train_batches.contains(&b) => Err(invalid(
+                "validation.batch",
+                format!("batch {b} is also a training batch"),
+            )),
+            Validation::HoldOut(0) => Err(invalid("validation.hold_out", "must be at least 1")),
+            Validation::HoldOut(n) if n >= 10_000 * self.train_batches.len() => Err(invalid(
+                "validation.hold_out",
+                format!(
+                    "{n} leaves no training images out of {}",
+                    10_000 * self.train_batches.len()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An experiment file: a split and a list of runs.
+///
+/// ```toml
+/// [split]
+/// train_batches = [1]
+/// validation = { batch = 2 }
+///
+/// [[run]]
+/// lambda = 0.1
+/// eta = 0.001
+/// n_epochs = 40
+/// n_batch = 100
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// The split; the report's when absent.
+    #[serde(default)]
+    pub split: SplitConfig,
+    /// The runs, at least one.
+    pub run: Vec<RunConfig>,
+}
+
+impl ExperimentConfig {
+    /// The report's four experiments on the report's split.
+    pub fn report() -> ExperimentConfig {
+        ExperimentConfig {
+            split: SplitConfig::default(),
+            run: vec![
+                RunConfig::report(0.0, 0.1),
+                RunConfig::report(0.0, 0.001),
+                RunConfig::report(0.1, 0.001),
+                RunConfig::report(1.0, 0.001),
+            ],
+        }
+    }
+
+    /// Reads and parses a TOML experiment file (not yet checked).
+    pub fn from_file(path: &Path) -> Result<ExperimentConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+    }
+
+    /// Checks the split and every run against the training set's size; returns the
+    /// checked runs. Run names must be distinct, since each names a folder.
+    pub fn check(&self, n_train: usize) -> Result<Vec<Hyper>, ConfigError> {
+        self.split.check()?;
+        if self.run.is_empty() {
+            return Err(invalid("run", "at least one [[run]] is needed"));
+        }
+        let mut out: Vec<Hyper> = Vec::with_capacity(self.run.len());
+        for (i, r) in self.run.iter().enumerate() {
+            let h = r.check(&format!("run[{i}]."), n_train)?;
+            if out.iter().any(|o| o.name == h.name) {
+                return Err(invalid(
+                    &format!("run[{i}].name"),
+                    format!(
+                        "{:?} is used by another run; give each run its own name",
+                        h.name
+                    ),
+                ));
+            }
+            out.push(h);
+        }
+        Ok(out)
+    }
+
+    /// Number of training images the split leaves.
+    pub fn n_train(&self) -> usize {
+        let all = 10_000 * self.split.train_batches.len();
+        match self.split.validation {
+            Validation::HoldOut(n) => all.saturating_sub(n),
+            Validation::Batch(_) => all,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_settings_check() {
+        let e = ExperimentConfig::report();
+        let runs = e.check(e.n_train()).unwrap();
+        assert_eq!(runs.len(), 4);
+        assert_eq!(runs[0].name, "lambda0_eta0.1");
+        assert_eq!(runs[3].name, "lambda1_eta0.001");
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let mut r = RunConfig::report(0.0, 0.0);
+        assert!(
+            r.check("--", 100)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--eta")
+        );
+        r.eta = f64::NAN;
+        assert!(
+            r.check("--", 100)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--eta")
+        );
+        r.eta = 0.1;
+        r.lambda = -1.0;
+        assert!(
+            r.check("--", 100)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--lambda")
+        );
+        r.lambda = f64::INFINITY;
+        assert!(
+            r.check("--", 100)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--lambda")
+        );
+        r.lambda = 0.0;
+        r.n_batch = 0;
+        assert!(
+            r.check("--", 100)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--n_batch")
+        );
+        r.n_batch = 101;
+        let e = r.check("--", 100).unwrap_err().to_string();
+        assert!(e.starts_with("--n_batch") && e.contains("100"), "{e}");
+        r.n_batch = 100;
+        r.n_epochs = 0;
+        assert!(
+            r.check("--", 100)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--n_epochs")
+        );
+        r.n_epochs = 1;
+        r.name = Some("../escape".into());
+        assert!(
+            r.check("--", 100)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--name")
+        );
+    }
+
+    #[test]
+    fn toml_file_errors_name_file_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.toml");
+        std::fs::write(
+            &p,
+            "[[run]]\nlambda = 0.1\neta = -1.0\nn_epochs = 2\nn_batch = 10\n",
+        )
+        .unwrap();
+        let e = ExperimentConfig::from_file(&p).unwrap();
+        assert_eq!(
+            e.check(10_000).unwrap_err().to_string(),
+            "run[0].eta: must be a finite number > 0, got -1"
+        );
+        std::fs::write(
+            &p,
+            "[[run]]\nlambda = nan\neta = 1.0\nn_epochs = 2\nn_batch = 10\n",
+        )
+        .unwrap();
+        let e = ExperimentConfig::from_file(&p).unwrap();
+        assert!(
+            e.check(10_000)
+                .unwrap_err()
+                .to_string()
+                .starts_with("run[0].lambda")
+        );
+        std::fs::write(&p, "[[run]]\nlambda = 0.1\netta = 1.0\n").unwrap();
+        let e = ExperimentConfig::from_file(&p).unwrap_err().to_string();
+        assert!(e.contains("x.toml") && e.contains("etta"), "{e}");
+    }
+
+    #[test]
+    fn split_checks() {
+        let mut s = SplitConfig {
+            train_batches: vec![1, 2],
+            validation: Validation::Batch(2),
+        };
+        assert!(
+            s.check()
+                .unwrap_err()
+                .to_string()
+                .starts_with("validation.batch")
+        );
+        s.validation = Validation::HoldOut(1000);
+        s.check().unwrap();
+        s.train_batches = vec![6];
+        assert!(
+            s.check()
+                .unwrap_err()
+                .to_string()
+                .starts_with("train_batches[0]")
+        );
+        let s = SplitConfig {
+            train_batches: vec![1],
+            validation: Validation::HoldOut(10_000),
+        };
+        assert!(s.check().is_err());
+    }
+}

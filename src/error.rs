@@ -1,0 +1,23 @@
+//! The library's error type: one variant per concern, each carrying what a user
+//! needs to fix the input (the file or field, what was expected, what was found).
+
+use crate::config::ConfigError;
+use crate::data::DataError;
+use crate::io::OutputError;
+
+/// Any error the library reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Finding or reading the data failed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A configuration value is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Writing an output failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,283 @@
+//! Experiments: read and split the data, run the gradient check and every run,
+//! and write what they produce (`results.json`, weights as `.npy`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use ndarray::s;
+
+use crate::config::{ExperimentConfig, Hyper, SplitConfig, Validation};
+use crate::data::{self, BatchName, LabeledImages, ReadOptions};
+use crate::gradcheck::{self, GradCheckConfig};
+use crate::io::{self, OutputError};
+use crate::kernels;
+use crate::model::Model;
+use crate::normalize::{Dataset, Normalizer};
+use crate::results::{GradCheckReport, Results, RunResult, Setup};
+use crate::train::{self, Observer};
+use crate::{K, Result};
+
+/// The data of an experiment, split and normalised with the training statistics.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Mean and std of the training data.
+    pub normalizer: Normalizer,
+    /// Training set.
+    pub train: Dataset,
+    /// Validation set.
+    pub val: Dataset,
+    /// Test set.
+    pub test: Dataset,
+    /// Where the data came from, the split and the class names.
+    pub setup: Setup,
+}
+
+/// Reads the batches that `split` needs from `path`, splits and normalises them.
+pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<Prepared> {
+    split.check()?;
+    let mut which: Vec<BatchName> = split
+        .train_batches
+        .iter()
+        .map(|&b| BatchName::Data(b))
+        .collect();
+    if let Validation::Batch(b) = split.validation {
+        which.push(BatchName::Data(b));
+    }
+    which.push(BatchName::Test);
+    let mut read = data::read(path, &which, opts)?;
+    let test = read.batches.pop().unwrap_or_else(empty);
+    let (train, val, validation) = match split.validation {
+        Validation::Batch(b) => {
+            let val = read.batches.pop().unwrap_or_else(empty);
+            (concat(read.batches), val, BatchName::Data(b).stem())
+        }
+        Validation::HoldOut(n) => {
+            let all = concat(read.batches);
+            let cut = all.len().saturating_sub(n);
+            let (train, val) = split_at(all, cut);
+            (
+                train,
+                val,
+                format!("last {n} images of the training batches, held out"),
+            )
+        }
+    };
+    let normalizer = Normalizer::fit(&train);
+    let setup = Setup {
+        data: read.source.display().to_string(),
+        train_batches: split
+            .train_batches
+            .iter()
+            .map(|&b| BatchName::Data(b).stem())
+            .collect(),
+        validation,
+        n_train: train.len(),
+        n_val: val.len(),
+        n_test: test.len(),
+        class_names: read.class_names,
+        preprocessing:
+            "x/255, then per dimension minus the training mean and divided by the training \
+                        (population) standard deviation"
+                .into(),
+        initialisation: format!(
+            "W ~ N(0, {}²), b = 0, PCG64 seeded per run",
+            crate::model::INIT_STD
+        ),
+        threads: 1,
+    };
+    Ok(Prepared {
+        train: normalizer.apply(&train),
+        val: normalizer.apply(&val),
+        test: normalizer.apply(&test),
+        normalizer,
+        setup,
+    })
+}
+
+fn empty() -> LabeledImages {
+    LabeledImages {
+        pixels: vec![],
+        labels: vec![],
+    }
+}
+
+fn concat(batches: Vec<LabeledImages>) -> LabeledImages {
+    let mut it = batches.into_iter();
+    let mut out = it.next().unwrap_or_else(empty);
+    for b in it {
+        out.pixels.extend_from_slice(&b.pixels);
+        out.labels.extend_from_slice(&b.labels);
+    }
+    out
+}
+
+fn split_at(mut all: LabeledImages, cut: usize) -> (LabeledImages, LabeledImages) {
+    let val = LabeledImages {
+        pixels: all.pixels.split_off(cut * crate::D),
+        labels: all.labels.split_off(cut),
+    };
+    (all, val)
+}
+
+/// The gradient check on the first images of the training set, with λ = 0 and λ = 0.1.
+pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> Vec<GradCheckReport> {
+    let examples = cfg.examples.min(data.len());
+    let x = data.x().slice(s![.., ..examples]).mapv(f64::from);
+    [0.0, 0.1]
+        .into_iter()
+        .map(|lambda| gradcheck::check(x.view(), &data.labels[..examples], K, lambda, cfg))
+        .collect()
+}
+
+/// A finished run: its record and its weights.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// What goes into `results.json`.
+    pub result: RunResult,
+    /// The trained weights.
+    pub model: Model,
+}
+
+/// Trains one run and evaluates it on the test set.
+pub fn run_one(h: &Hyper, data: &Prepared, observer: &mut dyn Observer) -> RunOutput {
+    let start = Instant::now();
+    let trained = train::train(h, &data.train, &data.val, observer);
+    let test = kernels::evaluate(&trained.model, data.test.x(), &data.test.labels, h.lambda);
+    RunOutput {
+        result: RunResult {
+            name: h.name.clone(),
+            lambda: h.lambda,
+            eta: h.eta,
+            n_epochs: h.n_epochs,
+            n_batch: h.n_batch,
+            seed: h.seed,
+            shuffle: h.shuffle,
+            diverged: trained.diverged_at_epoch.is_some(),
+            diverged_at_epoch: trained.diverged_at_epoch,
+            test_accuracy: test.accuracy,
+            test_loss: test.loss,
+            seconds: start.elapsed().as_secs_f64(),
+            history: trained.history,
+        },
+        model: trained.model,
+    }
+}
+
+/// Makes the observer of run `i`.
+pub type ObserverFactory<'a> = dyn Fn(usize, &Hyper) -> Box<dyn Observer + Send> + Sync + 'a;
+
+/// Trains every run, `threads` at a time, and returns them in order.
+pub fn run_all(
+    hypers: &[Hyper],
+    data: &Prepared,
+    threads: usize,
+    observers: &ObserverFactory,
+) -> Vec<RunOutput> {
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<RunOutput>>> = Mutex::new(vec![None; hypers.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, hypers.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(h) = hypers.get(i) else { break };
+                    let mut obs = observers(i, h);
+                    let out = run_one(h, data, obs.as_mut());
+                    if let Ok(mut d) = done.lock() {
+                        d[i] = Some(out);
+                    }
+                }
+            });
+        }
+    });
+    done.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Everything `reproduce` (or `train`) produced, before it is written.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The record written to `results.json`.
+    pub results: Results,
+    /// The trained weights, one per run, in the order of `results.runs`.
+    pub models: Vec<Model>,
+    /// The normalisation used.
+    pub normalizer: Normalizer,
+    /// The config that produced it.
+    pub config: ExperimentConfig,
+}
+
+/// Reads the data, checks the gradients and trains every run of `config`.
+pub fn run_experiment(
+    config: &ExperimentConfig,
+    data_path: &Path,
+    opts: &ReadOptions,
+    threads: usize,
+    observers: &ObserverFactory,
+) -> Result<Experiment> {
+    config.split.check()?;
+    let hypers = config.check(config.n_train())?;
+    let mut data = prepare(data_path, &config.split, opts)?;
+    data.setup.threads = threads;
+    let gradient_check = gradient_checks(&data.train, &GradCheckConfig::default());
+    let outputs = run_all(&hypers, &data, threads, observers);
+    let (runs, models) = outputs.into_iter().map(|o| (o.result, o.model)).unzip();
+    Ok(Experiment {
+        results: Results {
+            onelayer_version: env!("CARGO_PKG_VERSION").to_string(),
+            setup: data.setup,
+            gradient_check,
+            runs,
+        },
+        models,
+        normalizer: data.normalizer,
+        config: config.clone(),
+    })
+}
+
+/// Writes `results.json`, `config.toml`, the normalisation (`mean.npy`, `std.npy`)
+/// and each run's `W.npy` and `b.npy` (float32) under `dir/<run name>/`. Every
+/// file is written atomically.
+pub fn write_outputs(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>, OutputError> {
+    io::create_dir(dir)?;
+    let mut written = Vec::new();
+    let json = serde_json::to_vec_pretty(&exp.results).map_err(|e| OutputError::Write {
+        path: dir.join("results.json"),
+        source: e.into(),
+    })?;
+    let toml = toml::to_string_pretty(&exp.config).map_err(|e| OutputError::Write {
+        path: dir.join("config.toml"),
+        source: std::io::Error::other(e),
+    })?;
+    for (run, model) in exp.results.runs.iter().zip(&exp.models) {
+        let rd = dir.join(&run.name);
+        io::create_dir(&rd)?;
+        written.push(write_npy(&rd.join("W.npy"), &model.w)?);
+        written.push(write_npy(&rd.join("b.npy"), &model.b)?);
+        written.push(write_npy(&rd.join("mean.npy"), &exp.normalizer.mean)?);
+        written.push(write_npy(&rd.join("std.npy"), &exp.normalizer.std)?);
+    }
+    let p = dir.join("config.toml");
+    io::write_bytes_atomic(&p, toml.as_bytes())?;
+    written.push(p);
+    let p = dir.join("results.json");
+    io::write_bytes_atomic(&p, &json)?;
+    written.push(p);
+    Ok(written)
+}
+
+/// Writes an array as a numpy `.npy` file, atomically.
+pub fn write_npy<A, D>(path: &Path, a: &ndarray::ArrayBase<A, D>) -> Result<PathBuf, OutputError>
+where
+    A: ndarray::Data<Elem = f32>,
+    D: ndarray::Dimension,
+{
+    use ndarray_npy::WriteNpyExt;
+    io::write_atomic(path, |w| a.write_npy(w).map_err(std::io::Error::other))?;
+    Ok(path.to_path_buf())
+}

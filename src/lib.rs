@@ -1,0 +1,41 @@
+#![warn(missing_docs)]
+//! onelayer: a one-layer network (a linear softmax classifier) trained on CIFAR-10
+//! with cross-entropy plus an L2 penalty, by mini-batch gradient descent.
+//!
+//! The maths follows the report: for images `X: d×n` (one column per image),
+//! weights `W: K×d` and bias `b: K×1`,
+//!
+//! ```text
+//! S = W X + b 1ᵀ                      scores          K×n
+//! P = softmax(S)                      probabilities   K×n   (column-wise)
+//! L = −(1/n) Σᵢ log(yᵢᵀ pᵢ)           mean cross-entropy
+//! J = L + λ ‖W‖²                      cost
+//! G = −(Y − P)                                        K×n
+//! ∂J/∂W = (1/n) G Xᵀ + 2λW                            K×d
+//! ∂J/∂b = (1/n) G 1                                   K×1
+//! ```
+//!
+//! Modules, one per concept: [`data`] reads CIFAR-10, [`normalize`] pre-processes it,
+//! [`model`] holds the network and its forward/backward maths, [`kernels`] the hot loops,
+//! [`gradcheck`] checks the gradients, [`train`] is the one training loop, [`config`]
+//! the validated settings, [`experiments`] the report's four runs, [`results`] what a
+//! run produces, and [`io`] atomic file output.
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod experiments;
+pub mod gradcheck;
+pub mod io;
+pub mod kernels;
+pub mod model;
+pub mod normalize;
+pub mod results;
+pub mod train;
+
+pub use error::{Error, Result};
+
+/// Number of input dimensions of a CIFAR-10 image: 3 channels × 32 × 32.
+pub const D: usize = 3072;
+/// Number of classes.
+pub const K: usize = 10;

@@ -1,0 +1,239 @@
+//! What a run produces, as saved in `results.json`: the schema that the plots and
+//! the report read back.
+
+use serde::{Deserialize, Serialize};
+
+/// Loss, cost and accuracy of one data set after every epoch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// Mean cross-entropy on the whole training set, one value per epoch.
+    pub train_loss: Vec<f64>,
+    /// Training loss plus λ‖W‖², one value per epoch.
+    pub train_cost: Vec<f64>,
+    /// Training accuracy as a fraction, one value per epoch.
+    pub train_accuracy: Vec<f64>,
+    /// Mean cross-entropy on the whole validation set, one value per epoch.
+    pub val_loss: Vec<f64>,
+    /// Validation loss plus λ‖W‖², one value per epoch.
+    pub val_cost: Vec<f64>,
+    /// Validation accuracy as a fraction, one value per epoch.
+    pub val_accuracy: Vec<f64>,
+}
+
+impl History {
+    /// Number of epochs recorded.
+    pub fn epochs(&self) -> usize {
+        self.train_loss.len()
+    }
+
+    /// Appends one epoch's metrics.
+    pub fn push(&mut self, train: Metrics, val: Metrics) {
+        self.train_loss.push(train.loss);
+        self.train_cost.push(train.cost);
+        self.train_accuracy.push(train.accuracy);
+        self.val_loss.push(val.loss);
+        self.val_cost.push(val.cost);
+        self.val_accuracy.push(val.accuracy);
+    }
+
+    /// Checks that all six series have the same length and hold finite values.
+    pub fn check(&self) -> Result<(), String> {
+        let series = [
+            ("train_loss", &self.train_loss),
+            ("train_cost", &self.train_cost),
+            ("train_accuracy", &self.train_accuracy),
+            ("val_loss", &self.val_loss),
+            ("val_cost", &self.val_cost),
+            ("val_accuracy", &self.val_accuracy),
+        ];
+        let n = self.train_loss.len();
+        for (name, s) in series {
+            if s.len() != n {
+                return Err(format!(
+                    "history.{name} has {} values, expected {n}",
+                    s.len()
+                ));
+            }
+            if let Some(i) = s.iter().position(|v| !v.is_finite()) {
+                return Err(format!("history.{name}[{i}] is not a finite number"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loss, cost and accuracy of a model on one data set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Loss plus λ‖W‖².
+    pub cost: f64,
+    /// Fraction of images whose arg-max class is the label.
+    pub accuracy: f64,
+}
+
+/// One training run: its settings, its history and its test result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Short name, also the name of the run's folder (`lambda0_eta0.1`).
+    pub name: String,
+    /// L2 penalty λ.
+    pub lambda: f64,
+    /// Learning rate η.
+    pub eta: f64,
+    /// Epochs asked for.
+    pub n_epochs: usize,
+    /// Mini-batch size.
+    pub n_batch: usize,
+    /// Seed of the weight initialisation (and of shuffling, when on).
+    pub seed: u64,
+    /// Whether the training set was shuffled before every epoch.
+    pub shuffle: bool,
+    /// Whether the cost became non-finite.
+    pub diverged: bool,
+    /// The epoch (1-based) in which the cost became non-finite, if it did.
+    /// The history then holds the epochs before it, and the weights are those
+    /// of the last finite epoch.
+    pub diverged_at_epoch: Option<usize>,
+    /// Accuracy on the test set, as a fraction.
+    pub test_accuracy: f64,
+    /// Mean cross-entropy on the test set.
+    pub test_loss: f64,
+    /// Wall-clock seconds spent training and evaluating this run.
+    pub seconds: f64,
+    /// Metrics after every epoch.
+    pub history: History,
+}
+
+/// Relative errors between analytic and numerical gradients, for one λ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradCheckReport {
+    /// The λ of the check.
+    pub lambda: f64,
+    /// Number of input dimensions checked.
+    pub dims: usize,
+    /// Number of examples checked.
+    pub examples: usize,
+    /// Step of the centred differences.
+    pub step: f64,
+    /// Largest relative error over the entries of W.
+    pub max_rel_w: f64,
+    /// Mean relative error over the entries of W.
+    pub mean_rel_w: f64,
+    /// Largest relative error over the entries of b.
+    pub max_rel_b: f64,
+    /// Mean relative error over the entries of b.
+    pub mean_rel_b: f64,
+}
+
+impl GradCheckReport {
+    /// The largest relative error over W and b.
+    pub fn max_rel(&self) -> f64 {
+        self.max_rel_w.max(self.max_rel_b)
+    }
+}
+
+/// How the data was split and prepared: the report's "setup".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Setup {
+    /// Where the data was read from.
+    pub data: String,
+    /// The batches that trained the model.
+    pub train_batches: Vec<String>,
+    /// Where the validation set came from (a batch, or images held out of training).
+    pub validation: String,
+    /// Number of training, validation and test images.
+    pub n_train: usize,
+    /// Number of validation images.
+    pub n_val: usize,
+    /// Number of test images.
+    pub n_test: usize,
+    /// Class names, in label order.
+    pub class_names: Vec<String>,
+    /// The pre-processing applied.
+    pub preprocessing: String,
+    /// The weight initialisation.
+    pub initialisation: String,
+    /// Number of worker threads used.
+    pub threads: usize,
+}
+
+/// Everything `onelayer reproduce` computes, as written to `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// The version of onelayer that wrote it.
+    pub onelayer_version: String,
+    /// Data, split and pre-processing.
+    pub setup: Setup,
+    /// Gradient checks, with λ = 0 and with λ > 0.
+    pub gradient_check: Vec<GradCheckReport>,
+    /// The runs, in order.
+    pub runs: Vec<RunResult>,
+}
+
+impl Results {
+    /// Checks what serde cannot: lengths, finiteness and consistency.
+    pub fn check(&self) -> Result<(), String> {
+        for (i, run) in self.runs.iter().enumerate() {
+            let at = |m: String| format!("runs[{i}] ({}): {m}", run.name);
+            run.history.check().map_err(at)?;
+            let expected = match run.diverged_at_epoch {
+                Some(e) => e.saturating_sub(1),
+                None => run.n_epochs,
+            };
+            if run.history.epochs() != expected {
+                return Err(at(format!(
+                    "history has {} epochs, expected {expected}",
+                    run.history.epochs()
+                )));
+            }
+            if run.diverged != run.diverged_at_epoch.is_some() {
+                return Err(at("diverged and diverged_at_epoch disagree".into()));
+            }
+            for (field, v) in [
+                ("lambda", run.lambda),
+                ("eta", run.eta),
+                ("test_accuracy", run.test_accuracy),
+                ("test_loss", run.test_loss),
+                ("seconds", run.seconds),
+            ] {
+                if !v.is_finite() {
+                    return Err(at(format!("{field} is not a finite number")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Results {
+    /// A fixed-width table: each run's final training and validation loss and
+    /// accuracy, and its test accuracy.
+    pub fn summary_table(&self) -> String {
+        let mut out = format!(
+            "{:<22} {:>6} {:>7} {:>10} {:>9} {:>10} {:>9} {:>9}\n",
+            "run", "lambda", "eta", "train loss", "train acc", "val loss", "val acc", "test acc"
+        );
+        for r in &self.runs {
+            let h = &r.history;
+            let last = |v: &[f64]| v.last().copied().unwrap_or(f64::NAN);
+            let note = match r.diverged_at_epoch {
+                Some(e) => format!("  diverged in epoch {e}"),
+                None => String::new(),
+            };
+            out += &format!(
+                "{:<22} {:>6} {:>7} {:>10.4} {:>8.2}% {:>10.4} {:>8.2}% {:>8.2}%{note}\n",
+                r.name,
+                r.lambda,
+                r.eta,
+                last(&h.train_loss),
+                100.0 * last(&h.train_accuracy),
+                last(&h.val_loss),
+                100.0 * last(&h.val_accuracy),
+                100.0 * r.test_accuracy,
+            );
+        }
+        out
+    }
+}
