@@ -15,7 +15,7 @@ use crate::io::{self, OutputError};
 use crate::kernels;
 use crate::model::Model;
 use crate::normalize::{Dataset, Normalizer};
-use crate::results::{GradCheckReport, Results, RunResult, Setup};
+use crate::results::{GradientCheck, Results, RunResult, Setup};
 use crate::train::{self, Observer};
 use crate::{K, Result};
 
@@ -121,14 +121,19 @@ fn split_at(mut all: LabeledImages, cut: usize) -> (LabeledImages, LabeledImages
     (all, val)
 }
 
-/// The gradient check on the first images of the training set, with λ = 0 and λ = 0.1.
-pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> Vec<GradCheckReport> {
+/// λ of the gradient check's second case.
+pub const GRADCHECK_LAMBDA: f64 = 0.1;
+
+/// The gradient check on the first images of the training set, with λ = 0 and
+/// λ = [`GRADCHECK_LAMBDA`].
+pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
     let examples = cfg.examples.min(data.len());
     let x = data.x().slice(s![.., ..examples]).mapv(f64::from);
-    [0.0, 0.1]
-        .into_iter()
-        .map(|lambda| gradcheck::check(x.view(), &data.labels[..examples], K, lambda, cfg))
-        .collect()
+    let check = |lambda| gradcheck::check(x.view(), &data.labels[..examples], K, lambda, cfg);
+    GradientCheck {
+        lambda_zero: check(0.0),
+        lambda_positive: check(GRADCHECK_LAMBDA),
+    }
 }
 
 /// A finished run: its record and its weights.

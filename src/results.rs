@@ -134,6 +134,22 @@ impl GradCheckReport {
     }
 }
 
+/// The gradient check of a result, with λ = 0 and with λ > 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradientCheck {
+    /// With λ = 0.
+    pub lambda_zero: GradCheckReport,
+    /// With λ > 0.
+    pub lambda_positive: GradCheckReport,
+}
+
+impl GradientCheck {
+    /// Both reports, λ = 0 first.
+    pub fn reports(&self) -> [&GradCheckReport; 2] {
+        [&self.lambda_zero, &self.lambda_positive]
+    }
+}
+
 /// How the data was split and prepared: the report's "setup".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Setup {
@@ -167,7 +183,7 @@ pub struct Results {
     /// Data, split and pre-processing.
     pub setup: Setup,
     /// Gradient checks, with λ = 0 and with λ > 0.
-    pub gradient_check: Vec<GradCheckReport>,
+    pub gradient_check: GradientCheck,
     /// The runs, in order.
     pub runs: Vec<RunResult>,
 }

@@ -53,7 +53,7 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
         "lambda", "dims", "examples", "max rel W", "mean rel W", "max rel b", "mean rel b"
     );
     let mut ok = true;
-    for r in &reports {
+    for r in reports.reports() {
         println!(
             "{:>6} {:>5} {:>8} {:>12.3e} {:>12.3e} {:>12.3e} {:>12.3e}",
             r.lambda, r.dims, r.examples, r.max_rel_w, r.mean_rel_w, r.max_rel_b, r.mean_rel_b
