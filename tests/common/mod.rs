@@ -1,0 +1,37 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The real CIFAR-10 binary folder from `$CIFAR10_DIR`. When it is unset, the
+/// test is skipped with a note — unless `ONELAYER_REQUIRE_DATA=1` (set by CI),
+/// in which case the test fails.
+pub fn real_data() -> Option<PathBuf> {
+    match std::env::var_os("CIFAR10_DIR") {
+        Some(p) if !p.is_empty() => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.join("data_batch_1.bin").is_file(),
+                "CIFAR10_DIR={} holds no data_batch_1.bin",
+                p.display()
+            );
+            Some(p)
+        }
+        _ => {
+            let required = std::env::var("ONELAYER_REQUIRE_DATA").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "ONELAYER_REQUIRE_DATA=1 but CIFAR10_DIR is not set"
+            );
+            eprintln!(
+                "skipped: set CIFAR10_DIR to the real CIFAR-10 binary folder to run this test"
+            );
+            None
+        }
+    }
+}
+
+/// The `onelayer` binary built for the tests.
+pub fn onelayer() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_onelayer"))
+}
