@@ -245,44 +245,46 @@ pub fn run_experiment(
     })
 }
 
-/// Writes `results.json`, `config.toml`, the normalisation (`mean.npy`, `std.npy`)
-/// and each run's `W.npy` and `b.npy` (float32) under `dir/<run name>/`. Every
-/// file is written atomically.
+/// Writes `results.json`, `config.toml`, and under `dir/<run name>/` each run's
+/// `W.npy` and `b.npy` and the normalisation `mean.npy`, `std.npy` (float32).
+/// The files appear together, or not at all (see [`io::Staging`]).
 pub fn write_outputs(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>, OutputError> {
-    io::create_dir(dir)?;
-    let mut written = Vec::new();
-    let json = serde_json::to_vec_pretty(&exp.results).map_err(|e| OutputError::Write {
-        path: dir.join("results.json"),
-        source: e.into(),
-    })?;
-    let toml = toml::to_string_pretty(&exp.config).map_err(|e| OutputError::Write {
-        path: dir.join("config.toml"),
-        source: std::io::Error::other(e),
-    })?;
-    for (run, model) in exp.results.runs.iter().zip(&exp.models) {
-        let rd = dir.join(&run.name);
-        io::create_dir(&rd)?;
-        written.push(write_npy(&rd.join("W.npy"), &model.w)?);
-        written.push(write_npy(&rd.join("b.npy"), &model.b)?);
-        written.push(write_npy(&rd.join("mean.npy"), &exp.normalizer.mean)?);
-        written.push(write_npy(&rd.join("std.npy"), &exp.normalizer.std)?);
-    }
-    let p = dir.join("config.toml");
-    io::write_bytes_atomic(&p, toml.as_bytes())?;
-    written.push(p);
-    let p = dir.join("results.json");
-    io::write_bytes_atomic(&p, &json)?;
-    written.push(p);
-    Ok(written)
+    let mut stage = io::Staging::new(dir)?;
+    stage_outputs(&mut stage, exp)?;
+    stage.commit()
 }
 
-/// Writes an array as a numpy `.npy` file, atomically.
-pub fn write_npy<A, D>(path: &Path, a: &ndarray::ArrayBase<A, D>) -> Result<PathBuf, OutputError>
+/// Stages the files of [`write_outputs`] into `stage`, for callers that add more.
+pub fn stage_outputs(stage: &mut io::Staging, exp: &Experiment) -> Result<(), OutputError> {
+    let other = |path: &Path, e: &dyn std::fmt::Display| OutputError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let json = serde_json::to_vec_pretty(&exp.results)
+        .map_err(|e| other(&stage.dir().join("results.json"), &e))?;
+    let toml = toml::to_string_pretty(&exp.config)
+        .map_err(|e| other(&stage.dir().join("config.toml"), &e))?;
+    for (run, model) in exp.results.runs.iter().zip(&exp.models) {
+        let rd = Path::new(&run.name);
+        stage_npy(stage, rd.join("W.npy"), &model.w)?;
+        stage_npy(stage, rd.join("b.npy"), &model.b)?;
+        stage_npy(stage, rd.join("mean.npy"), &exp.normalizer.mean)?;
+        stage_npy(stage, rd.join("std.npy"), &exp.normalizer.std)?;
+    }
+    stage.write_bytes("config.toml", toml.as_bytes())?;
+    stage.write_bytes("results.json", &json)
+}
+
+/// Stages an f32 array as a numpy `.npy` file.
+pub fn stage_npy<A, D>(
+    stage: &mut io::Staging,
+    rel: PathBuf,
+    a: &ndarray::ArrayBase<A, D>,
+) -> Result<(), OutputError>
 where
     A: ndarray::Data<Elem = f32>,
     D: ndarray::Dimension,
 {
     use ndarray_npy::WriteNpyExt;
-    io::write_atomic(path, |w| a.write_npy(w).map_err(std::io::Error::other))?;
-    Ok(path.to_path_buf())
+    stage.write(rel, |w| a.write_npy(w).map_err(std::io::Error::other))
 }

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use onelayer::config::{DEFAULT_SEED, ExperimentConfig, RunConfig, SplitConfig, Validation};
 use onelayer::experiments;
+use onelayer::io::Staging;
 
 use super::DataArgs;
 use super::progress::EpochLines;
@@ -143,13 +143,16 @@ fn run(
     threads: usize,
 ) -> anyhow::Result<ExitCode> {
     let (path, opts) = data.resolve();
+    // The output folder is checked before any work; nothing appears in it unless
+    // every output was written.
+    let mut stage = Staging::new(out)?;
     let observers =
         |_: usize, h: &onelayer::config::Hyper| -> Box<dyn onelayer::train::Observer + Send> {
             Box::new(EpochLines::new(&h.name, h.n_epochs))
         };
     let exp = experiments::run_experiment(config, &path, &opts, threads, &observers)?;
-    experiments::write_outputs(out, &exp)
-        .with_context(|| format!("writing results to {}", out.display()))?;
+    experiments::stage_outputs(&mut stage, &exp)?;
+    stage.commit()?;
     print!("{}", exp.results.summary_table());
     println!("results written to {}", out.join("results.json").display());
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,133 @@
+//! The command line on bad flags, configs and output folders: a one-line error
+//! naming what is wrong, a non-zero exit, no panic, and nothing written.
+
+mod common;
+
+use std::path::Path;
+
+fn fails_with(args: &[&str], expected: &[&str]) {
+    let o = common::onelayer().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{args:?} succeeded");
+    assert_ne!(o.status.code(), Some(101), "{args:?} panicked: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    for e in expected {
+        assert!(err.contains(e), "{args:?}: error lacks {e:?}:\n{err}");
+    }
+}
+
+fn empty_or_absent(dir: &Path) -> bool {
+    !dir.exists() || std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+#[test]
+fn bad_training_flags_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    fails_with(&["train", "--eta", "0", "--out", o], &["--eta", "> 0"]);
+    fails_with(&["train", "--eta", "-0.5", "--out", o], &["--eta"]);
+    fails_with(
+        &["train", "--lambda", "-1", "--out", o],
+        &["--lambda", "≥ 0"],
+    );
+    fails_with(&["train", "--lambda", "NaN", "--out", o], &["--lambda"]);
+    fails_with(&["train", "--n-batch", "0", "--out", o], &["--n-batch"]);
+    fails_with(
+        &["train", "--n-batch", "10001", "--out", o],
+        &["--n-batch", "10000"],
+    );
+    fails_with(&["train", "--n-epochs", "0", "--out", o], &["--n-epochs"]);
+    fails_with(
+        &["train", "--train-batches", "7", "--out", o],
+        &["--train-batches"],
+    );
+    fails_with(&["train", "--eta", "abc", "--out", o], &["--eta"]);
+    fails_with(&["reproduce", "--threads", "0", "--out", o], &["--threads"]);
+    assert!(empty_or_absent(&out));
+}
+
+#[test]
+fn bad_config_files_are_named_with_their_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let cfg = tmp.path().join("exp.toml");
+    let run = |body: &str| {
+        std::fs::write(&cfg, body).unwrap();
+        vec![
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "[[run]]\nlambda = 0.1\neta = 0.0\nn_epochs = 1\nn_batch = 10\n",
+            &["run[0].eta"],
+        ),
+        (
+            "[[run]]\nlambda = -0.1\neta = 0.1\nn_epochs = 1\nn_batch = 10\n",
+            &["run[0].lambda"],
+        ),
+        (
+            "[[run]]\nlambda = inf\neta = 0.1\nn_epochs = 1\nn_batch = 10\n",
+            &["run[0].lambda"],
+        ),
+        (
+            "[[run]]\nlambda = 0.0\neta = 0.1\nn_epochs = 1\nn_batch = 20000\n",
+            &["run[0].n_batch"],
+        ),
+        (
+            "[[run]]\nlambda = 0.0\neta = 0.1\n",
+            &["exp.toml", "n_epochs"],
+        ),
+        ("this is not toml", &["exp.toml"]),
+    ];
+    for (body, expected) in cases {
+        let args = run(body);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails_with(&args, expected);
+    }
+    fails_with(
+        &["train", "--config", "/nonexistent/exp.toml"],
+        &["/nonexistent/exp.toml"],
+    );
+    assert!(empty_or_absent(&out));
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_written_is_named() {
+    fails_with(
+        &[
+            "reproduce",
+            "--data",
+            "/nonexistent",
+            "--out",
+            "/proc/onelayer-out",
+        ],
+        &["/proc/onelayer-out"],
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_no_output_folder_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let missing = tmp.path().join("no-data-here");
+    fails_with(
+        &[
+            "reproduce",
+            "--data",
+            missing.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["no-data-here"],
+    );
+    assert!(!out.exists());
+}
