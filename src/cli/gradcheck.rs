@@ -40,7 +40,7 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
             a.tolerance
         );
     }
-    let (path, opts) = a.data.resolve();
+    let (path, opts) = a.data.resolve()?;
     let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
     let cfg = GradCheckConfig {
         dims: a.dims,

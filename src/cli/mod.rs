@@ -39,14 +39,14 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// The data's location and the read options.
-    pub fn resolve(&self) -> (PathBuf, onelayer::data::ReadOptions) {
-        (
-            onelayer::data::locate(self.data.as_deref()),
-            onelayer::data::ReadOptions {
-                allow_modified: self.allow_modified,
-            },
-        )
+    /// The data's location (`--data`, else `$CIFAR10_DIR`, else `./data`) and the
+    /// read options; an error says where it looked and how to get the data.
+    pub fn resolve(&self) -> anyhow::Result<(PathBuf, onelayer::data::ReadOptions)> {
+        let path = onelayer::data::locate(self.data.as_deref())?;
+        let opts = onelayer::data::ReadOptions {
+            allow_modified: self.allow_modified,
+        };
+        Ok((path, opts))
     }
 }
 

@@ -142,7 +142,7 @@ fn run(
     out: &Path,
     threads: usize,
 ) -> anyhow::Result<ExitCode> {
-    let (path, opts) = data.resolve();
+    let (path, opts) = data.resolve()?;
     // The output folder is checked before any work; nothing appears in it unless
     // every output was written.
     let mut stage = Staging::new(out)?;

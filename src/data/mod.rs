@@ -1,12 +1,34 @@
-//! Reading CIFAR-10: the binary version (`data_batch_N.bin`, `test_batch.bin`).
+//! Reading CIFAR-10, in the layouts users have: the binary version
+//! (`data_batch_N.bin`, `test_batch.bin`, `batches.meta.txt`) and the python
+//! version (`data_batch_N`, `test_batch`, `batches.meta`: pickles), each from an
+//! extracted folder or straight from the official `.tar.gz` archives, read in
+//! memory in one streaming pass.
 //!
-//! A batch is `n` records of one label byte and 3072 pixel bytes: 1024 red, 1024
-//! green, 1024 blue, each row-major 32×32. Pixels are kept as `u8`, one image after
-//! another, so a batch is also the report's `X: d×n` stored column by column.
+//! A batch is `n` images of `D = 3072` bytes: 1024 red, 1024 green, 1024 blue, each
+//! row-major 32×32. Pixels are kept as `u8`, one image after another, so a batch
+//! is also the report's `X: d×n` stored column by column.
+//!
+//! Everything read is verified: sizes and record counts, labels in `0..10`, the
+//! pickles' keys, shapes and dtypes, and, for a file bearing an official batch's
+//! name, its md5 against the published one ([`verify`]).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::D;
+
+mod archive;
+mod binary;
+mod error;
+mod folder;
+mod layout;
+pub mod pickle;
+mod python;
+pub mod verify;
+
+pub use error::{DataError, FileRef, OFFICIAL_URL};
+pub use layout::Layout;
+pub use verify::Check;
 
 /// Bytes of one record in a binary batch: the label and the pixels.
 pub const RECORD: usize = 1 + D;
@@ -57,73 +79,6 @@ impl LabeledImages {
     }
 }
 
-/// An error while finding or reading the data.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A binary batch whose size is not a whole number of records.
-    #[error(
-        "{path}: {found} bytes is not a whole number of {RECORD}-byte records (expected {expected} bytes)"
-    )]
-    BadSize {
-        /// The file.
-        path: PathBuf,
-        /// Expected size in bytes.
-        expected: usize,
-        /// Found size in bytes.
-        found: usize,
-    },
-    /// A label outside `0..10`.
-    #[error("{path}: record {index} has label {label}, expected 0..=9")]
-    LabelOutOfRange {
-        /// The file.
-        path: PathBuf,
-        /// The record.
-        index: usize,
-        /// The label found.
-        label: u8,
-    },
-}
-
-/// Reads one binary batch file of 10 000 records.
-pub fn read_binary_batch(path: &Path) -> Result<LabeledImages, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let expected = 10_000 * RECORD;
-    if bytes.len() != expected {
-        return Err(DataError::BadSize {
-            path: path.to_path_buf(),
-            expected,
-            found: bytes.len(),
-        });
-    }
-    let n = bytes.len() / RECORD;
-    let mut pixels = Vec::with_capacity(n * D);
-    let mut labels = Vec::with_capacity(n);
-    for (index, rec) in bytes.chunks_exact(RECORD).enumerate() {
-        let label = rec[0];
-        if label >= 10 {
-            return Err(DataError::LabelOutOfRange {
-                path: path.to_path_buf(),
-                index,
-                label,
-            });
-        }
-        labels.push(label);
-        pixels.extend_from_slice(&rec[1..]);
-    }
-    Ok(LabeledImages { pixels, labels })
-}
-
 /// How strictly to read.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -136,46 +91,88 @@ pub struct ReadOptions {
 pub struct CifarData {
     /// Where the data came from (folder or archive), for the record.
     pub source: PathBuf,
+    /// Which version was read.
+    pub layout: Layout,
     /// Class names in label order.
     pub class_names: Vec<String>,
     /// The batches asked for, in the order asked.
     pub batches: Vec<LabeledImages>,
+    /// The md5 check of each batch, in the same order.
+    pub checks: Vec<Check>,
 }
 
-/// Reads the batches `which` from `path` (a folder of the binary version).
-pub fn read(path: &Path, which: &[BatchName], _opts: &ReadOptions) -> Result<CifarData, DataError> {
-    let meta = path.join("batches.meta.txt");
-    let class_names = std::fs::read_to_string(&meta)
-        .map_err(|source| DataError::Io {
-            path: meta.clone(),
-            source,
-        })?
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    let batches = which
-        .iter()
-        .map(|b| read_binary_batch(&path.join(format!("{}.bin", b.stem()))))
-        .collect::<Result<_, _>>()?;
-    Ok(CifarData {
-        source: path.to_path_buf(),
-        class_names,
-        batches,
-    })
+/// Reads the batches `which` from `path`: a folder of either version (the files
+/// directly in it, or in its `cifar-10-batches-bin/` or `cifar-10-batches-py/`
+/// subfolder, or an official archive in it), or a `.tar.gz` archive of either.
+pub fn read(path: &Path, which: &[BatchName], opts: &ReadOptions) -> Result<CifarData, DataError> {
+    if path.is_dir() {
+        folder::read(path, which, opts)
+    } else if path.is_file() {
+        archive::read(path, which, opts)
+    } else {
+        Err(DataError::Missing {
+            path: path.to_path_buf(),
+            via: None,
+        })
+    }
+}
+
+/// A label as read, checked to be in `0..10`.
+fn check_label(file: &FileRef, index: usize, label: i64) -> Result<u8, DataError> {
+    match u8::try_from(label) {
+        Ok(l) if usize::from(l) < crate::K => Ok(l),
+        _ => Err(DataError::LabelOutOfRange {
+            file: file.clone(),
+            index,
+            label,
+        }),
+    }
 }
 
 /// The environment variable naming the data's location.
 pub const DATA_ENV: &str = "CIFAR10_DIR";
 
-/// Where the data is: `flag` if given, else `$CIFAR10_DIR`, else `./data`.
-pub fn locate(flag: Option<&Path>) -> PathBuf {
+/// The folder looked at when neither `--data` nor `$CIFAR10_DIR` is given.
+pub const DEFAULT_DIR: &str = "./data";
+
+/// Where the data is: `flag` (`--data`) if given, else `$CIFAR10_DIR` if set, else
+/// `./data`. The first one given must exist; when none is, the error says where
+/// it looked and how to get the data.
+pub fn locate(flag: Option<&Path>) -> Result<PathBuf, DataError> {
+    locate_in(flag, std::env::var_os(DATA_ENV), Path::new(DEFAULT_DIR))
+}
+
+/// [`locate`] with the environment variable's value and the default folder given.
+pub fn locate_in(
+    flag: Option<&Path>,
+    env: Option<OsString>,
+    default: &Path,
+) -> Result<PathBuf, DataError> {
+    let missing = |p: &Path| format!("{} (no such folder or archive)", p.display());
     if let Some(p) = flag {
-        return p.to_path_buf();
+        return match p.exists() {
+            true => Ok(p.to_path_buf()),
+            false => Err(DataError::NotLocated {
+                tried: vec![format!("--data {}", missing(p))],
+            }),
+        };
     }
-    match std::env::var_os(DATA_ENV) {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from("data"),
+    let mut tried = vec!["--data (not given)".to_string()];
+    match env.filter(|v| !v.is_empty()) {
+        Some(v) => {
+            let p = PathBuf::from(v);
+            if p.exists() {
+                return Ok(p);
+            }
+            tried.push(format!("${DATA_ENV}={}", missing(&p)));
+        }
+        None => {
+            tried.push(format!("${DATA_ENV} (not set)"));
+            if default.exists() {
+                return Ok(default.to_path_buf());
+            }
+            tried.push(missing(default));
+        }
     }
+    Err(DataError::NotLocated { tried })
 }
