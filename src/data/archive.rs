@@ -1,8 +1,8 @@
 //! Reading the official archives (`cifar-10-binary.tar.gz`, `cifar-10-python.tar.gz`,
 //! or any `.tar.gz` or `.tar` with members of those names) in memory, in one
-//! streaming pass: members are matched by file name, only those asked for are
-//! kept, and each is decoded and verified on its own thread while decompression
-//! goes on. Nothing is written to disk.
+//! streaming pass to the end of the archive: members are matched by file name,
+//! only those asked for are kept, and each is decoded and verified on its own
+//! thread while decompression goes on. Nothing is written to disk.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -53,15 +53,12 @@ pub fn read(path: &Path, which: &[BatchName], opts: &ReadOptions) -> Result<Cifa
                 let h = s.spawn(move || layout.decode_batch(&file, bytes, opts));
                 found.batches.insert(name, h);
             }
-            if Layout::ALL.iter().any(|&l| found.complete(l, which)) {
-                break;
-            }
         }
-        let Some(layout) = Layout::ALL.into_iter().find(|&l| found.complete(l, which)) else {
-            drain(tar, path)?;
-            return Err(found.missing(path, which));
-        };
-        found.finish(path, layout, which)
+        drain(tar, path)?;
+        match Layout::ALL.into_iter().find(|&l| found.complete(l, which)) {
+            Some(layout) => found.finish(path, layout, which),
+            None => Err(found.missing(path, which)),
+        }
     })
 }
 
@@ -125,8 +122,9 @@ fn read_member<R: Read>(
     Ok(bytes)
 }
 
-/// Reads what is left of the stream, so that a truncated or corrupt archive is
-/// reported as such rather than as a missing batch.
+/// Reads what is left of the stream to its end, so that gzip checks its CRC and
+/// length and a truncated or corrupt archive is reported as such. (The test batch
+/// is the official archives' last member: reading to the end costs nothing more.)
 fn drain<R: Read>(tar: tar::Archive<R>, path: &Path) -> Result<(), DataError> {
     std::io::copy(&mut tar.into_inner(), &mut std::io::sink())
         .map(|_| ())

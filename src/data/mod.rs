@@ -59,12 +59,24 @@ impl std::fmt::Display for BatchName {
 }
 
 /// Labelled images as stored on disk.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct LabeledImages {
     /// Pixels, `n × 3072`, one image after another (channel-major inside an image).
     pub pixels: Vec<u8>,
     /// Labels in `0..10`, one per image.
     pub labels: Vec<u8>,
+}
+
+/// Shows the sizes and the first labels, not 30 MB of pixels.
+impl std::fmt::Debug for LabeledImages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let head = &self.labels[..self.labels.len().min(8)];
+        f.debug_struct("LabeledImages")
+            .field("images", &self.len())
+            .field("pixel_bytes", &self.pixels.len())
+            .field("first_labels", &head)
+            .finish()
+    }
 }
 
 impl LabeledImages {

@@ -35,3 +35,22 @@ pub fn real_data() -> Option<PathBuf> {
 pub fn onelayer() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_onelayer"))
 }
+
+/// A folder of `../shared` (beside the project). When it is absent, the test is
+/// skipped with a note — unless `ONELAYER_REQUIRE_DATA=1`, when it fails.
+pub fn shared_dir(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(name);
+    if p.is_dir() {
+        return Some(p);
+    }
+    let required = std::env::var("ONELAYER_REQUIRE_DATA").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "ONELAYER_REQUIRE_DATA=1 but {} is absent",
+        p.display()
+    );
+    eprintln!("skipped: {} is absent", p.display());
+    None
+}
