@@ -142,10 +142,10 @@ fn run(
     out: &Path,
     threads: usize,
 ) -> anyhow::Result<ExitCode> {
-    let (path, opts) = data.resolve()?;
     // The output folder is checked before any work; nothing appears in it unless
     // every output was written.
     let mut stage = Staging::new(out)?;
+    let (path, opts) = data.resolve()?;
     let observers =
         |_: usize, h: &onelayer::config::Hyper| -> Box<dyn onelayer::train::Observer + Send> {
             Box::new(EpochLines::new(&h.name, h.n_epochs))
