@@ -80,3 +80,36 @@ fn no_data_anywhere_says_where_it_looked() {
         ],
     );
 }
+
+#[test]
+fn allow_modified_accepts_data_whose_md5_differs() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("modified");
+    fixtures::write(&dir, "batches.meta.txt", &fixtures::meta_txt());
+    for (i, name) in ["data_batch_1.bin", "data_batch_2.bin", "test_batch.bin"]
+        .into_iter()
+        .enumerate()
+    {
+        let (px, lb) = fixtures::synthetic(10_000, 20 + i as u64);
+        fixtures::write(&dir, name, &fixtures::bin_batch(&px, &lb));
+    }
+    let data = dir.to_str().unwrap();
+    let args = [
+        "gradcheck",
+        "--data",
+        data,
+        "--dims",
+        "5",
+        "--examples",
+        "5",
+    ];
+    let out = onelayer(&args, t.path());
+    assert_one_line_error(&out, &["data_batch_1.bin", "md5", "--allow-modified"]);
+    let out = onelayer(
+        &[&args[..], &["--allow-modified", "--tolerance", "1"]].concat(),
+        t.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("passed"));
+}
