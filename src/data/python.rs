@@ -59,8 +59,8 @@ fn label_list(file: &FileRef, labels: &Value, n: usize) -> Result<Vec<u8>, DataE
     let items: Vec<Option<i64>> = match labels {
         Value::List(l, _) => l.iter().map(int).collect(),
         Value::Tuple(t, _) => t.iter().map(int).collect(),
-        Value::Array(a) if a.shape.len() == 1 && a.dtype.ends_with("u1") => {
-            a.data.iter().map(|&b| Some(i64::from(b))).collect()
+        Value::Array(a) if a.shape.len() == 1 => {
+            int_array(a).ok_or_else(|| not_batch(format!("a label array of dtype {}", a.dtype)))?
         }
         other => return Err(not_batch(other.kind())),
     };
@@ -75,6 +75,27 @@ fn label_list(file: &FileRef, labels: &Value, n: usize) -> Result<Vec<u8>, DataE
             None => Err(not_batch(format!("label {index} is not an int"))),
         })
         .collect()
+}
+
+/// The elements of a little-endian integer array (`i1` to `i8`, `u1` to `u4`).
+fn int_array(a: &pickle::Array) -> Option<Vec<Option<i64>>> {
+    let signed = match a.dtype.trim_start_matches(['<', '|', '=']) {
+        "i1" | "i2" | "i4" | "i8" => true,
+        "u1" | "u2" | "u4" => false,
+        _ => return None,
+    };
+    let size = pickle::itemsize(&a.dtype)?;
+    let values = a.data.chunks_exact(size).map(|c| {
+        let fill = if signed && c.last().is_some_and(|&b| b >= 0x80) {
+            0xff
+        } else {
+            0
+        };
+        let mut le = [fill; 8];
+        le[..size].copy_from_slice(c);
+        Some(i64::from_le_bytes(le))
+    });
+    Some(values.collect())
 }
 
 fn int(v: &Value) -> Option<i64> {

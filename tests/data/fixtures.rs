@@ -117,6 +117,8 @@ pub struct Spec<'a> {
     pub dtype: &'a str,
     pub data: &'a [u8],
     pub labels: Vec<i64>,
+    /// Labels as a numpy array of this dtype (`i8`, ...) instead of a list.
+    pub labels_dtype: Option<&'a str>,
 }
 
 impl<'a> Spec<'a> {
@@ -128,6 +130,7 @@ impl<'a> Spec<'a> {
             dtype: "u1",
             data: pixels,
             labels: labels.iter().map(|&l| i64::from(l)).collect(),
+            labels_dtype: None,
         }
     }
 }
@@ -313,7 +316,19 @@ pub fn batch_pickle(s: Style, spec: &Spec) -> Vec<u8> {
     let mut w = Writer::new(s);
     w.op(b"}").memoize().op(b"(");
     w.key("batch_label").text("training batch 1 of 5");
-    w.key(spec.labels_key).list_of_ints(&spec.labels);
+    w.key(spec.labels_key);
+    match spec.labels_dtype {
+        None => w.list_of_ints(&spec.labels),
+        Some(dtype) => {
+            let size: usize = dtype[1..].parse().unwrap();
+            let bytes: Vec<u8> = spec
+                .labels
+                .iter()
+                .flat_map(|l| l.to_le_bytes()[..size].to_vec())
+                .collect();
+            w.array(&[spec.labels.len()], dtype, &bytes)
+        }
+    };
     w.key(spec.data_key)
         .array(&spec.shape, spec.dtype, spec.data);
     w.key("filenames").op(b"]").memoize().op(b"(");

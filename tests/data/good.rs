@@ -245,3 +245,27 @@ fn locate_says_where_it_looked_and_how_to_get_the_data() {
     assert!(e.contains(&format!("--data {}", gone.display())), "{e}");
     assert!(!e.contains('\n'));
 }
+
+#[test]
+fn labels_as_a_numpy_integer_array() {
+    for style in STYLES {
+        for dtype in ["i8", "u1", "i4"] {
+            let t = tempfile::tempdir().unwrap();
+            let (px, lb) = fixtures::synthetic(9, 30);
+            let mut spec = fixtures::Spec::good(&px, &lb);
+            spec.labels_dtype = Some(dtype);
+            fixtures::write(
+                t.path(),
+                "batches.meta",
+                &fixtures::meta_pickle(style, &CLASS_NAMES),
+            );
+            fixtures::write(
+                t.path(),
+                "test_batch",
+                &fixtures::batch_pickle(style, &spec),
+            );
+            let d = data::read(t.path(), &[BatchName::Test], &ALLOW).unwrap();
+            assert_eq!(d.batches[0].labels, lb, "{style:?} {dtype}");
+        }
+    }
+}

@@ -154,6 +154,14 @@ fn pickles_that_are_not_cifar_batches() {
             s.labels.pop();
         });
         assert!(msg.contains("6 ints") && msg.contains("5 labels"), "{msg}");
+        let mut s = Spec::good(&px[..D * 5], &lb);
+        s.dtype = "f8";
+        let msg = python_err(&fixtures::batch_pickle(style, &s)).1;
+        assert!(msg.contains("bytes of data"), "{msg}");
+        let mut s = Spec::good(&px, &lb);
+        s.labels_dtype = Some("f8");
+        let msg = python_err(&fixtures::batch_pickle(style, &s)).1;
+        assert!(msg.contains("label array of dtype f8"), "{msg}");
         let (e, _) = python_err(&fixtures::batch_pickle(style, &{
             let mut s = Spec::good(&px, &lb);
             s.labels[3] = 10;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Most values a pickle may create (the CIFAR batches create about 20 000).
-pub const MAX_OBJECTS: usize = 1 << 22;
+pub const MAX_OBJECTS: usize = 1 << 21;
 /// Deepest nesting of containers accepted.
 pub const MAX_DEPTH: usize = 64;
 
@@ -166,3 +166,5 @@ struct Machine<'a> {
 
 mod machine;
 mod numpy;
+
+pub use numpy::itemsize;

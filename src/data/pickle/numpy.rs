@@ -54,9 +54,14 @@ impl Machine<'_> {
         let target = self.pop()?;
         let built = match target {
             Value::PendingArray => self.array_state(&state)?,
-            // A dtype's state holds its byte order, flags and fields; for the
-            // dtypes a batch may hold, the name already says everything.
-            d @ Value::Dtype(_) => d,
+            // A dtype's state: (version, byte order, subarray, names, fields, ...).
+            // Only a big-endian byte order changes how a batch is read.
+            Value::Dtype(name) => match &state {
+                Value::Tuple(t, _) if t.get(1).and_then(Value::as_text).as_deref() == Some(">") => {
+                    Value::Dtype(Rc::from(format!(">{name}")))
+                }
+                _ => Value::Dtype(name),
+            },
             o @ Value::Opaque(_) => o,
             other => return Err(self.err(format!("BUILD on {}", other.kind()))),
         };
@@ -136,9 +141,9 @@ impl Machine<'_> {
         fortran: bool,
         data: &Rc<[u8]>,
     ) -> Result<Value, PickleError> {
-        let one_byte = matches!(dtype, "u1" | "i1" | "b1" | "|u1" | "uint8");
         let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if one_byte && count != Some(data.len()) {
+        let bytes = itemsize(dtype).map(|size| count.and_then(|c| c.checked_mul(size)));
+        if bytes.is_some_and(|b| b != Some(data.len())) {
             return Err(self.err(format!(
                 "an ndarray of shape {shape:?} with {} bytes of data",
                 data.len()
@@ -168,4 +173,15 @@ fn latin1_bytes(utf8: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// Bytes per element of a numeric dtype named like numpy's `u1`, `<i8`, `f4`, or
+/// `None` for other dtypes.
+pub fn itemsize(dtype: &str) -> Option<usize> {
+    let name = dtype.trim_start_matches(['<', '>', '|', '=']);
+    let (kind, size) = name.split_at_checked(1)?;
+    match kind {
+        "b" | "i" | "u" | "f" => size.parse().ok(),
+        _ => None,
+    }
 }
