@@ -42,9 +42,14 @@ pub fn read(path: &Path, which: &[BatchName], opts: &ReadOptions) -> Result<Cifa
             let mut entry = entry.map_err(|e| corrupt(e.to_string()))?;
             let member = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let name = member.rsplit('/').next().unwrap_or(&member).to_string();
+            // Only regular files asked for, the first of each name: at most one
+            // member per file asked for is held in memory.
             let Some(layout) = wanted(&name, which) else {
                 continue;
             };
+            if !entry.header().entry_type().is_file() || found.has(&name) {
+                continue;
+            }
             let file = FileRef::member(path, &member);
             let bytes = read_member(&mut entry, &file, path)?;
             if name == layout.meta_name() {
@@ -142,6 +147,10 @@ struct Found<'s> {
 }
 
 impl Found<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.meta.contains_key(name) || self.batches.contains_key(name)
+    }
+
     fn complete(&self, layout: Layout, which: &[BatchName]) -> bool {
         self.meta.contains_key(layout.meta_name())
             && which
@@ -150,7 +159,7 @@ impl Found<'_> {
     }
 
     fn missing(&self, path: &Path, which: &[BatchName]) -> DataError {
-        let has = |n: &str| self.meta.contains_key(n) || self.batches.contains_key(n);
+        let has = |n: &str| self.has(n);
         let count = |l: Layout| l.needed(which).iter().filter(|n| has(n)).count();
         let layout = if count(Layout::Python) > count(Layout::Binary) {
             Layout::Python
