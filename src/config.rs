@@ -156,15 +156,20 @@ impl RunConfig {
     }
 }
 
-/// A run name becomes a folder name: it must be a single plain path component.
-fn check_name(field: &str, name: &str) -> Result<String, ConfigError> {
-    let ok = !name.is_empty()
+/// Whether `name` can name a run: a run name becomes a folder name (and part of
+/// a URL in the report), so it must be a single plain path component made of
+/// ASCII letters, digits, `_`, `-` and `.`, and neither `.` nor `..`.
+pub fn is_valid_run_name(name: &str) -> bool {
+    !name.is_empty()
         && name != "."
         && name != ".."
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn check_name(field: &str, name: &str) -> Result<String, ConfigError> {
+    if is_valid_run_name(name) {
         Ok(name.to_string())
     } else {
         Err(invalid(

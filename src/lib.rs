@@ -19,7 +19,8 @@
 //! [`model`] holds the network and its forward/backward maths, [`kernels`] the hot loops,
 //! [`gradcheck`] checks the gradients, [`train`] is the one training loop, [`config`]
 //! the validated settings, [`experiments`] the report's four runs, [`results`] what a
-//! run produces, and [`io`] atomic file output.
+//! run produces, [`observations`] the facts the report states about them, [`plot`] the
+//! figures, [`report`] the HTML and Markdown report, and [`io`] atomic file output.
 
 pub mod config;
 pub mod data;
@@ -30,7 +31,12 @@ pub mod io;
 pub mod kernels;
 pub mod model;
 pub mod normalize;
+pub mod observations;
+pub mod plot;
+pub mod report;
 pub mod results;
+#[cfg(test)]
+mod testing;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod gradcheck;
 mod progress;
+mod report;
 mod reproduce;
 
 /// A one-layer network (linear softmax classifier) on CIFAR-10.
@@ -19,12 +20,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the report's four experiments and write results, weights and a summary.
+    /// Run the report's four experiments and write results, weights, figures and the report.
     Reproduce(reproduce::ReproduceArgs),
     /// Train custom runs from flags or from a TOML experiment file.
     Train(reproduce::TrainArgs),
     /// Compare analytic and numerical gradients on the real data.
     Gradcheck(gradcheck::GradcheckArgs),
+    /// Write the figures and the report of a results folder again, without training.
+    Report(report::ReportArgs),
 }
 
 /// Where to read the data, shared by every command that reads it.
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Reproduce(a) => reproduce::reproduce(a),
         Command::Train(a) => reproduce::train(a),
         Command::Gradcheck(a) => gradcheck::run(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(code) => code,

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 use onelayer::config::{DEFAULT_SEED, ExperimentConfig, RunConfig, SplitConfig, Validation};
-use onelayer::experiments;
 use onelayer::io::Staging;
+use onelayer::{experiments, report};
 
 use super::DataArgs;
-use super::progress::EpochLines;
+use super::progress::Progress;
 
 /// Arguments of `reproduce`.
 #[derive(Debug, Args)]
@@ -143,17 +143,18 @@ fn run(
     threads: usize,
 ) -> anyhow::Result<ExitCode> {
     // The output folder is checked before any work; nothing appears in it unless
-    // every output was written.
+    // every output was written: results, weights, figures, and the report last.
     let mut stage = Staging::new(out)?;
     let (path, opts) = data.resolve()?;
-    let observers =
-        |_: usize, h: &onelayer::config::Hyper| -> Box<dyn onelayer::train::Observer + Send> {
-            Box::new(EpochLines::new(&h.name, h.n_epochs))
-        };
+    let progress = Progress::for_stderr();
+    let observers = |_: usize, h: &onelayer::config::Hyper| progress.observer(h);
     let exp = experiments::run_experiment(config, &path, &opts, threads, &observers)?;
     experiments::stage_outputs(&mut stage, &exp)?;
+    let weights: Vec<_> = exp.models.iter().map(|m| m.w.clone()).collect();
+    let html = report::stage(&mut stage, &exp.results, &weights)?;
     stage.commit()?;
     print!("{}", exp.results.summary_table());
     println!("results written to {}", out.join("results.json").display());
+    println!("report written to {}", html.display());
     Ok(ExitCode::SUCCESS)
 }
