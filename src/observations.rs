@@ -287,8 +287,8 @@ impl fmt::Display for Observation {
                 others,
             } => write!(
                 f,
-                "With λ = {lambda}, η = {} gave the best final validation accuracy, {:.2}%, \
-                 against {}.",
+                "Among the runs with λ = {lambda}, the learning rate η = {} gave the best final \
+                 validation accuracy, {:.2}%, against {}.",
                 best.eta,
                 100.0 * best.val_accuracy,
                 others

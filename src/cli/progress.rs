@@ -66,7 +66,8 @@ impl Observer for EpochLines {
     }
 }
 
-/// A bar over every mini-batch of a run, with the epoch and the last losses.
+/// A bar over every mini-batch of a run; its message shows the epoch, the
+/// mini-batch and the last epoch's training and validation loss.
 pub struct RunBar {
     bar: ProgressBar,
     n_epochs: usize,
@@ -75,11 +76,9 @@ pub struct RunBar {
 
 impl RunBar {
     fn new(multi: &MultiProgress, h: &Hyper) -> RunBar {
-        let style = ProgressStyle::with_template(
-            "{prefix:<22} {bar:28.cyan/blue} {percent:>3}% {elapsed:>4} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style = ProgressStyle::with_template("{prefix:<18} {bar:16.cyan/blue} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
         let bar = multi.add(ProgressBar::new(h.n_epochs as u64));
         bar.set_style(style);
         bar.set_prefix(h.name.clone());
@@ -93,26 +92,25 @@ impl RunBar {
 
 impl Observer for RunBar {
     fn on_batch(&mut self, epoch: usize, batch: usize, n_batches: usize) {
-        if batch == 1 {
+        if epoch == 1 && batch == 1 {
             self.bar.set_length((self.n_epochs * n_batches) as u64);
-            self.bar
-                .set_message(format!("epoch {epoch:>3}/{}{}", self.n_epochs, self.losses));
         }
         self.bar
             .set_position(((epoch - 1) * n_batches + batch) as u64);
+        self.bar.set_message(format!(
+            "epoch {epoch:>2}/{} batch {batch:>3}/{n_batches}{}",
+            self.n_epochs, self.losses
+        ));
     }
 
     fn on_epoch(&mut self, epoch: usize, train: &Metrics, val: &Metrics) {
-        self.losses = format!(
-            "  train loss {:7.4}  val loss {:7.4}  val acc {:5.2}%",
-            train.loss,
-            val.loss,
-            100.0 * val.accuracy
-        );
-        self.bar
-            .set_message(format!("epoch {epoch:>3}/{}{}", self.n_epochs, self.losses));
+        self.losses = format!(" loss {:.3} train {:.3} val", train.loss, val.loss);
         if epoch == self.n_epochs {
-            self.bar.finish();
+            self.bar.finish_with_message(format!(
+                "done, {epoch} epochs{}, val acc {:.2}%",
+                self.losses,
+                100.0 * val.accuracy
+            ));
         }
     }
 }

@@ -204,7 +204,7 @@ pub fn legend_place(p: &Panel) -> (SeriesLabelPosition, (f64, f64)) {
     let x1 = f64::from(x_max(p));
     let labels = p.series.len() + p.series.iter().filter(|s| s.diverged_at.is_some()).count();
     // The legend's box as fractions of the plot: width and height.
-    let (bw, bh) = (0.32, 0.05 + 0.06 * labels as f64);
+    let (bw, bh) = (0.36, 0.05 + 0.065 * labels as f64);
     // Points along every line (4 per segment), as fractions of the plot.
     let mut pts = Vec::new();
     for s in &p.series {
@@ -277,18 +277,18 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
     let x1 = x_max(p);
     let d = decimals(y1 - y0);
     let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, (FONT, 19))
+        .caption(&p.title, (FONT, 21))
         .margin(14)
-        .x_label_area_size(46)
-        .y_label_area_size(70)
+        .x_label_area_size(50)
+        .y_label_area_size(78)
         .build_cartesian_2d(1..x1, y0..y1)
         .map_err(msg)?;
     chart
         .configure_mesh()
         .x_desc("epoch")
         .y_desc(&p.y_label)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 15))
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 17))
         .light_line_style(RGBColor(240, 240, 240))
         .bold_line_style(RGBColor(215, 215, 215))
         .y_label_formatter(&|v| format!("{v:.d$}"))
@@ -333,7 +333,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
     chart
         .configure_series_labels()
         .position(legend)
-        .label_font((FONT, 14))
+        .label_font((FONT, 16))
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(160, 160, 160))
         .draw()

@@ -44,8 +44,7 @@ figure { margin: 0 0 1.25rem; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
 figcaption { color: var(--muted); font-size: .88rem; margin-top: .3rem; }
 figcaption a { color: var(--accent); }
-.curves { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 1rem; }
-.templates img { image-rendering: pixelated; }
+.curves { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 1rem 1.5rem; }
 ";
 
 fn table(t: &Table, id: Option<&str>) -> String {

@@ -1,6 +1,5 @@
 //! The report's tables as plain data, rendered to HTML and Markdown alike.
 
-use crate::observations::run_label;
 use crate::results::{Results, RunResult};
 
 /// A table: a header and rows of text cells; `numeric` columns align right.
@@ -141,7 +140,7 @@ pub fn experiments(r: &Results) -> Table {
             .map(|run| {
                 let h = &run.history;
                 vec![
-                    run_label(run),
+                    run.name.clone(),
                     run.lambda.to_string(),
                     run.eta.to_string(),
                     epochs(run),
