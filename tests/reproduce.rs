@@ -115,4 +115,36 @@ fn reproduce_matches_the_report_on_the_real_data() {
     let gap = |name: &str| last(name, "val_loss") - last(name, "train_loss");
     assert!(last("lambda1_eta0.001", "train_loss") > last("lambda0_eta0.001", "train_loss"));
     assert!(gap("lambda1_eta0.001") < gap("lambda0_eta0.001"));
+
+    // The figures and the report, written with the results.
+    assert!(stdout.contains("report written to"), "{stdout}");
+    for (name, _, _) in RANGES {
+        for f in [
+            "loss.png",
+            "loss.svg",
+            "cost.png",
+            "cost.svg",
+            "accuracy.png",
+            "accuracy.svg",
+            "templates.png",
+        ] {
+            assert!(dir.join(name).join(f).is_file(), "{name}/{f} missing");
+        }
+    }
+    for f in [
+        "report.md",
+        "validation_loss.png",
+        "validation_loss.svg",
+        "templates_all.png",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let table = html.split("<table id=\"experiments\">").nth(1).unwrap();
+    let body = table.split("</tbody>").next().unwrap();
+    assert_eq!(body.matches("<tr>").count(), 5, "header and four runs");
+    assert!(
+        html.contains("λ = 0, η = 0.1 oscillated"),
+        "the η = 0.1 run oscillates"
+    );
 }
