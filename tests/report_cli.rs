@@ -184,6 +184,12 @@ fn a_missing_folder_is_not_created() {
     let missing = dir.path().join("nope");
     let out = onelayer_report(&missing);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nope/results.json"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nope/results.json"), "{stderr}");
+    assert_eq!(
+        stderr.matches("os error 2").count(),
+        1,
+        "cause repeated: {stderr}"
+    );
     assert!(!missing.exists());
 }
