@@ -52,6 +52,12 @@ pub enum ReportError {
         /// What is wrong, naming the field.
         message: String,
     },
+    /// Results given in memory are inconsistent (with themselves or the weights).
+    #[error("cannot report these results: {message}")]
+    Mismatch {
+        /// What is wrong.
+        message: String,
+    },
     /// A run's weights could not be read as a float32 `.npy` matrix.
     #[error("cannot read the weights {path}: {message}")]
     ReadWeights {
@@ -256,17 +262,17 @@ pub fn render(
     r: &Results,
     weights: &[Array2<f32>],
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, ReportError> {
-    let invalid = |message: String| ReportError::InvalidResults {
-        path: PathBuf::from("results"),
-        message,
-    };
-    validate(r).map_err(invalid)?;
-    if weights.len() != r.runs.len() {
-        return Err(invalid(format!(
-            "{} runs but {} weight matrices",
-            r.runs.len(),
-            weights.len()
-        )));
+    validate(r).map_err(|message| ReportError::Mismatch { message })?;
+    let rows = r.setup.class_names.len();
+    if weights.len() != r.runs.len() || weights.iter().any(|w| w.dim() != (rows, crate::D)) {
+        let shapes: Vec<_> = weights.iter().map(|w| w.dim()).collect();
+        return Err(ReportError::Mismatch {
+            message: format!(
+                "{} runs of {rows} classes need as many {rows}×{} weight matrices, got {shapes:?}",
+                r.runs.len(),
+                crate::D
+            ),
+        });
     }
     let mut files = Vec::new();
     let names = &r.setup.class_names;

@@ -171,3 +171,13 @@ fn bad_inputs_are_errors_naming_what_is_wrong() {
     let e = load(d).unwrap_err().to_string();
     assert!(e.contains("cannot read the weights"), "{e}");
 }
+
+#[test]
+fn weights_that_do_not_match_the_runs_are_refused() {
+    let r = report_like();
+    let e = render(&r, &weights(3)).unwrap_err().to_string();
+    assert!(e.contains("4 runs of 10 classes"), "{e}");
+    let mut w = weights(4);
+    w[2] = Array2::zeros((9, crate::D));
+    assert!(matches!(render(&r, &w), Err(ReportError::Mismatch { .. })));
+}
