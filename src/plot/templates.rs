@@ -140,22 +140,24 @@ pub fn stacked_png(
     title: &str,
 ) -> Result<Vec<u8>, PlotError> {
     let cell = SIDE * SCALE;
-    let label_w = 180;
+    // Wide enough for the longest label at about 10 px a character.
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+    let label_w = (10 * longest + 2 * GAP).max(180);
     let cols = ws.iter().map(|w| w.nrows()).max().unwrap_or(0) as u32;
     let width = label_w + cols * (cell + GAP) + GAP;
     let top = TITLE + LABEL;
     let height = top + ws.len() as u32 * (cell + GAP) + GAP;
     let mut c = Canvas::new(width, height);
-    c.text(title, width / 2, 10, 20, HPos::Center);
+    c.text(title, width / 2, 8, 22, HPos::Center);
     for k in 0..cols {
         let name = class_names.get(k as usize).map_or("?", String::as_str);
         let x = label_w + k * (cell + GAP) + cell / 2;
-        c.text(name, x, TITLE, 15, HPos::Center);
+        c.text(name, x, TITLE, 17, HPos::Center);
     }
     for (r, w) in ws.iter().enumerate() {
         let y = top + r as u32 * (cell + GAP);
         let label = labels.get(r).map_or("", String::as_str);
-        c.text(label, label_w - GAP, y + cell / 2 - 8, 15, HPos::Right);
+        c.text(label, label_w - GAP, y + cell / 2 - 9, 18, HPos::Right);
         for (k, row) in w.rows().into_iter().enumerate() {
             let x = label_w + k as u32 * (cell + GAP);
             c.blit(&upscale(&template(row), SCALE), x, y);
