@@ -21,15 +21,23 @@
 //! the validated settings, [`experiments`] the report's four runs, [`results`] what a
 //! run produces, [`observations`] the facts the report states about them, [`plot`] the
 //! figures, [`report`] the HTML and Markdown report, and [`io`] atomic file output.
+//! Beyond the report: [`modelfile`] saves and loads a trained model, [`metrics`]
+//! scores it (confusion matrix, precision, recall), [`classify`] and [`image_input`]
+//! classify a user's images, and [`download`] fetches the data set.
 
+pub mod classify;
 pub mod config;
 pub mod data;
+pub mod download;
 pub mod error;
 pub mod experiments;
 pub mod gradcheck;
+pub mod image_input;
 pub mod io;
 pub mod kernels;
+pub mod metrics;
 pub mod model;
+pub mod modelfile;
 pub mod normalize;
 pub mod observations;
 pub mod plot;

@@ -1,0 +1,73 @@
+//! Using a saved model: class probabilities of raw images and their top classes.
+//!
+//! For raw images `x` (3072 bytes each, CIFAR layout) and a [`ModelFile`]:
+//! `Z = (X/255 − mean) / std` (`d×n`), `P = softmax(W Z + b 1ᵀ)` (`K×n`).
+
+use ndarray::Array2;
+
+use crate::data::LabeledImages;
+use crate::model::{self, argmax};
+use crate::modelfile::ModelFile;
+
+/// Class probabilities `P: K×n` of the raw images `pixels` (`n × 3072` bytes).
+pub fn probabilities(file: &ModelFile, pixels: &[u8]) -> Array2<f32> {
+    let images = LabeledImages {
+        pixels: pixels.to_vec(),
+        labels: vec![0; pixels.len() / crate::D],
+    };
+    let data = file.normalizer.apply(&images);
+    let mut p = model::scores(file.model.w.view(), file.model.b.view(), data.x());
+    model::softmax_columns(&mut p);
+    p
+}
+
+/// The predicted class (first arg-max) of each image, `n`.
+pub fn predict(file: &ModelFile, pixels: &[u8]) -> Vec<usize> {
+    probabilities(file, pixels)
+        .columns()
+        .into_iter()
+        .map(argmax)
+        .collect()
+}
+
+/// One class and its probability.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Ranked {
+    /// Class index.
+    pub class: usize,
+    /// Class name.
+    pub name: String,
+    /// Probability.
+    pub probability: f32,
+}
+
+/// The `n` most probable classes of one image's probabilities `p: K`, most
+/// probable first (ties: lower class first).
+pub fn top(p: &[f32], class_names: &[String], n: usize) -> Vec<Ranked> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    order
+        .into_iter()
+        .take(n)
+        .map(|class| Ranked {
+            class,
+            name: class_names.get(class).cloned().unwrap_or_default(),
+            probability: p[class],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_orders_by_probability_then_class() {
+        let names: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let t = top(&[0.1, 0.4, 0.1, 0.4], &names, 3);
+        let classes: Vec<usize> = t.iter().map(|r| r.class).collect();
+        assert_eq!(classes, [1, 3, 0]);
+        assert_eq!(t[0].name, "b");
+        assert_eq!(t[2].probability, 0.1);
+    }
+}

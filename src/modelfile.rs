@@ -1,0 +1,437 @@
+//! The model file (`model.onelayer`): a trained network with everything needed to
+//! use it later, readable by numpy and PyTorch users too.
+//!
+//! # Format, version 1
+//!
+//! The file is a numpy `.npz` archive: a zip file (members stored, or deflated when
+//! written by numpy's `savez_compressed`) of `.npy` arrays plus one JSON member.
+//!
+//! | member      | contents                                                      |
+//! |-------------|---------------------------------------------------------------|
+//! | `W.npy`     | weights, float32, `K×3072`, C order                           |
+//! | `b.npy`     | bias, float32, `K`                                            |
+//! | `mean.npy`  | per-dimension training mean, float32, `3072`, on the `x/255` scale |
+//! | `std.npy`   | per-dimension training std, float32, `3072`, all `> 0`        |
+//! | `meta.json` | [`ModelMeta`]: `"format": "onelayer-model"`, `"version": 1`, the class names, the run's hyper-parameters and seed, the split, and a [`DataFingerprint`] |
+//!
+//! An image `x` (3072 bytes in the CIFAR layout: the red plane, then green, then blue,
+//! each 32×32 row-major) is classified as
+//!
+//! ```text
+//! z = (x/255 − mean) / std          3072
+//! s = W z + b                       K
+//! p = softmax(s)                    K
+//! ```
+//!
+//! and `class_names[argmax p]` is the prediction. In numpy:
+//! `m = np.load("model.onelayer"); s = m["W"] @ ((x/255 - m["mean"]) / m["std"]) + m["b"]`,
+//! and `json.loads(m["meta.json"])` is the metadata.
+//!
+//! A reader checks the format name and version first, then the shapes (`W: K×3072`,
+//! `b: K`, `mean, std: 3072`, `K` class names) and that every value is finite.
+//! A later version that changes any of this gets a new version number.
+
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use serde::{Deserialize, Serialize};
+
+use crate::D;
+use crate::config::{Hyper, SplitConfig};
+use crate::data::LabeledImages;
+use crate::io::{self, OutputError};
+use crate::model::Model;
+use crate::normalize::Normalizer;
+
+/// The value of `meta.json`'s `format` field.
+pub const FORMAT_NAME: &str = "onelayer-model";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Largest member read from a model file, in bytes (a guard against zip bombs).
+const MAX_MEMBER: u64 = 64 << 20;
+
+/// What the model was trained on: enough to tell two data sets apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataFingerprint {
+    /// Where the data was read from.
+    pub source: String,
+    /// The batches that trained the model (`data_batch_1`, ...).
+    pub train_batches: Vec<String>,
+    /// Number of training images.
+    pub n_train: usize,
+    /// md5 of the training images as binary-version records (label byte, then the
+    /// 3072 pixel bytes), in training order. When the training set is whole
+    /// batches, this is the md5 of those `.bin` files concatenated.
+    pub train_records_md5: String,
+}
+
+impl DataFingerprint {
+    /// The fingerprint of the training images `train`.
+    pub fn of(source: &str, train_batches: &[String], train: &LabeledImages) -> DataFingerprint {
+        DataFingerprint {
+            source: source.to_string(),
+            train_batches: train_batches.to_vec(),
+            n_train: train.len(),
+            train_records_md5: records_md5(train),
+        }
+    }
+}
+
+/// md5 (lower-case hex) of `images` as binary-version records: for each image, its
+/// label byte then its 3072 pixel bytes.
+pub fn records_md5(images: &LabeledImages) -> String {
+    use md5::Digest;
+    let mut h = md5::Md5::new();
+    for (label, pixels) in images.labels.iter().zip(images.pixels.chunks_exact(D)) {
+        h.update([*label]);
+        h.update(pixels);
+    }
+    hex(&h.finalize())
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `meta.json`: what a model file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// The format version, [`FORMAT_VERSION`].
+    pub version: u32,
+    /// The onelayer version that wrote the file.
+    pub onelayer_version: String,
+    /// Class names in label order, `K`.
+    pub class_names: Vec<String>,
+    /// How an image becomes the network's input.
+    pub input: String,
+    /// The run's name and hyper-parameters, including its seed.
+    pub run: Hyper,
+    /// Which batches trained and which validated.
+    pub split: SplitConfig,
+    /// The data it was trained on.
+    pub data: DataFingerprint,
+    /// Accuracy on the test batch measured after training, when known.
+    pub test_accuracy: Option<f64>,
+}
+
+/// How [`ModelMeta::input`] describes the input.
+pub const INPUT_DESCRIPTION: &str = "3072 bytes per image in the CIFAR-10 layout (red plane, green \
+plane, blue plane, each 32x32 row-major); z = (x/255 - mean) / std; scores s = W z + b; \
+probabilities softmax(s)";
+
+/// A trained model with its pre-processing and metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFile {
+    /// The weights `W: K×3072` and bias `b: K`.
+    pub model: Model,
+    /// The training mean and std, `3072` each.
+    pub normalizer: Normalizer,
+    /// The rest: class names, hyper-parameters, data fingerprint.
+    pub meta: ModelMeta,
+}
+
+/// Why a model file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelFileError {
+    /// The file could not be opened or read.
+    #[error("cannot read model file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not a zip archive, or a zip without an onelayer `meta.json`.
+    #[error("{path} is not an onelayer model file: {reason}")]
+    NotAModel {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
+    /// A zip archive that cannot be read to the end: cut short or damaged.
+    #[error("model file {path} is truncated or damaged: {reason}")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// The zip reader's message.
+        reason: String,
+    },
+    /// A model file of a format version this build does not read.
+    #[error(
+        "model file {path} has format version {found}; this onelayer ({}) reads version {FORMAT_VERSION}",
+        env!("CARGO_PKG_VERSION")
+    )]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        found: String,
+    },
+    /// A member is missing or not what the format says.
+    #[error("model file {path}: {member}: {reason}")]
+    BadMember {
+        /// The file.
+        path: PathBuf,
+        /// The member (`W.npy`, `meta.json`).
+        member: String,
+        /// What is wrong: expected and found.
+        reason: String,
+    },
+    /// An array holds NaN or an infinity.
+    #[error("model file {path}: {member}: value {index} is {value}, expected a finite number")]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// Index of the first non-finite value (row-major).
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl ModelFile {
+    /// Number of classes `K`.
+    pub fn k(&self) -> usize {
+        self.meta.class_names.len()
+    }
+
+    /// Checks shapes and finiteness; `path` names the file in errors.
+    pub fn check(&self, path: &Path) -> Result<(), ModelFileError> {
+        let k = self.k();
+        let bad = |member: &str, reason: String| ModelFileError::BadMember {
+            path: path.to_path_buf(),
+            member: member.to_string(),
+            reason,
+        };
+        if k < 2 {
+            return Err(bad(
+                "meta.json",
+                format!("expected ≥ 2 class names, found {k}"),
+            ));
+        }
+        let shapes: [(&str, Vec<usize>, Vec<usize>); 4] = [
+            ("W.npy", vec![k, D], self.model.w.shape().to_vec()),
+            ("b.npy", vec![k], self.model.b.shape().to_vec()),
+            ("mean.npy", vec![D], self.normalizer.mean.shape().to_vec()),
+            ("std.npy", vec![D], self.normalizer.std.shape().to_vec()),
+        ];
+        for (member, expected, found) in shapes {
+            if expected != found {
+                return Err(bad(
+                    member,
+                    format!("expected shape {expected:?} for {k} classes, found {found:?}"),
+                ));
+            }
+        }
+        let arrays = [
+            ("W.npy", self.model.w.as_slice_memory_order()),
+            ("b.npy", self.model.b.as_slice_memory_order()),
+            ("mean.npy", self.normalizer.mean.as_slice_memory_order()),
+            ("std.npy", self.normalizer.std.as_slice_memory_order()),
+        ];
+        for (member, values) in arrays {
+            let values = values.unwrap_or(&[]);
+            if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(ModelFileError::NonFinite {
+                    path: path.to_path_buf(),
+                    member: member.to_string(),
+                    index,
+                    value,
+                });
+            }
+        }
+        if let Some(i) = self.normalizer.std.iter().position(|&s| s <= 0.0) {
+            return Err(bad("std.npy", format!("value {i} is ≤ 0, expected > 0")));
+        }
+        Ok(())
+    }
+
+    /// Checks the model and writes it to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
+        self.check(path)?;
+        let bytes = self.to_bytes().map_err(|source| OutputError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        io::write_bytes_atomic(path, &bytes)?;
+        Ok(())
+    }
+
+    /// The file's bytes: a zip of `meta.json` and the four `.npy` members.
+    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        let meta = serde_json::to_vec_pretty(&self.meta)?;
+        let members = [
+            ("meta.json", meta),
+            ("W.npy", npy_bytes(&self.model.w)?),
+            ("b.npy", npy_bytes(&self.model.b)?),
+            ("mean.npy", npy_bytes(&self.normalizer.mean)?),
+            ("std.npy", npy_bytes(&self.normalizer.std)?),
+        ];
+        zip_members(&members)
+    }
+
+    /// Reads and checks a model file.
+    pub fn load(path: &Path) -> Result<ModelFile, ModelFileError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file = read_members(path, &bytes)?;
+        file.check(path)?;
+        Ok(file)
+    }
+}
+
+/// The `.npy` encoding of `a`.
+fn npy_bytes(a: &impl WriteNpyExt) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    a.write_npy(&mut buf).map_err(std::io::Error::other)?;
+    Ok(buf)
+}
+
+/// A zip (stored members) of `members`, in order.
+fn zip_members(members: &[(&str, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in members {
+        zip.start_file(*name, options)
+            .map_err(std::io::Error::other)?;
+        zip.write_all(data)?;
+    }
+    Ok(zip.finish().map_err(std::io::Error::other)?.into_inner())
+}
+
+/// Parses the zip in `bytes`: format and version first, then the arrays.
+fn read_members(path: &Path, bytes: &[u8]) -> Result<ModelFile, ModelFileError> {
+    let p = || path.to_path_buf();
+    if !bytes.starts_with(b"PK\x03\x04") {
+        let reason = if bytes.is_empty() {
+            "the file is empty".to_string()
+        } else {
+            "not a zip (.npz) archive".to_string()
+        };
+        return Err(ModelFileError::NotAModel { path: p(), reason });
+    }
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| ModelFileError::Truncated {
+            path: p(),
+            reason: e.to_string(),
+        })?;
+    let meta_bytes = member(path, &mut zip, "meta.json").map_err(|e| match e {
+        ModelFileError::BadMember { reason, .. } if reason == MISSING => {
+            ModelFileError::NotAModel {
+                path: p(),
+                reason: "a zip without meta.json".to_string(),
+            }
+        }
+        e => e,
+    })?;
+    let meta = parse_meta(path, &meta_bytes)?;
+    let array = |zip: &mut zip::ZipArchive<_>, name: &str| -> Result<Vec<u8>, ModelFileError> {
+        member(path, zip, name)
+    };
+    let bad = |member: &str, e: ndarray_npy::ReadNpyError| ModelFileError::BadMember {
+        path: p(),
+        member: member.to_string(),
+        reason: format!("expected a float32 .npy array: {e}"),
+    };
+    let w = Array2::<f32>::read_npy(&array(&mut zip, "W.npy")?[..]).map_err(|e| bad("W.npy", e))?;
+    let b = Array1::<f32>::read_npy(&array(&mut zip, "b.npy")?[..]).map_err(|e| bad("b.npy", e))?;
+    let mean = Array1::<f32>::read_npy(&array(&mut zip, "mean.npy")?[..])
+        .map_err(|e| bad("mean.npy", e))?;
+    let std =
+        Array1::<f32>::read_npy(&array(&mut zip, "std.npy")?[..]).map_err(|e| bad("std.npy", e))?;
+    Ok(ModelFile {
+        model: Model { w, b },
+        normalizer: Normalizer { mean, std },
+        meta,
+    })
+}
+
+const MISSING: &str = "missing";
+
+/// The bytes of member `name`, at most [`MAX_MEMBER`].
+fn member(
+    path: &Path,
+    zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Vec<u8>, ModelFileError> {
+    let bad = |reason: String| ModelFileError::BadMember {
+        path: path.to_path_buf(),
+        member: name.to_string(),
+        reason,
+    };
+    let mut f = match zip.by_name(name) {
+        Ok(f) => f,
+        Err(zip::result::ZipError::FileNotFound) => return Err(bad(MISSING.to_string())),
+        Err(e) => {
+            return Err(ModelFileError::Truncated {
+                path: path.to_path_buf(),
+                reason: format!("{name}: {e}"),
+            });
+        }
+    };
+    if f.size() > MAX_MEMBER {
+        return Err(bad(format!(
+            "{} bytes, expected at most {MAX_MEMBER}",
+            f.size()
+        )));
+    }
+    let mut out = Vec::new();
+    f.by_ref()
+        .take(MAX_MEMBER)
+        .read_to_end(&mut out)
+        .map_err(|e| ModelFileError::Truncated {
+            path: path.to_path_buf(),
+            reason: format!("{name}: {e}"),
+        })?;
+    Ok(out)
+}
+
+/// Parses `meta.json`, checking the format name and version before the rest.
+fn parse_meta(path: &Path, bytes: &[u8]) -> Result<ModelMeta, ModelFileError> {
+    let bad = |reason: String| ModelFileError::BadMember {
+        path: path.to_path_buf(),
+        member: "meta.json".to_string(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+        return Err(ModelFileError::NotAModel {
+            path: path.to_path_buf(),
+            reason: format!(
+                "meta.json has format {}, expected \"{FORMAT_NAME}\"",
+                value
+                    .get("format")
+                    .map_or("(none)".into(), |f| f.to_string())
+            ),
+        });
+    }
+    match value.get("version") {
+        Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+        v => {
+            return Err(ModelFileError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: v.map_or("(none)".into(), |v| v.to_string()),
+            });
+        }
+    }
+    serde_json::from_value(value).map_err(|e| bad(format!("unexpected content: {e}")))
+}
+
+#[cfg(test)]
+#[path = "modelfile_tests.rs"]
+mod tests;
