@@ -3,7 +3,9 @@
 
 use crate::config::ConfigError;
 use crate::data::DataError;
+use crate::download::DownloadError;
 use crate::io::OutputError;
+use crate::modelfile::ModelFileError;
 
 /// Any error the library reports.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,12 @@ pub enum Error {
     /// Writing an output failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// Writing or reading a model file failed.
+    #[error(transparent)]
+    ModelFile(#[from] ModelFileError),
+    /// Downloading the data failed.
+    #[error(transparent)]
+    Download(#[from] DownloadError),
 }
 
 /// The library's result type.

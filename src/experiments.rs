@@ -14,6 +14,7 @@ use crate::gradcheck::{self, GradCheckConfig};
 use crate::io::{self, OutputError};
 use crate::kernels;
 use crate::model::Model;
+use crate::modelfile::{self, DataFingerprint, ModelFile, ModelMeta};
 use crate::normalize::{Dataset, Normalizer};
 use crate::results::{GradientCheck, Results, RunResult, Setup};
 use crate::train::{self, Observer};
@@ -32,6 +33,8 @@ pub struct Prepared {
     pub test: Dataset,
     /// Where the data came from, the split and the class names.
     pub setup: Setup,
+    /// What the training set was, for the model file.
+    pub fingerprint: DataFingerprint,
 }
 
 /// Reads the batches that `split` needs from `path`, splits and normalises them.
@@ -65,13 +68,16 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
         }
     };
     let normalizer = Normalizer::fit(&train);
+    let train_batches: Vec<String> = split
+        .train_batches
+        .iter()
+        .map(|&b| BatchName::Data(b).stem())
+        .collect();
+    let fingerprint =
+        DataFingerprint::of(&read.source.display().to_string(), &train_batches, &train);
     let setup = Setup {
         data: read.source.display().to_string(),
-        train_batches: split
-            .train_batches
-            .iter()
-            .map(|&b| BatchName::Data(b).stem())
-            .collect(),
+        train_batches,
         validation,
         n_train: train.len(),
         n_val: val.len(),
@@ -93,6 +99,7 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
         test: normalizer.apply(&test),
         normalizer,
         setup,
+        fingerprint,
     })
 }
 
@@ -215,6 +222,39 @@ pub struct Experiment {
     pub normalizer: Normalizer,
     /// The config that produced it.
     pub config: ExperimentConfig,
+    /// What the training set was.
+    pub fingerprint: DataFingerprint,
+}
+
+impl Experiment {
+    /// Run `i` as a model file: its weights, the normalisation, the class names,
+    /// its hyper-parameters and the data's fingerprint. `None` when there is no run `i`.
+    pub fn model_file(&self, i: usize) -> Option<ModelFile> {
+        let run = self.results.runs.get(i)?;
+        Some(ModelFile {
+            model: self.models.get(i)?.clone(),
+            normalizer: self.normalizer.clone(),
+            meta: ModelMeta {
+                format: modelfile::FORMAT_NAME.to_string(),
+                version: modelfile::FORMAT_VERSION,
+                onelayer_version: self.results.onelayer_version.clone(),
+                class_names: self.results.setup.class_names.clone(),
+                input: modelfile::INPUT_DESCRIPTION.to_string(),
+                run: Hyper {
+                    name: run.name.clone(),
+                    lambda: run.lambda,
+                    eta: run.eta,
+                    n_epochs: run.n_epochs,
+                    n_batch: run.n_batch,
+                    seed: run.seed,
+                    shuffle: run.shuffle,
+                },
+                split: self.config.split.clone(),
+                data: self.fingerprint.clone(),
+                test_accuracy: Some(run.test_accuracy),
+            },
+        })
+    }
 }
 
 /// Reads the data, checks the gradients and trains every run of `config`.
@@ -242,11 +282,13 @@ pub fn run_experiment(
         models,
         normalizer: data.normalizer,
         config: config.clone(),
+        fingerprint: data.fingerprint,
     })
 }
 
 /// Writes `results.json`, `config.toml`, and under `dir/<run name>/` each run's
-/// `W.npy` and `b.npy` and the normalisation `mean.npy`, `std.npy` (float32).
+/// `W.npy` and `b.npy` and the normalisation `mean.npy`, `std.npy` (float32), and
+/// the whole model as [`MODEL_FILE`] (see [`crate::modelfile`]).
 /// The files appear together, or not at all (see [`io::Staging`]).
 pub fn write_outputs(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>, OutputError> {
     let mut stage = io::Staging::new(dir)?;
@@ -264,16 +306,26 @@ pub fn stage_outputs(stage: &mut io::Staging, exp: &Experiment) -> Result<(), Ou
         .map_err(|e| other(&stage.dir().join("results.json"), &e))?;
     let toml = toml::to_string_pretty(&exp.config)
         .map_err(|e| other(&stage.dir().join("config.toml"), &e))?;
-    for (run, model) in exp.results.runs.iter().zip(&exp.models) {
+    for (i, (run, model)) in exp.results.runs.iter().zip(&exp.models).enumerate() {
         let rd = Path::new(&run.name);
         stage_npy(stage, rd.join("W.npy"), &model.w)?;
         stage_npy(stage, rd.join("b.npy"), &model.b)?;
         stage_npy(stage, rd.join("mean.npy"), &exp.normalizer.mean)?;
         stage_npy(stage, rd.join("std.npy"), &exp.normalizer.std)?;
+        if let Some(file) = exp.model_file(i) {
+            let rel = rd.join(MODEL_FILE);
+            let bytes = file
+                .to_bytes(&rel)
+                .map_err(|e| other(&stage.dir().join(&rel), &e))?;
+            stage.write_bytes(rel, &bytes)?;
+        }
     }
     stage.write_bytes("config.toml", toml.as_bytes())?;
     stage.write_bytes("results.json", &json)
 }
+
+/// The model file's name in each run folder.
+pub const MODEL_FILE: &str = "model.onelayer";
 
 /// Stages an f32 array as a numpy `.npy` file.
 pub fn stage_npy<A, D>(

@@ -259,17 +259,25 @@ impl ModelFile {
 
     /// Checks the model and writes it to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
-        self.check(path)?;
-        let bytes = self.to_bytes().map_err(|source| OutputError::Write {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = self.to_bytes(path)?;
         io::write_bytes_atomic(path, &bytes)?;
         Ok(())
     }
 
-    /// The file's bytes: a zip of `meta.json` and the four `.npy` members.
-    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+    /// Checks the model and returns the file's bytes: a zip of `meta.json` and the
+    /// four `.npy` members. `path` names the file in errors.
+    pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>, ModelFileError> {
+        self.check(path)?;
+        self.encode().map_err(|source| {
+            OutputError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+            .into()
+        })
+    }
+
+    fn encode(&self) -> std::io::Result<Vec<u8>> {
         let meta = serde_json::to_vec_pretty(&self.meta)?;
         let members = [
             ("meta.json", meta),
