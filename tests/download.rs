@@ -154,8 +154,8 @@ enum Extra {
     None,
     /// A regular file stored under this raw path (bypassing the tar crate's checks).
     RawPath(&'static str),
-    /// A symbolic link at this path pointing to that target.
-    Symlink(&'static str, &'static str),
+    /// A link of this kind (symbolic or hard) at this path pointing to that target.
+    Link(tar::EntryType, &'static str, &'static str),
 }
 
 fn tar_gz(extra: Extra) -> Vec<u8> {
@@ -186,9 +186,9 @@ fn tar_gz(extra: Extra) -> Vec<u8> {
             h.set_cksum();
             b.append(&h, &b"evil"[..]).unwrap();
         }
-        Extra::Symlink(p, target) => {
+        Extra::Link(kind, p, target) => {
             let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_entry_type(kind);
             h.set_size(0);
             b.append_link(&mut h, p, target).unwrap();
         }
@@ -380,8 +380,24 @@ fn absolute_member_is_refused() {
 #[test]
 fn symlink_member_is_refused() {
     assert_refused(
-        Extra::Symlink("cifar-10-batches-bin/data_batch_9.bin", "/etc/passwd"),
+        Extra::Link(
+            tar::EntryType::Symlink,
+            "cifar-10-batches-bin/data_batch_9.bin",
+            "/etc/passwd",
+        ),
         "cifar-10-batches-bin/data_batch_9.bin",
+    );
+}
+
+#[test]
+fn hard_link_member_is_refused() {
+    assert_refused(
+        Extra::Link(
+            tar::EntryType::Link,
+            "cifar-10-batches-bin/test_batch.bin",
+            "cifar-10-batches-bin/data_batch_1.bin",
+        ),
+        "cifar-10-batches-bin/test_batch.bin",
     );
 }
 
@@ -392,4 +408,71 @@ fn official_spec_uses_the_published_md5_and_the_url_override() {
     assert_eq!(s.md5, "c58f30108f718f92721af3b95e74349a");
     let s = DownloadSpec::official(Format::Binary, None);
     assert_eq!(s.md5, "c32a1d4ab5d03f1284b67883e8d87530");
+}
+
+#[test]
+fn a_part_left_by_an_earlier_run_is_resumed() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::Normal);
+    let dir = tempfile::tempdir().unwrap();
+    let third = archive.len() / 3;
+    std::fs::write(
+        dir.path().join("cifar-10-binary.tar.gz.part"),
+        &archive[..third],
+    )
+    .unwrap();
+    run(&spec(&server, &archive), dir.path()).0.unwrap();
+    assert_eq!(server.ranges(), [Some(format!("bytes={third}-"))]);
+    assert_extracted(dir.path());
+}
+
+#[test]
+fn a_whole_part_left_by_an_earlier_run_is_not_downloaded_again() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::Normal);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cifar-10-binary.tar.gz.part"), &archive).unwrap();
+    run(&spec(&server, &archive), dir.path()).0.unwrap();
+    assert!(server.ranges().is_empty());
+    assert_extracted(dir.path());
+}
+
+#[test]
+fn python_version_members_are_extracted() {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    let mut names: Vec<String> = (1..=5).map(|i| format!("data_batch_{i}")).collect();
+    names.extend(["test_batch".into(), "batches.meta".into()]);
+    for n in &names {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(n.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, format!("./cifar-10-batches-py/{n}"), n.as_bytes())
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a.tar.gz");
+    std::fs::write(&archive, b.into_inner().unwrap().finish().unwrap()).unwrap();
+    let got = download::extract(&archive, dir.path(), Format::Python).unwrap();
+    assert_eq!(got.written, names);
+    for n in &names {
+        let p = dir.path().join("cifar-10-batches-py").join(n);
+        assert_eq!(std::fs::read_to_string(p).unwrap(), *n);
+    }
+    // Without its test batch, the archive is refused and nothing is written.
+    let other = tempfile::tempdir().unwrap();
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    b.append_data(&mut h, "cifar-10-batches-py/data_batch_1", &b"x"[..])
+        .unwrap();
+    let archive = other.path().join("a.tar.gz");
+    std::fs::write(&archive, b.into_inner().unwrap().finish().unwrap()).unwrap();
+    let e = download::extract(&archive, other.path(), Format::Python).unwrap_err();
+    assert!(
+        matches!(e, DownloadError::MissingMembers { ref missing, .. } if missing.contains(&"test_batch".to_string())),
+        "{e}"
+    );
+    assert!(!other.path().join("cifar-10-batches-py").exists());
 }

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod download;
+mod evaluate;
 mod gradcheck;
+mod predict;
 mod progress;
 mod report;
 mod reproduce;
@@ -28,6 +31,12 @@ enum Command {
     Gradcheck(gradcheck::GradcheckArgs),
     /// Write the figures and the report of a results folder again, without training.
     Report(report::ReportArgs),
+    /// Download CIFAR-10 (md5-verified, resumable) and extract it safely.
+    Download(download::DownloadArgs),
+    /// Accuracy, per-class precision and recall, and confusion matrix of a saved model.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Classify PNG or JPEG images with a saved model.
+    Predict(predict::PredictArgs),
 }
 
 /// Where to read the data, shared by every command that reads it.
@@ -62,6 +71,9 @@ pub fn main() -> ExitCode {
         Command::Train(a) => reproduce::train(a),
         Command::Gradcheck(a) => gradcheck::run(a),
         Command::Report(a) => report::run(a),
+        Command::Download(a) => download::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
+        Command::Predict(a) => predict::run(a),
     };
     match result {
         Ok(code) => code,
@@ -69,6 +81,16 @@ pub fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe (`onelayer ... | head`) is not an error.
+pub fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

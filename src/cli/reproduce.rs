@@ -3,12 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 use onelayer::config::{DEFAULT_SEED, ExperimentConfig, RunConfig, SplitConfig, Validation};
 use onelayer::io::Staging;
 use onelayer::{experiments, report};
 
 use super::DataArgs;
+use super::download::{FetchArgs, resolve_or_download};
 use super::progress::Progress;
 
 /// Arguments of `reproduce`.
@@ -16,6 +18,8 @@ use super::progress::Progress;
 pub struct ReproduceArgs {
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    fetch: FetchArgs,
     /// Output folder.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
@@ -29,6 +33,8 @@ pub struct ReproduceArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    fetch: FetchArgs,
     /// TOML experiment file (a [split] and [[run]] entries); replaces the run flags.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size"])]
     config: Option<PathBuf>,
@@ -65,6 +71,10 @@ pub struct TrainArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR", default_value = "results-train")]
     out: PathBuf,
+    /// Also save the trained model to FILE (format: see `onelayer evaluate`, the
+    /// README). Needs a single run; every run's model is also in OUT/<run>/model.onelayer.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -80,12 +90,12 @@ fn default_threads(flag: Option<usize>) -> anyhow::Result<usize> {
 
 /// `onelayer reproduce`: the report's four experiments.
 pub fn reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
-    run(
-        &ExperimentConfig::report(),
-        &a.data,
-        &a.out,
-        default_threads(a.threads)?,
-    )
+    let opts = Outputs {
+        out: a.out,
+        threads: default_threads(a.threads)?,
+        save: None,
+    };
+    run(&ExperimentConfig::report(), &a.data, &a.fetch, &opts)
 }
 
 /// `onelayer train`: custom runs.
@@ -127,7 +137,44 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
             .check(prefix, config.n_train())
             .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--n_", "--n-")))?;
     }
-    run(&config, &a.data, &a.out, default_threads(a.threads)?)
+    if let Some(save) = &a.save {
+        check_save(save, config.run.len())?;
+    }
+    let opts = Outputs {
+        out: a.out,
+        threads: default_threads(a.threads)?,
+        save: a.save,
+    };
+    run(&config, &a.data, &a.fetch, &opts)
+}
+
+/// Fails early, before any training, when `--save` cannot be honoured.
+fn check_save(save: &Path, runs: usize) -> anyhow::Result<()> {
+    if runs != 1 {
+        anyhow::bail!(
+            "--save {}: needs a single run, the config has {runs}; each run's model is \
+             written to OUT/<run name>/{}",
+            save.display(),
+            experiments::MODEL_FILE
+        );
+    }
+    let parent = save.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent.filter(|d| !d.is_dir()) {
+        anyhow::bail!(
+            "--save {}: folder {} does not exist",
+            save.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Where and how a command's results go.
+struct Outputs {
+    out: PathBuf,
+    threads: usize,
+    /// Where to save the (single) run's model too.
+    save: Option<PathBuf>,
 }
 
 fn flag_error(msg: &str) -> String {
@@ -139,13 +186,14 @@ fn flag_error(msg: &str) -> String {
 fn run(
     config: &ExperimentConfig,
     data: &DataArgs,
-    out: &Path,
-    threads: usize,
+    fetch: &FetchArgs,
+    outputs: &Outputs,
 ) -> anyhow::Result<ExitCode> {
+    let (out, threads) = (&outputs.out, outputs.threads);
     // The output folder is checked before any work; nothing appears in it unless
     // every output was written: results, weights, figures, and the report last.
     let mut stage = Staging::new(out)?;
-    let (path, opts) = data.resolve()?;
+    let (path, opts) = resolve_or_download(data, fetch)?;
     let progress = Progress::for_stderr();
     let observers = |_: usize, h: &onelayer::config::Hyper| progress.observer(h);
     let exp = experiments::run_experiment(config, &path, &opts, threads, &observers)?;
@@ -156,5 +204,10 @@ fn run(
     print!("{}", exp.results.summary_table());
     println!("results written to {}", out.join("results.json").display());
     println!("report written to {}", html.display());
+    if let Some(save) = &outputs.save {
+        let file = exp.model_file(0).context("no trained run to save")?;
+        file.save(save)?;
+        println!("model saved to {}", save.display());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,7 +24,11 @@ pub fn fetch(
         return Ok(archive);
     }
     let part = dir.join(format!("{}.part", spec.format.archive_name()));
-    transfer(spec, &part, on_event)?;
+    // A part left whole by an earlier run (stopped before the rename) needs no request.
+    let whole = part.is_file() && file_md5(&part)? == spec.md5;
+    if !whole {
+        transfer(spec, &part, on_event)?;
+    }
     on_event(Event::Verifying);
     let found = file_md5(&part)?;
     if found != spec.md5 {
@@ -120,32 +124,8 @@ fn request(
         }
         Err(e) => return Ok(Outcome::Interrupted(e.to_string())),
     };
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let start = match resp.status().as_u16() {
-        200 => {
-            *total = header("content-length").and_then(|v| v.trim().parse().ok());
-            0
-        }
-        206 => {
-            let range = header("content-range").unwrap_or_default();
-            let (first, size) = parse_content_range(&range)
-                .ok_or_else(|| protocol(spec, format!("unusable Content-Range {range:?}")))?;
-            if first != have {
-                return Err(protocol(
-                    spec,
-                    format!("asked for bytes from {have}, got a range from {first}"),
-                ));
-            }
-            *total = size;
-            have
-        }
-        status => return Err(protocol(spec, format!("unexpected HTTP status {status}"))),
-    };
+    let (start, size) = where_body_starts(spec, &resp, have)?;
+    *total = size;
     if total.is_some_and(|t| t > MAX_BYTES) {
         return Err(protocol(
             spec,
@@ -165,6 +145,40 @@ fn request(
             "the connection closed after {n} of {t} bytes"
         ))),
         (Ok(_), _) => Ok(Outcome::Complete),
+    }
+}
+
+/// Where the response's body goes in the archive, and the archive's size when
+/// known: a 200 carries the whole archive, a 206 must continue at `have`.
+fn where_body_starts(
+    spec: &DownloadSpec,
+    resp: &ureq::http::Response<ureq::Body>,
+    have: u64,
+) -> Result<(u64, Option<u64>), DownloadError> {
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    match resp.status().as_u16() {
+        200 => Ok((
+            0,
+            header("content-length").and_then(|v| v.trim().parse().ok()),
+        )),
+        206 => {
+            let range = header("content-range").unwrap_or_default();
+            let (first, size) = parse_content_range(&range)
+                .ok_or_else(|| protocol(spec, format!("unusable Content-Range {range:?}")))?;
+            if first != have {
+                return Err(protocol(
+                    spec,
+                    format!("asked for bytes from {have}, got a range from {first}"),
+                ));
+            }
+            Ok((have, size))
+        }
+        status => Err(protocol(spec, format!("unexpected HTTP status {status}"))),
     }
 }
 

@@ -1,0 +1,180 @@
+//! `onelayer download`, and `reproduce --download`: the official archive with a
+//! progress bar (bytes, rate, time left), md5-verified and safely extracted.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use onelayer::data::{DATA_ENV, DEFAULT_DIR, ReadOptions};
+use onelayer::download::{self, DownloadSpec, Event, Format, URL_ENV};
+
+use super::DataArgs;
+
+/// Arguments of `download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Folder to download and extract into.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    dir: PathBuf,
+    /// Which version of the data set: binary or python.
+    #[arg(long, default_value = "binary", value_parser = parse_format)]
+    format: Format,
+    /// The archive's URL, for a mirror (default: $ONELAYER_CIFAR10_URL, else the
+    /// official one). The archive must still have the official md5.
+    #[arg(long)]
+    url: Option<String>,
+}
+
+/// The `--download` flag of commands that read the data.
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// When the data is not found, download the binary version into the data
+    /// folder (--data, else $CIFAR10_DIR, else ./data) first.
+    #[arg(long)]
+    pub download: bool,
+    /// The archive's URL for --download (default: $ONELAYER_CIFAR10_URL, else the
+    /// official one).
+    #[arg(long, requires = "download")]
+    pub url: Option<String>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// `onelayer download`.
+pub fn run(a: DownloadArgs) -> anyhow::Result<ExitCode> {
+    let folder = fetch(a.format, a.url.as_deref(), &a.dir)?;
+    println!("CIFAR-10 ({:?}) is in {}", a.format, folder.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The data's location and read options, as [`DataArgs::resolve`]; with
+/// `--download`, the data is first downloaded when missing: the data folder
+/// (`--data`, else `$CIFAR10_DIR`, else `./data`) if it holds the data, else its
+/// `cifar-10-batches-bin/`, downloaded there when it does not hold the data either.
+pub fn resolve_or_download(
+    data: &DataArgs,
+    fetch_args: &FetchArgs,
+) -> anyhow::Result<(PathBuf, ReadOptions)> {
+    if !fetch_args.download {
+        return data.resolve();
+    }
+    let opts = ReadOptions {
+        allow_modified: data.allow_modified,
+    };
+    let target = data
+        .data
+        .clone()
+        .or_else(|| {
+            std::env::var_os(DATA_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    if holds_data(&target) {
+        return Ok((target, opts));
+    }
+    let inner = target.join(Format::Binary.folder());
+    if holds_data(&inner) {
+        return Ok((inner, opts));
+    }
+    eprintln!("no CIFAR-10 data at {}: downloading it", target.display());
+    Ok((
+        fetch(Format::Binary, fetch_args.url.as_deref(), &target)?,
+        opts,
+    ))
+}
+
+/// True when `path` is an archive or a folder with a batch in it.
+fn holds_data(path: &Path) -> bool {
+    path.is_file()
+        || [
+            "data_batch_1.bin",
+            "data_batch_1",
+            "test_batch.bin",
+            "test_batch",
+        ]
+        .iter()
+        .any(|f| path.join(f).is_file())
+}
+
+/// Downloads and extracts `format` into `dir` with a progress bar; returns the
+/// data set's folder.
+fn fetch(format: Format, url: Option<&str>, dir: &Path) -> anyhow::Result<PathBuf> {
+    let spec = DownloadSpec::official(format, url);
+    if spec.url != format.official_url() {
+        eprintln!("from {} (mirror; --url or ${URL_ENV})", spec.url);
+    } else {
+        eprintln!("from {}", spec.url);
+    }
+    let mut bar: Option<ProgressBar> = None;
+    let got = download::download(&spec, dir, &mut |e| show(&mut bar, e))
+        .with_context(|| format!("downloading CIFAR-10 into {}", dir.display()));
+    if let Some(b) = bar.take() {
+        b.finish_and_clear();
+    }
+    let got = got?;
+    eprintln!(
+        "extracted {} files into {}",
+        got.written.len(),
+        got.folder.display()
+    );
+    Ok(got.folder)
+}
+
+/// Shows one download event: a bar while bytes arrive, a line otherwise.
+fn show(bar: &mut Option<ProgressBar>, event: Event) {
+    match event {
+        Event::AlreadyDownloaded(p) => eprintln!("{} is already here and verified", p.display()),
+        Event::Started { resume_from, total } => {
+            if resume_from > 0 {
+                eprintln!("resuming after {resume_from} bytes");
+            }
+            let b = bar.get_or_insert_with(|| new_bar(total));
+            if let Some(t) = total {
+                b.set_length(t);
+            }
+            b.set_position(resume_from);
+            b.reset_eta();
+        }
+        Event::Progress { done } => {
+            if let Some(b) = bar {
+                b.set_position(done);
+            }
+        }
+        Event::Retrying { attempt, reason } => {
+            let msg = format!("transfer interrupted ({reason}); attempt {attempt}");
+            match bar {
+                Some(b) => b.println(msg),
+                None => eprintln!("{msg}"),
+            }
+        }
+        Event::Verifying => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            eprintln!("verifying md5");
+        }
+        Event::Extracting => eprintln!("extracting"),
+    }
+}
+
+fn new_bar(total: Option<u64>) -> ProgressBar {
+    let (bar, template) = match total {
+        Some(t) => (
+            ProgressBar::new(t),
+            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta} left",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} {bytes} {bytes_per_sec}",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}

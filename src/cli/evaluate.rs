@@ -1,0 +1,123 @@
+//! `onelayer evaluate`: a saved model on one batch — accuracy, per-class
+//! precision and recall, and the confusion matrix (printed and as a PNG).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use onelayer::classify;
+use onelayer::confusion_image;
+use onelayer::data::{self, BatchName};
+use onelayer::metrics::Confusion;
+use onelayer::modelfile::ModelFile;
+
+use super::{DataArgs, print_out};
+
+/// Arguments of `evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The model file (written by `train --save` or `reproduce`).
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    /// The batch to evaluate on: test_batch or data_batch_1 … data_batch_5.
+    #[arg(long, default_value = "test_batch", value_parser = parse_batch)]
+    batch: BatchName,
+    /// Where to write the confusion matrix image.
+    #[arg(long, value_name = "PNG", default_value = "confusion.png")]
+    image: PathBuf,
+}
+
+fn parse_batch(s: &str) -> Result<BatchName, String> {
+    match s.strip_suffix(".bin").unwrap_or(s) {
+        "test_batch" | "test" => Ok(BatchName::Test),
+        b => match b.strip_prefix("data_batch_").map(str::parse::<u8>) {
+            Some(Ok(i)) if (1..=5).contains(&i) => Ok(BatchName::Data(i)),
+            _ => Err(format!(
+                "unknown batch {s:?}, expected test_batch or data_batch_1 … data_batch_5"
+            )),
+        },
+    }
+}
+
+/// `onelayer evaluate`.
+pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let model = ModelFile::load(&a.model)?;
+    let (path, opts) = a.data.resolve()?;
+    let read = data::read(&path, &[a.batch], &opts)?;
+    let names = &model.meta.class_names;
+    if read.class_names != *names {
+        eprintln!(
+            "warning: the data's class names {:?} differ from the model's {:?}",
+            read.class_names, names
+        );
+    }
+    let images = read
+        .batches
+        .first()
+        .context("the data reader returned no batch")?;
+    let predicted = classify::predict(&model, &images.pixels);
+    let truth: Vec<usize> = images.labels.iter().map(|&l| usize::from(l)).collect();
+    let c = Confusion::from_pairs(model.k(), &truth, &predicted)
+        .with_context(|| format!("{} in {}", a.batch, path.display()))?;
+    let mut text = format!(
+        "{} on {} ({} images): accuracy {:.2}%\n",
+        a.model.display(),
+        a.batch,
+        c.total(),
+        100.0 * c.accuracy().unwrap_or(0.0)
+    );
+    text += &per_class_table(&c, names);
+    text += &matrix_table(&c, names);
+    confusion_image::write_png(&c, &a.image)?;
+    text += &format!(
+        "confusion matrix image (rows true, columns predicted, by class index) written to {}\n",
+        a.image.display()
+    );
+    print_out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or("     -".to_string(), |v| format!("{:6.2}", 100.0 * v))
+}
+
+/// One line per class: index, name, precision, recall, number of images.
+fn per_class_table(c: &Confusion, names: &[String]) -> String {
+    let mut s = format!(
+        "\n{:>2}  {:<12} {:>9} {:>9} {:>7}\n",
+        "#", "class", "precision", "recall", "images"
+    );
+    for (i, name) in names.iter().enumerate().take(c.k()) {
+        s += &format!(
+            "{i:>2}  {name:<12} {:>8}% {:>8}% {:>7}\n",
+            percent(c.precision(i)),
+            percent(c.recall(i)),
+            c.row_sum(i)
+        );
+    }
+    s
+}
+
+/// The matrix, rows true classes and columns predicted classes (by index).
+fn matrix_table(c: &Confusion, names: &[String]) -> String {
+    let mut s = format!(
+        "\nconfusion matrix (rows: true class, columns: predicted)\n{:<16}",
+        ""
+    );
+    for p in 0..c.k() {
+        s += &format!("{p:>6}");
+    }
+    s.push('\n');
+    for t in 0..c.k() {
+        let name = names.get(t).map_or("", String::as_str);
+        s += &format!("{t:>2} {name:<13}");
+        for p in 0..c.k() {
+            s += &format!("{:>6}", c.count(t, p));
+        }
+        s.push('\n');
+    }
+    s
+}
