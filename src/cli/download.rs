@@ -60,7 +60,15 @@ pub fn resolve_or_download(
     fetch_args: &FetchArgs,
 ) -> anyhow::Result<(PathBuf, ReadOptions)> {
     if !fetch_args.download {
-        return data.resolve();
+        return data.resolve().map_err(|e| {
+            let not_located = e
+                .downcast_ref::<onelayer::data::DataError>()
+                .is_some_and(|d| matches!(d, onelayer::data::DataError::NotLocated { .. }));
+            match not_located {
+                true => anyhow::anyhow!("{e:#}; or add --download to download it there"),
+                false => e,
+            }
+        });
     }
     let opts = ReadOptions {
         allow_modified: data.allow_modified,
