@@ -27,7 +27,6 @@
 
 pub mod classify;
 pub mod config;
-pub mod confusion_image;
 pub mod data;
 pub mod download;
 pub mod error;

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use onelayer::classify;
-use onelayer::confusion_image;
 use onelayer::data::{self, BatchName};
 use onelayer::metrics::Confusion;
 use onelayer::modelfile::ModelFile;
+use onelayer::plot::{self, confusion::ConfusionFigure};
 
 use super::{DataArgs, print_out};
 
@@ -71,13 +71,22 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     );
     text += &per_class_table(&c, names);
     text += &matrix_table(&c, names);
-    confusion_image::write_png(&c, &a.image)?;
-    text += &format!(
-        "confusion matrix image (rows true, columns predicted, by class index) written to {}\n",
-        a.image.display()
-    );
+    let figure = ConfusionFigure {
+        confusion: &c,
+        class_names: names,
+        title: format!("{} on {}", file_name(&a.model), a.batch),
+    };
+    onelayer::io::write_bytes_atomic(&a.image, &plot::to_png(&figure)?)?;
+    text += &format!("confusion matrix image written to {}\n", a.image.display());
     print_out(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn percent(v: Option<f64>) -> String {

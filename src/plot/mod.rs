@@ -13,6 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+pub mod confusion;
 pub mod curves;
 pub mod templates;
 
