@@ -4,6 +4,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, s};
 
+use crate::loss::Loss;
 use crate::model::{self, Model};
 use crate::results::GradCheckReport;
 
@@ -46,14 +47,24 @@ pub fn numerical_gradients(
     lambda: f64,
     h: f64,
 ) -> (Array2<f64>, Array1<f64>) {
+    numerical_gradients_of(&|p| model::cost(p, x, labels, lambda), m, h)
+}
+
+/// Centred finite differences `(J(θ+h) − J(θ−h)) / 2h` of any cost `J(model)`,
+/// for every entry of W and b.
+pub fn numerical_gradients_of(
+    cost: &dyn Fn(&Model<f64>) -> f64,
+    m: &Model<f64>,
+    h: f64,
+) -> (Array2<f64>, Array1<f64>) {
     let mut probe = m.clone();
     let mut gw = Array2::zeros(m.w.dim());
     for idx in ndarray::indices(m.w.dim()) {
         let v = m.w[idx];
         probe.w[idx] = v + h;
-        let plus = model::cost(&probe, x, labels, lambda);
+        let plus = cost(&probe);
         probe.w[idx] = v - h;
-        let minus = model::cost(&probe, x, labels, lambda);
+        let minus = cost(&probe);
         probe.w[idx] = v;
         gw[idx] = (plus - minus) / (2.0 * h);
     }
@@ -61,9 +72,9 @@ pub fn numerical_gradients(
     for i in 0..m.b.len() {
         let v = m.b[i];
         probe.b[i] = v + h;
-        let plus = model::cost(&probe, x, labels, lambda);
+        let plus = cost(&probe);
         probe.b[i] = v - h;
-        let minus = model::cost(&probe, x, labels, lambda);
+        let minus = cost(&probe);
         probe.b[i] = v;
         gb[i] = (plus - minus) / (2.0 * h);
     }
@@ -115,6 +126,60 @@ pub fn check_with(
         max_rel_b,
         mean_rel_b,
     }
+}
+
+/// Checks the analytic gradients of `loss` ([`crate::loss::gradients`]) against
+/// finite differences of its cost ([`crate::loss::cost`]) at the model `m`, on
+/// `x: d×n` whose rows match `m`'s columns.
+pub fn check_loss_at(
+    loss: Loss,
+    m: &Model<f64>,
+    x: ArrayView2<f64>,
+    labels: &[u8],
+    lambda: f64,
+    cfg: &GradCheckConfig,
+) -> GradCheckReport {
+    let (aw, ab) = crate::loss::gradients(loss, m, x, labels, lambda);
+    let (nw, nb) = numerical_gradients_of(
+        &|p| crate::loss::cost(loss, p, x, labels, lambda),
+        m,
+        cfg.step,
+    );
+    let (max_rel_w, mean_rel_w) = relative_errors(&aw, &nw, cfg.eps);
+    let (max_rel_b, mean_rel_b) = relative_errors(&ab, &nb, cfg.eps);
+    GradCheckReport {
+        lambda,
+        dims: x.nrows(),
+        examples: x.ncols(),
+        step: cfg.step,
+        max_rel_w,
+        mean_rel_w,
+        max_rel_b,
+        mean_rel_b,
+    }
+}
+
+/// Checks `loss` on the first `cfg.dims` rows and `cfg.examples` columns of `x`,
+/// at weights drawn as in training (as [`check_with`] does for softmax).
+pub fn check_loss(
+    loss: Loss,
+    x: ArrayView2<f64>,
+    labels: &[u8],
+    k: usize,
+    lambda: f64,
+    cfg: &GradCheckConfig,
+) -> GradCheckReport {
+    let dims = cfg.dims.min(x.nrows());
+    let examples = cfg.examples.min(x.ncols()).min(labels.len());
+    let m = Model::init(k, dims, cfg.seed).to_f64();
+    check_loss_at(
+        loss,
+        &m,
+        x.slice(s![..dims, ..examples]),
+        &labels[..examples],
+        lambda,
+        cfg,
+    )
 }
 
 /// Checks the model's own analytic gradients ([`model::gradients`]).

@@ -25,16 +25,19 @@
 //! scores it (confusion matrix, precision, recall), [`classify`] and [`image_input`]
 //! classify a user's images, and [`download`] fetches the data set.
 
+pub mod augment;
 pub mod classify;
 pub mod config;
 pub mod data;
 pub mod download;
+pub mod ensemble;
 pub mod error;
 pub mod experiments;
 pub mod gradcheck;
 pub mod image_input;
 pub mod io;
 pub mod kernels;
+pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod modelfile;
@@ -43,6 +46,7 @@ pub mod observations;
 pub mod plot;
 pub mod report;
 pub mod results;
+pub mod schedule;
 #[cfg(test)]
 mod testing;
 pub mod train;

@@ -1,0 +1,321 @@
+//! The three losses a one-layer network can be trained with, written plainly and
+//! generic over f32/f64 like [`crate::model`]. Each gives the loss of one image's
+//! scores `s: K` with label `y`, and its gradient with respect to those scores,
+//! `g = ∂ℓ/∂s: K`. With `G = [g₁ … gₙ]: K×n` the same formulas hold for all three:
+//!
+//! ```text
+//! L = (1/n) Σᵢ ℓ(sᵢ, yᵢ)             J = L + λ ‖W‖²
+//! ∂J/∂W = (1/n) G Xᵀ + 2λW           ∂J/∂b = (1/n) G 1
+//! ```
+//!
+//! - softmax cross-entropy (the report's): `ℓ = logΣexp(s) − s_y`, `g = p − y`
+//!   with `p = softmax(s)`;
+//! - multiple binary cross-entropy with sigmoid outputs:
+//!   `ℓ = −(1/K) Σₖ [yₖ log σ(sₖ) + (1 − yₖ) log(1 − σ(sₖ))]`, `g = (σ(s) − y) / K`;
+//! - multi-class SVM (hinge): `ℓ = Σ_{j≠y} max(0, s_j − s_y + 1)`, whose
+//!   sub-gradient is `g_j = 1[s_j − s_y + 1 > 0]` for `j ≠ y` and
+//!   `g_y = −Σ_{j≠y} g_j`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, LinalgScalar};
+use num_traits::Float;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{self, Model};
+
+/// Which loss a run minimises.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Softmax cross-entropy, the report's.
+    #[default]
+    Softmax,
+    /// Multiple binary cross-entropy with one sigmoid output per class.
+    Sigmoid,
+    /// Multi-class SVM (hinge) loss with margin 1.
+    Hinge,
+}
+
+impl Loss {
+    /// Every loss, in a fixed order.
+    pub const ALL: [Loss; 3] = [Loss::Softmax, Loss::Sigmoid, Loss::Hinge];
+
+    /// The name used in configs and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Softmax => "softmax",
+            Loss::Sigmoid => "sigmoid",
+            Loss::Hinge => "hinge",
+        }
+    }
+
+    /// Loss `ℓ(s, y)` of one image's scores `s: K`, finite for any finite scores.
+    pub fn example_loss<T: Float>(self, s: ArrayView1<T>, y: usize) -> T {
+        match self {
+            Loss::Softmax => model::log_sum_exp(s) - s[y],
+            Loss::Sigmoid => {
+                // −log σ(s) = softplus(−s), −log(1 − σ(s)) = softplus(s).
+                let k = T::from(s.len()).unwrap_or_else(T::one);
+                let total = s.iter().enumerate().fold(T::zero(), |a, (j, &v)| {
+                    a + if j == y { softplus(-v) } else { softplus(v) }
+                });
+                total / k
+            }
+            Loss::Hinge => s.iter().enumerate().fold(T::zero(), |a, (j, &v)| {
+                if j == y {
+                    a
+                } else {
+                    a + (v - s[y] + T::one()).max(T::zero())
+                }
+            }),
+        }
+    }
+
+    /// Mean loss `L = (1/n) Σᵢ ℓ(sᵢ, yᵢ)` of scores `S: K×n`.
+    pub fn mean_loss<T: Float>(self, s: ArrayView2<T>, labels: &[u8]) -> T {
+        let n = T::from(labels.len()).unwrap_or_else(T::one);
+        let total = s
+            .columns()
+            .into_iter()
+            .zip(labels)
+            .fold(T::zero(), |a, (col, &y)| {
+                a + self.example_loss(col, y as usize)
+            });
+        total / n
+    }
+
+    /// Replaces one image's scores `s: K` by `g = ∂ℓ/∂s` in place (see the module
+    /// documentation for each loss's `g`).
+    pub fn score_gradient<T: Float>(self, mut col: ArrayViewMut1<T>, y: usize) {
+        match self {
+            Loss::Softmax => {
+                let max = col.fold(T::neg_infinity(), |m, &v| m.max(v));
+                col.mapv_inplace(|v| (v - max).exp());
+                let sum = col.fold(T::zero(), |a, &v| a + v);
+                col.mapv_inplace(|v| v / sum);
+                col[y] = col[y] - T::one();
+            }
+            Loss::Sigmoid => {
+                let k = T::from(col.len()).unwrap_or_else(T::one);
+                col.mapv_inplace(|v| sigmoid(v) / k);
+                col[y] = col[y] - T::one() / k;
+            }
+            Loss::Hinge => {
+                let sy = col[y];
+                let mut active = T::zero();
+                for (j, v) in col.iter_mut().enumerate() {
+                    *v = if j != y && *v - sy + T::one() > T::zero() {
+                        active = active + T::one();
+                        T::one()
+                    } else {
+                        T::zero()
+                    };
+                }
+                col[y] = -active;
+            }
+        }
+    }
+
+    /// Replaces one image's scores by the class probabilities the loss models:
+    /// `softmax(s)` for softmax, `σ(s)` (one independent probability per class)
+    /// for sigmoid. The hinge loss models no probabilities; its scores are mapped
+    /// through `softmax` so that they can be averaged in an ensemble.
+    pub fn probabilities<T: Float>(self, mut col: ArrayViewMut1<T>) {
+        match self {
+            Loss::Softmax | Loss::Hinge => {
+                let max = col.fold(T::neg_infinity(), |m, &v| m.max(v));
+                col.mapv_inplace(|v| (v - max).exp());
+                let sum = col.fold(T::zero(), |a, &v| a + v);
+                col.mapv_inplace(|v| v / sum);
+            }
+            Loss::Sigmoid => col.mapv_inplace(sigmoid),
+        }
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Loss {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Loss, String> {
+        Loss::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| format!("unknown loss {s:?}, expected softmax, sigmoid or hinge"))
+    }
+}
+
+/// `σ(v) = 1 / (1 + e^−v)`, computed without overflow for either sign of `v`.
+pub fn sigmoid<T: Float>(v: T) -> T {
+    if v >= T::zero() {
+        T::one() / (T::one() + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (T::one() + e)
+    }
+}
+
+/// `softplus(v) = log(1 + e^v)`, stable for large `|v|`.
+pub fn softplus<T: Float>(v: T) -> T {
+    v.max(T::zero()) + (-v.abs()).exp().ln_1p()
+}
+
+/// Cost `J = L + λ ‖W‖²` of the model on `(X: d×n, y)` under `loss`.
+pub fn cost<T: Float + LinalgScalar>(
+    loss: Loss,
+    m: &Model<T>,
+    x: ArrayView2<T>,
+    labels: &[u8],
+    lambda: T,
+) -> T {
+    let s = model::scores(m.w.view(), m.b.view(), x);
+    loss.mean_loss(s.view(), labels) + model::l2_penalty(m.w.view(), lambda)
+}
+
+/// Analytic gradients of [`cost`]: with `G = [∂ℓ/∂s₁ … ∂ℓ/∂sₙ]: K×n`,
+/// `∂J/∂W = (1/n) G Xᵀ + 2λW` (`K×d`) and `∂J/∂b = (1/n) G 1` (`K`).
+pub fn gradients<T: Float + LinalgScalar>(
+    loss: Loss,
+    m: &Model<T>,
+    x: ArrayView2<T>,
+    labels: &[u8],
+    lambda: T,
+) -> (Array2<T>, Array1<T>) {
+    let n = T::from(labels.len()).unwrap_or_else(T::one);
+    let mut g = model::scores(m.w.view(), m.b.view(), x);
+    for (col, &y) in g.columns_mut().into_iter().zip(labels) {
+        loss.score_gradient(col, y as usize);
+    }
+    let two = T::one() + T::one();
+    let grad_w = g.dot(&x.t()).mapv(|v| v / n) + &m.w.mapv(|v| two * lambda * v);
+    let grad_b = g.sum_axis(Axis(1)).mapv(|v| v / n);
+    (grad_w, grad_b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, array};
+
+    #[test]
+    fn softmax_matches_the_models_maths() {
+        let m = Model::init(4, 6, 3).to_f64();
+        let x = Array2::from_shape_fn((6, 5), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+        let y = [0u8, 3, 1, 2, 3];
+        let (gw, gb) = gradients(Loss::Softmax, &m, x.view(), &y, 0.3);
+        let (rw, rb) = model::gradients(&m, x.view(), &y, 0.3);
+        assert!((&gw - &rw).iter().all(|v| v.abs() < 1e-15));
+        assert!((&gb - &rb).iter().all(|v| v.abs() < 1e-15));
+        let c = cost(Loss::Softmax, &m, x.view(), &y, 0.3);
+        assert!((c - model::cost(&m, x.view(), &y, 0.3)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn hinge_by_hand() {
+        // s = (2, 0.5, 1.8), y = 0: margins 0.5 − 2 + 1 = −0.5 and 1.8 − 2 + 1 = 0.8.
+        let s = array![2.0, 0.5, 1.8];
+        assert!((Loss::Hinge.example_loss(s.view(), 0) - 0.8f64).abs() < 1e-15);
+        let mut g = s.clone();
+        Loss::Hinge.score_gradient(g.view_mut(), 0);
+        assert_eq!(g, array![-1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn sigmoid_by_hand() {
+        // ℓ = −(1/2)(log σ(1) + log(1 − σ(−1))) = −log σ(1) = log(1 + e^−1).
+        let s = array![1.0f64, -1.0];
+        let l = Loss::Sigmoid.example_loss(s.view(), 0);
+        assert!((l - (1.0 + (-1.0f64).exp()).ln()).abs() < 1e-15);
+        // Finite far out in both directions.
+        let big = array![800.0f64, -800.0];
+        assert!(Loss::Sigmoid.example_loss(big.view(), 1).is_finite());
+        assert!((sigmoid(-800.0f64)).abs() < 1e-300 && sigmoid(800.0f64) == 1.0);
+    }
+
+    #[test]
+    fn losses_are_non_negative_and_names_round_trip() {
+        let s = Array1::from(vec![0.3f64, -2.0, 5.0, 0.0]);
+        for l in Loss::ALL {
+            for y in 0..4 {
+                assert!(l.example_loss(s.view(), y) >= 0.0);
+            }
+            assert_eq!(l.name().parse::<Loss>().unwrap(), l);
+        }
+        assert!("svm".parse::<Loss>().is_err());
+    }
+
+    fn data(d: usize, n: usize, seed: u64) -> (Array2<f64>, Vec<u8>) {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+        let x = Array2::from_shape_simple_fn((d, n), || rng.random_range(-2.0..2.0));
+        let y = (0..n).map(|_| rng.random_range(0..10u8)).collect();
+        (x, y)
+    }
+
+    #[test]
+    fn every_loss_passes_the_gradient_check() {
+        let (x, y) = data(20, 15, 7);
+        let cfg = crate::gradcheck::GradCheckConfig::default();
+        for loss in Loss::ALL {
+            for lambda in [0.0, 0.1] {
+                let r = crate::gradcheck::check_loss(loss, x.view(), &y, 10, lambda, &cfg);
+                assert!(r.max_rel() < 1e-6, "{loss} λ={lambda}: {r:?}");
+                assert_eq!((r.dims, r.examples), (20, 15));
+            }
+        }
+    }
+
+    #[test]
+    fn hinge_sub_gradient_checks_where_differentiable() {
+        // Large weights put margins on both sides of the kink; keep the images
+        // whose margins are all far from 0, where the loss is differentiable.
+        let (x, y) = data(20, 40, 11);
+        let mut m = Model::init(10, 20, 5).to_f64();
+        m.w.mapv_inplace(|v| v * 30.0);
+        let s = model::scores(m.w.view(), m.b.view(), x.view());
+        let keep: Vec<usize> = (0..y.len())
+            .filter(|&i| {
+                let sy = s[[y[i] as usize, i]];
+                s.column(i)
+                    .iter()
+                    .enumerate()
+                    .all(|(j, &v)| j == y[i] as usize || (v - sy + 1.0).abs() > 1e-3)
+            })
+            .collect();
+        let xs = x.select(Axis(1), &keep);
+        let ys: Vec<u8> = keep.iter().map(|&i| y[i]).collect();
+        let sk = s.select(Axis(1), &keep);
+        let (mut on, mut off) = (0, 0);
+        for (col, &yi) in sk.columns().into_iter().zip(&ys) {
+            for (j, &v) in col.iter().enumerate() {
+                if j != yi as usize {
+                    if v - col[yi as usize] + 1.0 > 0.0 {
+                        on += 1
+                    } else {
+                        off += 1
+                    }
+                }
+            }
+        }
+        assert!(
+            keep.len() >= 20 && on > 20 && off > 20,
+            "{} {on} {off}",
+            keep.len()
+        );
+        // Entries of ∂J/∂b are multiples of 1/n and may be exactly 0, where the
+        // finite difference is rounding noise: floor the denominator at 1e-3.
+        let cfg = crate::gradcheck::GradCheckConfig {
+            eps: 1e-3,
+            ..Default::default()
+        };
+        let r = crate::gradcheck::check_loss_at(Loss::Hinge, &m, xs.view(), &ys, 0.01, &cfg);
+        assert!(r.max_rel() < 1e-5, "{r:?}");
+    }
+}
