@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::augment::Augment;
+use crate::loss::Loss;
+use crate::schedule::Schedule;
+
 /// The seed used when none is given.
 pub const DEFAULT_SEED: u64 = 42;
 
@@ -69,6 +73,39 @@ pub struct RunConfig {
     /// Shuffle the training set before every epoch (off in the report).
     #[serde(default)]
     pub shuffle: bool,
+    /// The loss minimised: `softmax` (the report's), `sigmoid` or `hinge`.
+    #[serde(default)]
+    pub loss: Loss,
+    /// The learning-rate schedule (constant in the report).
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Probability of flipping each training image left–right (0 in the report).
+    #[serde(default)]
+    pub flip: f64,
+    /// Largest random shift of a training image, in pixels (0 in the report).
+    #[serde(default)]
+    pub translate: usize,
+    /// Stop when the validation loss has not improved for this many epochs, and
+    /// keep the weights of the best epoch (off in the report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<usize>,
+}
+
+/// The options beyond the report's method, all off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// The loss minimised.
+    #[serde(default)]
+    pub loss: Loss,
+    /// The learning-rate schedule.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Augmentation of the training mini-batches.
+    #[serde(default)]
+    pub augment: Augment,
+    /// Patience of early stopping on the validation loss, in epochs.
+    #[serde(default)]
+    pub early_stopping: Option<usize>,
 }
 
 /// Checked hyper-parameters of one run.
@@ -88,6 +125,8 @@ pub struct Hyper {
     pub seed: u64,
     /// Whether to shuffle before every epoch.
     pub shuffle: bool,
+    /// Loss, schedule, augmentation and early stopping.
+    pub options: RunOptions,
 }
 
 /// The name a run gets from its settings: `lambda0.1_eta0.001`.
@@ -106,6 +145,11 @@ impl RunConfig {
             n_batch: 100,
             seed: DEFAULT_SEED,
             shuffle: false,
+            loss: Loss::Softmax,
+            schedule: Schedule::Constant,
+            flip: 0.0,
+            translate: 0,
+            early_stopping: None,
         }
     }
 
@@ -140,6 +184,18 @@ impl RunConfig {
                 ),
             ));
         }
+        self.schedule.check(&field("schedule"), self.eta)?;
+        let augment = Augment {
+            flip: self.flip,
+            translate: self.translate,
+        };
+        augment.check(prefix)?;
+        if self.early_stopping == Some(0) {
+            return Err(invalid(
+                &field("early_stopping"),
+                "must be at least 1, got 0",
+            ));
+        }
         let name = match &self.name {
             Some(n) => check_name(&field("name"), n)?,
             None => run_name(self.lambda, self.eta),
@@ -152,6 +208,12 @@ impl RunConfig {
             n_batch: self.n_batch,
             seed: self.seed,
             shuffle: self.shuffle,
+            options: RunOptions {
+                loss: self.loss,
+                schedule: self.schedule,
+                augment,
+                early_stopping: self.early_stopping,
+            },
         })
     }
 }

@@ -156,7 +156,13 @@ pub struct RunOutput {
 pub fn run_one(h: &Hyper, data: &Prepared, observer: &mut dyn Observer) -> RunOutput {
     let start = Instant::now();
     let trained = train::train(h, &data.train, &data.val, observer);
-    let test = kernels::evaluate(&trained.model, data.test.x(), &data.test.labels, h.lambda);
+    let test = kernels::evaluate_loss(
+        &trained.model,
+        data.test.x(),
+        &data.test.labels,
+        h.lambda,
+        h.options.loss,
+    );
     RunOutput {
         result: RunResult {
             name: h.name.clone(),
@@ -172,6 +178,9 @@ pub fn run_one(h: &Hyper, data: &Prepared, observer: &mut dyn Observer) -> RunOu
             test_loss: test.loss,
             seconds: start.elapsed().as_secs_f64(),
             history: trained.history,
+            options: h.options,
+            best_epoch: trained.best_epoch,
+            stopped_at_epoch: trained.stopped_at_epoch,
         },
         model: trained.model,
     }

@@ -6,6 +6,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 
+use crate::loss::Loss;
 use crate::model::Model;
 use crate::results::Metrics;
 
@@ -32,13 +33,15 @@ impl Workspace {
 }
 
 /// One step of mini-batch gradient descent on `(X: d×n, y)`:
-/// `W ← W − η ((1/n) G Xᵀ + 2λW)`, `b ← b − η (1/n) G 1`, with `G = P − Y`.
+/// `W ← W − η ((1/n) G Xᵀ + 2λW)`, `b ← b − η (1/n) G 1`, with `G = P − Y` for
+/// softmax and `G = ∂ℓ/∂S` for the other losses (see [`crate::loss`]).
 pub fn sgd_step(
     model: &mut Model,
     x: ArrayView2<f32>,
     labels: &[u8],
     lambda: f32,
     eta: f32,
+    loss: Loss,
     ws: &mut Workspace,
 ) {
     let n = labels.len();
@@ -47,6 +50,10 @@ pub fn sgd_step(
     general_mat_mul(1.0, &model.w, &x, 0.0, &mut g);
     for (mut col, &y) in g.columns_mut().into_iter().zip(labels) {
         col += &model.b;
+        if loss != Loss::Softmax {
+            loss.score_gradient(col, y as usize);
+            continue;
+        }
         // P = softmax(S), then G = P − Y
         let max = col.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         col.mapv_inplace(|v| (v - max).exp());
@@ -67,6 +74,43 @@ pub fn sgd_step(
 
 /// Columns scored at a time by [`evaluate`].
 const EVAL_CHUNK: usize = 512;
+
+/// Loss, cost and accuracy of `model` on the whole set `(X: d×n, y)` under any
+/// loss: [`evaluate`] for softmax, else each image's loss in f64 from its scores.
+pub fn evaluate_loss(
+    model: &Model,
+    x: ArrayView2<f32>,
+    labels: &[u8],
+    lambda: f64,
+    loss: Loss,
+) -> Metrics {
+    if loss == Loss::Softmax {
+        return evaluate(model, x, labels, lambda);
+    }
+    let n = labels.len();
+    let mut total_loss = 0f64;
+    let mut correct = 0usize;
+    for start in (0..n).step_by(EVAL_CHUNK) {
+        let end = (start + EVAL_CHUNK).min(n);
+        let s = crate::model::scores(model.w.view(), model.b.view(), x.slice(s![.., start..end]))
+            .mapv(f64::from);
+        for (col, &y) in s.columns().into_iter().zip(&labels[start..end]) {
+            total_loss += loss.example_loss(col, y as usize);
+            correct += usize::from(crate::model::argmax(col) == y as usize);
+        }
+    }
+    let l2: f64 = model.w.iter().map(|&v| (v as f64) * (v as f64)).sum();
+    let loss = if n > 0 { total_loss / n as f64 } else { 0.0 };
+    Metrics {
+        loss,
+        cost: loss + lambda * l2,
+        accuracy: if n > 0 {
+            correct as f64 / n as f64
+        } else {
+            0.0
+        },
+    }
+}
 
 /// Loss, cost and accuracy of `model` on the whole set `(X: d×n, y)`, with the
 /// loss through log-sum-exp and sums in f64.

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::RunOptions;
+
 /// Loss, cost and accuracy of one data set after every epoch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
@@ -104,6 +106,15 @@ pub struct RunResult {
     pub seconds: f64,
     /// Metrics after every epoch.
     pub history: History,
+    /// Loss, schedule, augmentation and early stopping (the report's when absent).
+    #[serde(default)]
+    pub options: RunOptions,
+    /// With early stopping: the epoch (from 1) whose weights were kept and tested.
+    #[serde(default)]
+    pub best_epoch: Option<usize>,
+    /// With early stopping: the last epoch trained, when before `n_epochs`.
+    #[serde(default)]
+    pub stopped_at_epoch: Option<usize>,
 }
 
 /// Relative errors between analytic and numerical gradients, for one λ.
@@ -194,9 +205,10 @@ impl Results {
         for (i, run) in self.runs.iter().enumerate() {
             let at = |m: String| format!("runs[{i}] ({}): {m}", run.name);
             run.history.check().map_err(at)?;
-            let expected = match run.diverged_at_epoch {
-                Some(e) => e.saturating_sub(1),
-                None => run.n_epochs,
+            let expected = match (run.diverged_at_epoch, run.stopped_at_epoch) {
+                (Some(e), _) => e.saturating_sub(1),
+                (None, Some(e)) => e,
+                (None, None) => run.n_epochs,
             };
             if run.history.epochs() != expected {
                 return Err(at(format!(

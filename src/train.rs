@@ -10,6 +10,7 @@ use crate::kernels::{self, Workspace};
 use crate::model::Model;
 use crate::normalize::Dataset;
 use crate::results::{History, Metrics};
+use crate::schedule::Scheduler;
 use crate::{D, K};
 
 /// Receives progress while a run trains. Every method has an empty default.
@@ -29,34 +30,55 @@ impl Observer for Silent {}
 /// What a run returns.
 #[derive(Debug, Clone)]
 pub struct Trained {
-    /// The final weights (those of the last finite epoch if the run diverged).
+    /// The final weights (those of the last finite epoch if the run diverged, those
+    /// of the best validation epoch with early stopping).
     pub model: Model,
     /// Metrics after every completed epoch.
     pub history: History,
     /// The epoch (from 1) in which the cost became non-finite, if it did.
     pub diverged_at_epoch: Option<usize>,
+    /// With early stopping: the epoch (from 1) whose weights were kept.
+    pub best_epoch: Option<usize>,
+    /// With early stopping: the last epoch trained, if before `n_epochs`.
+    pub stopped_at_epoch: Option<usize>,
 }
+
+/// Seed offsets of the shuffling and augmentation streams.
+const SHUFFLE_STREAM: u64 = 0x5348_5546_464c_4521;
+const AUGMENT_STREAM: u64 = 0x4155_474d_454e_5421;
 
 /// Trains a fresh model (W ~ N(0, 0.01²) seeded by `h.seed`, b = 0) on `train`,
 /// evaluating on `train` and `val` after every epoch.
 ///
 /// An epoch visits `⌊n / n_batch⌋` mini-batches in order (or in a fresh seeded
 /// permutation when `h.shuffle`); like the report's code, the last `n mod n_batch`
-/// images of an epoch are left out. If the cost becomes non-finite, training stops,
-/// the weights of the previous epoch are kept and the run is marked diverged.
+/// images of an epoch are left out. Update `t` uses the rate of `h.options.schedule`
+/// and the gradient of `h.options.loss`; the gathered mini-batch is augmented when
+/// asked. If the cost becomes non-finite, training stops, the weights of the
+/// previous epoch are kept and the run is marked diverged. With early stopping,
+/// training stops once the validation loss has not improved for `patience`
+/// epochs, and the weights of its best epoch are returned.
 pub fn train(h: &Hyper, train: &Dataset, val: &Dataset, observer: &mut dyn Observer) -> Trained {
+    let opts = &h.options;
     let mut model = Model::init(K, D, h.seed);
     let mut previous = model.clone();
     let mut history = History::default();
     let mut ws = Workspace::new(K, D, h.n_batch);
     let n = train.len();
     let n_batches = n / h.n_batch;
-    // Shuffling draws from its own stream, so that turning it on leaves the
-    // initialisation unchanged.
-    let mut rng = rand_pcg::Pcg64::seed_from_u64(h.seed ^ 0x5348_5546_464c_4521);
+    // Shuffling and augmentation draw from their own streams, so that turning
+    // either on leaves the initialisation (and the other) unchanged.
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(h.seed ^ SHUFFLE_STREAM);
+    let mut aug_rng = rand_pcg::Pcg64::seed_from_u64(h.seed ^ AUGMENT_STREAM);
+    let gather = h.shuffle || !opts.augment.is_off();
     let mut order: Vec<usize> = (0..n).collect();
-    let mut gathered = ndarray::Array2::<f32>::zeros((if h.shuffle { h.n_batch } else { 0 }, D));
+    let mut gathered = ndarray::Array2::<f32>::zeros((if gather { h.n_batch } else { 0 }, D));
+    let mut scratch = vec![0f32; D];
     let mut labels = vec![0u8; h.n_batch];
+    let mut scheduler = Scheduler::new(opts.schedule, h.eta);
+    let mut best: Option<(f64, usize, Model)> = None;
+    let mut stopped_at_epoch = None;
+    let mut step = 0;
     let x = train.x();
     for epoch in 1..=h.n_epochs {
         if h.shuffle {
@@ -64,9 +86,15 @@ pub fn train(h: &Hyper, train: &Dataset, val: &Dataset, observer: &mut dyn Obser
         }
         for j in 0..n_batches {
             let range = j * h.n_batch..(j + 1) * h.n_batch;
-            if h.shuffle {
+            let eta = scheduler.eta(epoch, step) as f32;
+            step += 1;
+            if gather {
                 for (r, &i) in order[range].iter().enumerate() {
-                    gathered.row_mut(r).assign(&train.x.row(i));
+                    let mut row = gathered.row_mut(r);
+                    row.assign(&train.x.row(i));
+                    if let Some(img) = row.as_slice_mut() {
+                        opts.augment.apply(img, &mut scratch, &mut aug_rng);
+                    }
                     labels[r] = train.labels[i];
                 }
                 kernels::sgd_step(
@@ -74,7 +102,8 @@ pub fn train(h: &Hyper, train: &Dataset, val: &Dataset, observer: &mut dyn Obser
                     gathered.t(),
                     &labels,
                     h.lambda as f32,
-                    h.eta as f32,
+                    eta,
+                    opts.loss,
                     &mut ws,
                 );
             } else {
@@ -84,29 +113,53 @@ pub fn train(h: &Hyper, train: &Dataset, val: &Dataset, observer: &mut dyn Obser
                     xb,
                     &train.labels[range],
                     h.lambda as f32,
-                    h.eta as f32,
+                    eta,
+                    opts.loss,
                     &mut ws,
                 );
             }
             observer.on_batch(epoch, j + 1, n_batches);
         }
-        let tr = kernels::evaluate(&model, x, &train.labels, h.lambda);
-        let va = kernels::evaluate(&model, val.x(), &val.labels, h.lambda);
+        let tr = kernels::evaluate_loss(&model, x, &train.labels, h.lambda, opts.loss);
+        let va = kernels::evaluate_loss(&model, val.x(), &val.labels, h.lambda, opts.loss);
         if !(tr.cost.is_finite() && va.cost.is_finite() && model.is_finite()) {
+            let (model, best_epoch) = match best {
+                Some((_, e, m)) => (m, Some(e)),
+                None => (previous, None),
+            };
             return Trained {
-                model: previous,
+                model,
                 history,
                 diverged_at_epoch: Some(epoch),
+                best_epoch,
+                stopped_at_epoch: None,
             };
         }
         history.push(tr, va);
         observer.on_epoch(epoch, &tr, &va);
+        scheduler.end_epoch(va.loss);
         previous.w.assign(&model.w);
         previous.b.assign(&model.b);
+        if let Some(patience) = opts.early_stopping {
+            if best.as_ref().is_none_or(|(l, _, _)| va.loss < *l) {
+                best = Some((va.loss, epoch, model.clone()));
+            } else if best.as_ref().is_some_and(|(_, e, _)| epoch - e >= patience) {
+                if epoch < h.n_epochs {
+                    stopped_at_epoch = Some(epoch);
+                }
+                break;
+            }
+        }
     }
+    let (model, best_epoch) = match best {
+        Some((_, e, m)) => (m, Some(e)),
+        None => (model, None),
+    };
     Trained {
         model,
         history,
         diverged_at_epoch: None,
+        best_epoch,
+        stopped_at_epoch,
     }
 }

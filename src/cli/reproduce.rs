@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::Args;
 use onelayer::config::{DEFAULT_SEED, ExperimentConfig, RunConfig, SplitConfig, Validation};
 use onelayer::io::Staging;
+use onelayer::loss::Loss;
+use onelayer::schedule::Schedule;
 use onelayer::{experiments, report};
 
 use super::DataArgs;
@@ -36,7 +38,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     fetch: FetchArgs,
     /// TOML experiment file (a [split] and [[run]] entries); replaces the run flags.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size", "loss", "schedule", "flip", "translate", "early_stopping"])]
     config: Option<PathBuf>,
     /// L2 penalty λ.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
@@ -59,6 +61,22 @@ pub struct TrainArgs {
     /// Name of the run and of its folder.
     #[arg(long)]
     name: Option<String>,
+    /// Loss: softmax, sigmoid or hinge.
+    #[arg(long, default_value_t = Loss::Softmax)]
+    loss: Loss,
+    /// Learning-rate schedule as TOML: 'constant', '{ step = { factor = 10.0, every = 10 } }',
+    /// '{ plateau = { factor = 10.0, patience = 3 } }', '{ cyclic = { eta_min = 1e-5, half_cycle = 900 } }'.
+    #[arg(long, default_value = "constant", value_parser = parse_schedule)]
+    schedule: Schedule,
+    /// Probability of flipping each training image left–right.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    flip: f64,
+    /// Largest random shift of a training image, in pixels.
+    #[arg(long, default_value_t = 0)]
+    translate: usize,
+    /// Stop when the validation loss has not improved for this many epochs; keep the best weights.
+    #[arg(long, value_name = "EPOCHS")]
+    early_stopping: Option<usize>,
     /// Training batches, e.g. 1,2,3,4,5.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     train_batches: Vec<u8>,
@@ -122,6 +140,11 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
                     n_batch: a.n_batch,
                     seed: a.seed,
                     shuffle: a.shuffle,
+                    loss: a.loss,
+                    schedule: a.schedule,
+                    flip: a.flip,
+                    translate: a.translate,
+                    early_stopping: a.early_stopping,
                 }],
             }
         }
@@ -133,9 +156,14 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
             .split
             .check()
             .map_err(|e| anyhow::anyhow!("{}", flag_error(&e.to_string())))?;
-        config.run[0]
-            .check(prefix, config.n_train())
-            .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--n_", "--n-")))?;
+        config.run[0].check(prefix, config.n_train()).map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                e.to_string()
+                    .replace("--n_", "--n-")
+                    .replace("--early_stopping", "--early-stopping")
+            )
+        })?;
     }
     if let Some(save) = &a.save {
         check_save(save, config.run.len())?;
@@ -175,6 +203,22 @@ struct Outputs {
     threads: usize,
     /// Where to save the (single) run's model too.
     save: Option<PathBuf>,
+}
+
+/// Parses a schedule written as a TOML value (`constant`, `{ step = { ... } }`).
+pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    let s = s.trim();
+    let value = if s.starts_with('{') {
+        s.to_string()
+    } else {
+        format!("{:?}", s)
+    };
+    toml::from_str::<toml::Table>(&format!("schedule = {value}"))
+        .map_err(|e| e.to_string())?
+        .remove("schedule")
+        .ok_or_else(|| "missing schedule".to_string())?
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string())
 }
 
 fn flag_error(msg: &str) -> String {
