@@ -19,6 +19,9 @@ pub enum Error {
     /// Writing an output failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A hyper-parameter search failed.
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
     /// Writing or reading a model file failed.
     #[error(transparent)]
     ModelFile(#[from] ModelFileError),

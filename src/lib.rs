@@ -47,6 +47,7 @@ pub mod plot;
 pub mod report;
 pub mod results;
 pub mod schedule;
+pub mod search;
 #[cfg(test)]
 mod testing;
 pub mod train;

@@ -1,0 +1,268 @@
+//! Hyper-parameter search: a grid, or random draws, over λ, η, the mini-batch
+//! size and the learning-rate schedule, around a base run.
+//!
+//! Runs train in parallel, one per worker thread and one thread per run (the
+//! matrix products are single-threaded), so `threads` workers use `threads` cores.
+//! Each finished run's validation result is appended to `search.jsonl` and
+//! `search.csv` (both rewritten atomically) and its weights saved under
+//! `runs/<name>/`, so an interrupted search keeps what it found: started again
+//! with the same file and folder, it trains only the runs not yet recorded. The
+//! best run is picked on validation accuracy alone; only that run meets the test
+//! set, once, when the search is complete.
+
+use std::path::{Path, PathBuf};
+
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, RunConfig, SplitConfig};
+use crate::io::OutputError;
+use crate::schedule::Schedule;
+
+mod runner;
+
+pub use runner::{BEST, RECORDS, SearchOptions, TABLE, pick_best, read_npy, run_search};
+
+/// A search file (`onelayer search --config grid.toml`).
+///
+/// ```toml
+/// [split]
+/// train_batches = [1, 2, 3, 4, 5]
+/// validation = { hold_out = 1000 }
+///
+/// [base]            # every field of a [[run]]; λ, η, n_batch, schedule are searched
+/// lambda = 0.0
+/// eta = 0.01
+/// n_epochs = 40
+/// n_batch = 100
+/// shuffle = true
+/// flip = 0.5
+///
+/// [space]
+/// lambda = [0.0, 0.001, 0.01]
+/// eta = [0.005, 0.01]
+/// n_batch = [100]                       # optional: the base's when absent
+/// schedule = ["constant", { step = { factor = 10.0, every = 15 } }]   # optional
+///
+/// [random]          # optional: draw `n` settings instead of the whole grid
+/// n = 20
+/// seed = 1
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// The split; the report's when absent.
+    #[serde(default)]
+    pub split: SplitConfig,
+    /// The settings every run starts from.
+    pub base: RunConfig,
+    /// The values searched.
+    pub space: Space,
+    /// Random search instead of the grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random: Option<RandomSearch>,
+}
+
+/// The values searched. In a random search, λ and η are drawn log-uniformly
+/// between the smallest and largest listed value (uniformly from the list when it
+/// holds 0), the mini-batch size and schedule uniformly from their lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Space {
+    /// L2 penalties.
+    pub lambda: Vec<f64>,
+    /// Learning rates.
+    pub eta: Vec<f64>,
+    /// Mini-batch sizes (the base's when empty).
+    #[serde(default)]
+    pub n_batch: Vec<usize>,
+    /// Schedules (the base's when empty).
+    #[serde(default)]
+    pub schedule: Vec<Schedule>,
+}
+
+/// A random search.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomSearch {
+    /// Number of settings drawn, ≥ 1.
+    pub n: usize,
+    /// Seed of the draws.
+    pub seed: u64,
+}
+
+/// What the search records of one finished run: its settings and its result on
+/// the validation set (never the test set).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRecord {
+    /// Position of the run among the search's candidates.
+    pub index: usize,
+    /// The run's settings (its name is `run<index>`).
+    pub run: RunConfig,
+    /// Validation accuracy of the weights kept, as a fraction.
+    pub val_accuracy: f64,
+    /// Validation loss of the weights kept.
+    pub val_loss: f64,
+    /// Training accuracy at the last epoch.
+    pub train_accuracy: f64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// The epoch whose weights were kept.
+    pub kept_epoch: usize,
+    /// Whether the run diverged.
+    pub diverged: bool,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// The search's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchSummary {
+    /// Every finished run, in the order of the candidates.
+    pub records: Vec<SearchRecord>,
+    /// Candidates in the search.
+    pub candidates: usize,
+    /// The best run on validation, with its test accuracy, once every candidate
+    /// has run.
+    pub best: Option<BestRun>,
+}
+
+/// The run picked on validation, and its one test result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestRun {
+    /// Its record.
+    pub record: SearchRecord,
+    /// Its accuracy on the test set, as a fraction.
+    pub test_accuracy: f64,
+    /// Its loss on the test set.
+    pub test_loss: f64,
+}
+
+/// An error of a search.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// An invalid setting.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Writing an output failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// A previous search's record does not fit this search.
+    #[error(
+        "{path} line {line}: {reason}; resume with the same search file or use another output folder"
+    )]
+    Resume {
+        /// The record file.
+        path: PathBuf,
+        /// Its line (from 1).
+        line: usize,
+        /// What does not fit.
+        reason: String,
+    },
+    /// A file of a previous search could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        reason: String,
+    },
+}
+
+impl SearchConfig {
+    /// Reads and parses a TOML search file (not yet checked).
+    pub fn from_file(path: &Path) -> Result<SearchConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+    }
+
+    /// The runs of the search, named `run000`, `run001`, ..., each checked
+    /// against the training set's size `n_train`.
+    pub fn candidates(&self, n_train: usize) -> Result<Vec<RunConfig>, ConfigError> {
+        self.split.check()?;
+        let bad = |field: &str, reason: &str| ConfigError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        };
+        if self.space.lambda.is_empty() {
+            return Err(bad("space.lambda", "must list at least one value"));
+        }
+        if self.space.eta.is_empty() {
+            return Err(bad("space.eta", "must list at least one value"));
+        }
+        let batches = or_base(&self.space.n_batch, self.base.n_batch);
+        let schedules = or_base(&self.space.schedule, self.base.schedule);
+        let settings: Vec<(f64, f64, usize, Schedule)> = match self.random {
+            None => {
+                let mut all = vec![];
+                for &l in &self.space.lambda {
+                    for &e in &self.space.eta {
+                        for &b in &batches {
+                            for &s in &schedules {
+                                all.push((l, e, b, s));
+                            }
+                        }
+                    }
+                }
+                all
+            }
+            Some(r) if r.n == 0 => return Err(bad("random.n", "must be at least 1, got 0")),
+            Some(r) => {
+                let mut rng = rand_pcg::Pcg64::seed_from_u64(r.seed);
+                (0..r.n)
+                    .map(|_| {
+                        let l = draw(&self.space.lambda, &mut rng);
+                        let e = draw(&self.space.eta, &mut rng);
+                        let b = batches[rng.random_range(0..batches.len())];
+                        let s = schedules[rng.random_range(0..schedules.len())];
+                        (l, e, b, s)
+                    })
+                    .collect()
+            }
+        };
+        settings
+            .into_iter()
+            .enumerate()
+            .map(|(i, (lambda, eta, n_batch, schedule))| {
+                let run = RunConfig {
+                    name: Some(format!("run{i:03}")),
+                    lambda,
+                    eta,
+                    n_batch,
+                    schedule,
+                    ..self.base.clone()
+                };
+                run.check(&format!("run{i:03}."), n_train)?;
+                Ok(run)
+            })
+            .collect()
+    }
+}
+
+fn or_base<T: Copy>(list: &[T], base: T) -> Vec<T> {
+    if list.is_empty() {
+        vec![base]
+    } else {
+        list.to_vec()
+    }
+}
+
+/// A value between the list's extremes, log-uniformly; uniformly from the list
+/// when it holds a value ≤ 0 or a single value.
+fn draw(list: &[f64], rng: &mut rand_pcg::Pcg64) -> f64 {
+    let lo = list.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = list.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if list.len() < 2 || lo <= 0.0 {
+        return list[rng.random_range(0..list.len())];
+    }
+    let v = rng.random_range(lo.ln()..=hi.ln()).exp();
+    // Three significant digits keep the names and records readable.
+    let scale = 10f64.powi(2 - v.log10().floor() as i32);
+    ((v * scale).round() / scale).clamp(lo, hi)
+}
