@@ -19,6 +19,9 @@ pub enum Error {
     /// Writing an output failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// Ensemble members that cannot be combined.
+    #[error(transparent)]
+    Ensemble(#[from] crate::ensemble::EnsembleError),
     /// A hyper-parameter search failed.
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),

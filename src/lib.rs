@@ -26,6 +26,7 @@
 //! classify a user's images, and [`download`] fetches the data set.
 
 pub mod augment;
+pub mod bonus;
 pub mod classify;
 pub mod config;
 pub mod data;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod bonus;
 mod download;
 mod evaluate;
 mod gradcheck;
@@ -12,6 +13,7 @@ mod predict;
 mod progress;
 mod report;
 mod reproduce;
+mod search;
 
 /// A one-layer network (linear softmax classifier) on CIFAR-10.
 #[derive(Debug, Parser)]
@@ -29,6 +31,10 @@ enum Command {
     Train(reproduce::TrainArgs),
     /// Compare analytic and numerical gradients on the real data.
     Gradcheck(gradcheck::GradcheckArgs),
+    /// Grid or random search over λ, η, batch size and schedule, picked on validation.
+    Search(search::SearchArgs),
+    /// Train the best recipe found, its ensemble and the sigmoid comparison; write a report section.
+    Bonus(bonus::BonusArgs),
     /// Write the figures and the report of a results folder again, without training.
     Report(report::ReportArgs),
     /// Download CIFAR-10 (md5-verified, resumable) and extract it safely.
@@ -70,6 +76,8 @@ pub fn main() -> ExitCode {
         Command::Reproduce(a) => reproduce::reproduce(a),
         Command::Train(a) => reproduce::train(a),
         Command::Gradcheck(a) => gradcheck::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Bonus(a) => bonus::run(a),
         Command::Report(a) => report::run(a),
         Command::Download(a) => download::run(a),
         Command::Evaluate(a) => evaluate::run(a),

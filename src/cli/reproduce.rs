@@ -98,7 +98,7 @@ pub struct TrainArgs {
     threads: Option<usize>,
 }
 
-fn default_threads(flag: Option<usize>) -> anyhow::Result<usize> {
+pub fn default_threads(flag: Option<usize>) -> anyhow::Result<usize> {
     match flag {
         Some(0) => anyhow::bail!("--threads: must be at least 1"),
         Some(t) => Ok(t),

@@ -1,0 +1,214 @@
+//! The bonus section of the report, in Markdown and HTML, and the files
+//! `onelayer bonus` writes.
+
+use std::path::{Path, PathBuf};
+
+use super::{BonusConfig, BonusOutput, BonusResults, figures};
+use crate::experiments::write_npy;
+use crate::io::{self, OutputError};
+use crate::results::RunResult;
+
+/// Figure files, referenced by the section.
+pub const CURVES: &str = "bonus_curves.png";
+/// The best run's class templates.
+pub const TEMPLATES: &str = "bonus_templates.png";
+/// The histograms of the true class's probability.
+pub const HISTOGRAMS: &str = "bonus_histograms.png";
+
+const HEADER: [&str; 9] = [
+    "setting",
+    "training images",
+    "loss",
+    "λ",
+    "η",
+    "schedule",
+    "epochs",
+    "augmentation",
+    "test accuracy",
+];
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", 100.0 * v)
+}
+
+fn row(setting: &str, n_train: usize, r: &RunResult) -> [String; 9] {
+    let o = &r.options;
+    let aug = match (o.augment.flip, o.augment.translate) {
+        _ if o.augment.is_off() => "none".to_string(),
+        (f, 0) => format!("flip p={f}"),
+        (f, t) => format!("flip p={f}, shift ±{t}px"),
+    };
+    let epochs = match r.best_epoch {
+        Some(b) => format!("{} (best {b})", r.history.epochs()),
+        None => r.history.epochs().to_string(),
+    };
+    [
+        setting.to_string(),
+        n_train.to_string(),
+        o.loss.to_string(),
+        r.lambda.to_string(),
+        r.eta.to_string(),
+        o.schedule.label(),
+        epochs,
+        aug,
+        pct(r.test_accuracy),
+    ]
+}
+
+/// The comparison table: the report's settings, then the bonus runs and ensembles.
+pub fn table(b: &BonusResults) -> Vec<[String; 9]> {
+    let n = b.setup.n_train;
+    let mut rows: Vec<[String; 9]> = b
+        .report_runs
+        .iter()
+        .map(|r| row(&format!("report {}", r.name), 10_000, r))
+        .collect();
+    rows.push(row("best single network", n, &b.best));
+    rows.push(row("sigmoid outputs", n, &b.sigmoid));
+    let e = &b.ensemble;
+    let members = e.members.len();
+    let best = &b.best;
+    for (how, acc) in [
+        ("averaged probabilities", e.average_accuracy),
+        ("majority vote", e.vote_accuracy),
+    ] {
+        let mut r = row("", n, best);
+        r[0] = format!("ensemble of {members}, {how}");
+        r[8] = pct(acc);
+        rows.push(r);
+    }
+    rows
+}
+
+/// The section in Markdown; figures are referenced relative to the section.
+pub fn markdown(b: &BonusResults) -> String {
+    let mut s = String::from("## Beyond the report: the best one-layer network\n\n");
+    s += &intro(b);
+    s += "\n| ";
+    s += &HEADER.join(" | ");
+    s += " |\n|";
+    s += &"---|".repeat(HEADER.len());
+    s += "\n";
+    for r in table(b) {
+        s += &format!("| {} |\n", r.join(" | "));
+    }
+    s += &format!(
+        "\n![Loss and accuracy of the best run]({CURVES})\n\n\
+         ![Class templates of the best run: {}]({TEMPLATES})\n\n{}\n\n\
+         ![Probability of the true class, softmax against sigmoid]({HISTOGRAMS})\n",
+        b.setup.class_names.join(", "),
+        histogram_text(b)
+    );
+    s
+}
+
+/// The section as an HTML fragment (`<section>`).
+pub fn html(b: &BonusResults) -> String {
+    let esc = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut s = String::from(
+        "<section id=\"bonus\">\n<h2>Beyond the report: the best one-layer network</h2>\n",
+    );
+    s += &format!("<p>{}</p>\n<table>\n<tr>", esc(&intro(b)));
+    for h in HEADER {
+        s += &format!("<th>{}</th>", esc(h));
+    }
+    s += "</tr>\n";
+    for r in table(b) {
+        s += "<tr>";
+        for c in r {
+            s += &format!("<td>{}</td>", esc(&c));
+        }
+        s += "</tr>\n";
+    }
+    s += &format!(
+        "</table>\n<figure><img src=\"{CURVES}\" alt=\"loss and accuracy of the best run\"></figure>\n\
+         <figure><img src=\"{TEMPLATES}\" alt=\"class templates\"><figcaption>Class templates of the best run: {}</figcaption></figure>\n\
+         <p>{}</p>\n<figure><img src=\"{HISTOGRAMS}\" alt=\"probability of the true class\"></figure>\n</section>\n",
+        esc(&b.setup.class_names.join(", ")),
+        esc(&histogram_text(b))
+    );
+    s
+}
+
+fn intro(b: &BonusResults) -> String {
+    let r = &b.best;
+    format!(
+        "The report's network (one layer, softmax, raw normalised pixels) trained on {} images \
+         ({}) with {} validation images ({}), picked on validation only. The best single network \
+         reaches {} test accuracy (seed {}); an ensemble of {} seeds reaches {} by averaged \
+         probabilities and {} by majority vote.\n",
+        b.setup.n_train,
+        b.setup.train_batches.join(", "),
+        b.setup.n_val,
+        b.setup.validation,
+        pct(r.test_accuracy),
+        r.seed,
+        b.ensemble.members.len(),
+        pct(b.ensemble.average_accuracy),
+        pct(b.ensemble.vote_accuracy),
+    )
+}
+
+fn histogram_text(b: &BonusResults) -> String {
+    let [s, g] = &b.histograms;
+    format!(
+        "Probability given to the true class of each test image. Softmax: mean {:.3} over the \
+         correct images, {:.3} over the wrong ones. Sigmoid (σ(s_y), one independent probability \
+         per class): {:.3} and {:.3}.",
+        s.mean_correct, s.mean_incorrect, g.mean_correct, g.mean_incorrect
+    )
+}
+
+/// Writes `bonus.json`, `bonus.toml`, the section (`bonus.md`, `bonus.html`),
+/// the figures and the weights of the best and sigmoid runs, each atomically.
+pub fn write(
+    dir: &Path,
+    cfg: &BonusConfig,
+    out: &BonusOutput,
+) -> Result<Vec<PathBuf>, crate::Error> {
+    io::create_dir(dir)?;
+    let mut written = vec![];
+    let mut put = |name: &str, bytes: &[u8]| -> Result<(), OutputError> {
+        let p = dir.join(name);
+        io::write_bytes_atomic(&p, bytes)?;
+        written.push(p);
+        Ok(())
+    };
+    let fail = |name: &str, e: String| OutputError::Write {
+        path: dir.join(name),
+        source: std::io::Error::other(e),
+    };
+    let r = &out.results;
+    put(
+        CURVES,
+        &figures::curves_png(&r.best).map_err(|e| fail(CURVES, e.to_string()))?,
+    )?;
+    put(
+        TEMPLATES,
+        &figures::templates_png(&out.best_model).map_err(|e| fail(TEMPLATES, e.to_string()))?,
+    )?;
+    put(
+        HISTOGRAMS,
+        &figures::histograms_png(&r.histograms).map_err(|e| fail(HISTOGRAMS, e.to_string()))?,
+    )?;
+    put("bonus.md", markdown(r).as_bytes())?;
+    put("bonus.html", html(r).as_bytes())?;
+    let toml = toml::to_string_pretty(cfg).map_err(|e| fail("bonus.toml", e.to_string()))?;
+    put("bonus.toml", toml.as_bytes())?;
+    let json = serde_json::to_vec_pretty(r).map_err(|e| fail("bonus.json", e.to_string()))?;
+    put("bonus.json", &json)?;
+    for (name, m) in [
+        (&r.best.name, &out.best_model),
+        (&r.sigmoid.name, &out.sigmoid_model),
+    ] {
+        let rd = dir.join(name);
+        io::create_dir(&rd)?;
+        written.push(write_npy(&rd.join("W.npy"), &m.w)?);
+        written.push(write_npy(&rd.join("b.npy"), &m.b)?);
+    }
+    Ok(written)
+}

@@ -1,0 +1,79 @@
+//! `onelayer bonus`: the best recipe found, its ensemble, the sigmoid comparison
+//! and the report section comparing them with the report's four settings.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use onelayer::bonus::{self, BonusConfig, section};
+use onelayer::config::{ExperimentConfig, SplitConfig};
+use onelayer::experiments;
+use onelayer::results::{Results, RunResult};
+
+use super::DataArgs;
+use super::progress::EpochLines;
+
+/// The shipped recipe, used when no --config is given.
+const SHIPPED: &str = include_str!("../../configs/bonus.toml");
+
+/// Arguments of `bonus`.
+#[derive(Debug, Args)]
+pub struct BonusArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// TOML bonus file (default: the shipped configs/bonus.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "results-bonus")]
+    out: PathBuf,
+    /// The report's results.json (from `onelayer reproduce`) to compare with;
+    /// without it the report's four settings are trained again.
+    #[arg(long, value_name = "FILE")]
+    compare: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn report_runs(a: &BonusArgs, threads: usize) -> anyhow::Result<Vec<RunResult>> {
+    if let Some(p) = &a.compare {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let r: Results =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+        return Ok(r.runs);
+    }
+    let (path, opts) = a.data.resolve();
+    let report = ExperimentConfig::report();
+    let hypers = report.check(report.n_train())?;
+    let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
+    let outs = experiments::run_all(&hypers, &data, threads, &|_, h| {
+        Box::new(EpochLines::new(&h.name, h.n_epochs))
+    });
+    Ok(outs.into_iter().map(|o| o.result).collect())
+}
+
+/// Trains the bonus runs and writes their results, figures and section.
+pub fn run(a: BonusArgs) -> anyhow::Result<ExitCode> {
+    let cfg: BonusConfig = match &a.config {
+        Some(p) => BonusConfig::from_file(p)?,
+        None => toml::from_str(SHIPPED).context("the shipped configs/bonus.toml")?,
+    };
+    let threads = super::reproduce::default_threads(a.threads)?;
+    let (path, opts) = a.data.resolve();
+    let data = experiments::prepare(&path, &cfg.split, &opts)?;
+    cfg.runs(data.train.len())?;
+    let report = report_runs(&a, threads)?;
+    let out = bonus::run_bonus(&cfg, &data, report, threads, &|_, h| {
+        Box::new(EpochLines::new(&h.name, h.n_epochs))
+    })?;
+    section::write(&a.out, &cfg, &out)
+        .with_context(|| format!("writing results to {}", a.out.display()))?;
+    for r in section::table(&out.results) {
+        println!("{:<44} {:>8}", r[0], r[8]);
+    }
+    println!("results written to {}", a.out.join("bonus.json").display());
+    Ok(ExitCode::SUCCESS)
+}
