@@ -179,6 +179,8 @@ pub struct BonusOutput {
     pub best_model: Model,
     /// The sigmoid run's weights.
     pub sigmoid_model: Model,
+    /// The normalisation of the training data.
+    pub normalizer: crate::normalize::Normalizer,
 }
 
 /// Trains the bonus runs on `data` (`threads` at a time) and evaluates the
@@ -233,6 +235,7 @@ pub fn run_bonus(
         },
         best_model: best.model,
         sigmoid_model: sigmoid.model,
+        normalizer: data.normalizer.clone(),
     })
 }
 

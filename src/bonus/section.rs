@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{BonusConfig, BonusOutput, BonusResults, figures};
-use crate::experiments::write_npy;
+use crate::experiments::stage_npy;
 use crate::io::{self, OutputError};
 use crate::results::RunResult;
 
@@ -164,51 +164,42 @@ fn histogram_text(b: &BonusResults) -> String {
 }
 
 /// Writes `bonus.json`, `bonus.toml`, the section (`bonus.md`, `bonus.html`),
-/// the figures and the weights of the best and sigmoid runs, each atomically.
+/// the figures, and under `best/` and `sigmoid/` the weights and normalisation
+/// (`W.npy`, `b.npy`, `mean.npy`, `std.npy`); the files appear together or not at all.
 pub fn write(
     dir: &Path,
     cfg: &BonusConfig,
     out: &BonusOutput,
-) -> Result<Vec<PathBuf>, crate::Error> {
-    io::create_dir(dir)?;
-    let mut written = vec![];
-    let mut put = |name: &str, bytes: &[u8]| -> Result<(), OutputError> {
-        let p = dir.join(name);
-        io::write_bytes_atomic(&p, bytes)?;
-        written.push(p);
-        Ok(())
-    };
+) -> Result<Vec<PathBuf>, OutputError> {
+    let mut stage = io::Staging::new(dir)?;
     let fail = |name: &str, e: String| OutputError::Write {
         path: dir.join(name),
         source: std::io::Error::other(e),
     };
     let r = &out.results;
-    put(
-        CURVES,
-        &figures::curves_png(&r.best).map_err(|e| fail(CURVES, e.to_string()))?,
-    )?;
-    put(
-        TEMPLATES,
-        &figures::templates_png(&out.best_model).map_err(|e| fail(TEMPLATES, e.to_string()))?,
-    )?;
-    put(
-        HISTOGRAMS,
-        &figures::histograms_png(&r.histograms).map_err(|e| fail(HISTOGRAMS, e.to_string()))?,
-    )?;
-    put("bonus.md", markdown(r).as_bytes())?;
-    put("bonus.html", html(r).as_bytes())?;
+    let curves = figures::curves_png(&r.best).map_err(|e| fail(CURVES, e.to_string()))?;
+    stage.write_bytes(CURVES, &curves)?;
+    let templates =
+        figures::templates_png(&out.best_model).map_err(|e| fail(TEMPLATES, e.to_string()))?;
+    stage.write_bytes(TEMPLATES, &templates)?;
+    let hist =
+        figures::histograms_png(&r.histograms).map_err(|e| fail(HISTOGRAMS, e.to_string()))?;
+    stage.write_bytes(HISTOGRAMS, &hist)?;
+    stage.write_bytes("bonus.md", markdown(r).as_bytes())?;
+    stage.write_bytes("bonus.html", html(r).as_bytes())?;
     let toml = toml::to_string_pretty(cfg).map_err(|e| fail("bonus.toml", e.to_string()))?;
-    put("bonus.toml", toml.as_bytes())?;
+    stage.write_bytes("bonus.toml", toml.as_bytes())?;
     let json = serde_json::to_vec_pretty(r).map_err(|e| fail("bonus.json", e.to_string()))?;
-    put("bonus.json", &json)?;
+    stage.write_bytes("bonus.json", &json)?;
     for (name, m) in [
         (&r.best.name, &out.best_model),
         (&r.sigmoid.name, &out.sigmoid_model),
     ] {
-        let rd = dir.join(name);
-        io::create_dir(&rd)?;
-        written.push(write_npy(&rd.join("W.npy"), &m.w)?);
-        written.push(write_npy(&rd.join("b.npy"), &m.b)?);
+        let rd = Path::new(name);
+        stage_npy(&mut stage, rd.join("W.npy"), &m.w)?;
+        stage_npy(&mut stage, rd.join("b.npy"), &m.b)?;
+        stage_npy(&mut stage, rd.join("mean.npy"), &out.normalizer.mean)?;
+        stage_npy(&mut stage, rd.join("std.npy"), &out.normalizer.std)?;
     }
-    Ok(written)
+    stage.commit()
 }

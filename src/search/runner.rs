@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use super::{BestRun, SearchConfig, SearchError, SearchRecord, SearchSummary};
 use crate::config::RunConfig;
-use crate::experiments::write_npy;
 use crate::io;
 use crate::kernels;
 use crate::model::Model;
@@ -274,6 +273,16 @@ fn test_best(records: &[SearchRecord], out: &Path, test: &Dataset) -> Result<Bes
     })?;
     io::write_bytes_atomic(&out.join(BEST), &json)?;
     Ok(result)
+}
+
+/// Writes a float32 array as a `.npy` file, atomically.
+fn write_npy<A, D>(path: &Path, a: &ndarray::ArrayBase<A, D>) -> Result<(), io::OutputError>
+where
+    A: ndarray::Data<Elem = f32>,
+    D: ndarray::Dimension,
+{
+    use ndarray_npy::WriteNpyExt;
+    io::write_atomic(path, |w| a.write_npy(w).map_err(std::io::Error::other))
 }
 
 /// Reads a float32 `.npy` array.
