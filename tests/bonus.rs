@@ -1,0 +1,83 @@
+//! `bonus` end to end on the real data, shortened to one epoch per run: the
+//! ensemble, the histograms, the section and the files it writes.
+
+mod common;
+
+use onelayer::bonus::{self, BonusConfig, section};
+use onelayer::config::{RunConfig, SplitConfig, Validation};
+use onelayer::data::ReadOptions;
+use onelayer::experiments;
+use onelayer::loss::Loss;
+
+#[test]
+fn a_short_bonus_run_writes_its_section_figures_and_weights() {
+    let Some(path) = common::real_data() else {
+        return;
+    };
+    let split = SplitConfig {
+        train_batches: vec![1],
+        validation: Validation::HoldOut(1000),
+    };
+    let mut best = RunConfig::report(0.001, 0.005);
+    best.n_epochs = 2;
+    best.shuffle = true;
+    best.flip = 0.5;
+    let mut sigmoid = best.clone();
+    sigmoid.loss = Loss::Sigmoid;
+    let cfg = BonusConfig {
+        split: split.clone(),
+        best,
+        ensemble_seeds: vec![1, 2],
+        sigmoid,
+    };
+    let data = experiments::prepare(&path, &split, &ReadOptions::default()).unwrap();
+    let out = bonus::run_bonus(&cfg, &data, vec![], 2, &|_, _| {
+        Box::new(onelayer::train::Silent)
+    })
+    .unwrap();
+    let r = &out.results;
+    assert_eq!(r.setup.n_train, 9000);
+    assert_eq!(r.members.len(), 2);
+    assert_eq!(r.ensemble.members, vec!["best", "best_seed1", "best_seed2"]);
+    assert_eq!(r.ensemble.member_accuracy[0], r.best.test_accuracy);
+    for acc in [
+        r.best.test_accuracy,
+        r.ensemble.average_accuracy,
+        r.ensemble.vote_accuracy,
+    ] {
+        assert!((0.25..0.45).contains(&acc), "{acc}");
+    }
+    let [soft, sig] = &r.histograms;
+    let total: usize = soft.correct.iter().chain(&soft.incorrect).sum();
+    assert_eq!(total, 10_000);
+    let correct: usize = soft.correct.iter().sum();
+    assert_eq!(correct as f64 / 1e4, r.best.test_accuracy);
+    assert!(soft.mean_correct > soft.mean_incorrect && sig.mean_correct > sig.mean_incorrect);
+
+    let dir = tempfile::tempdir().unwrap();
+    section::write(dir.path(), &cfg, &out).unwrap();
+    for f in [
+        section::CURVES,
+        section::TEMPLATES,
+        section::HISTOGRAMS,
+        "bonus.md",
+        "bonus.html",
+        "bonus.json",
+        "bonus.toml",
+        "best/W.npy",
+        "sigmoid/b.npy",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f}");
+    }
+    let png = std::fs::read(dir.path().join(section::HISTOGRAMS)).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let md = std::fs::read_to_string(dir.path().join("bonus.md")).unwrap();
+    assert!(md.contains(&format!("{:.2}%", 100.0 * r.ensemble.vote_accuracy)));
+    assert!(
+        md.contains("| best single network | 9000 | softmax | 0.001 | 0.005 |"),
+        "{md}"
+    );
+    let back: BonusConfig =
+        toml::from_str(&std::fs::read_to_string(dir.path().join("bonus.toml")).unwrap()).unwrap();
+    assert_eq!(back, cfg);
+}
