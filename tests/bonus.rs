@@ -24,10 +24,14 @@ fn a_short_bonus_run_writes_its_section_figures_and_weights() {
     best.flip = 0.5;
     let mut sigmoid = best.clone();
     sigmoid.loss = Loss::Sigmoid;
+    let mut hinge = best.clone();
+    hinge.loss = Loss::Hinge;
+    hinge.lambda = 0.01;
     let cfg = BonusConfig {
         split: split.clone(),
         best,
         ensemble_seeds: vec![1, 2],
+        member: vec![hinge],
         sigmoid,
     };
     let data = experiments::prepare(&path, &split, &ReadOptions::default()).unwrap();
@@ -37,8 +41,12 @@ fn a_short_bonus_run_writes_its_section_figures_and_weights() {
     .unwrap();
     let r = &out.results;
     assert_eq!(r.setup.n_train, 9000);
-    assert_eq!(r.members.len(), 2);
-    assert_eq!(r.ensemble.members, vec!["best", "best_seed1", "best_seed2"]);
+    assert_eq!(r.members.len(), 3);
+    assert_eq!(
+        r.ensemble.members,
+        vec!["best", "best_seed1", "best_seed2", "member0"]
+    );
+    assert_eq!(r.members[2].options.loss, Loss::Hinge);
     assert_eq!(r.ensemble.member_accuracy[0], r.best.test_accuracy);
     for acc in [
         r.best.test_accuracy,

@@ -29,6 +29,10 @@ pub struct BonusConfig {
     /// Seeds of the ensemble's other members: the best recipe trained again with
     /// each (the best run itself is the first member).
     pub ensemble_seeds: Vec<u64>,
+    /// Further ensemble members with other hyper-parameters or losses
+    /// (`[[member]]`, named `member<i>` unless named).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member: Vec<RunConfig>,
     /// The recipe with sigmoid outputs, for the histograms of the true class's
     /// probability.
     pub sigmoid: RunConfig,
@@ -47,7 +51,8 @@ impl BonusConfig {
         })
     }
 
-    /// The checked runs: the best recipe, its other seeds, then the sigmoid one.
+    /// The checked runs: the best recipe, its other seeds, the other members,
+    /// then the sigmoid one.
     pub fn runs(&self, n_train: usize) -> Result<Vec<Hyper>, ConfigError> {
         self.split.check()?;
         let mut best = self.best.clone();
@@ -67,6 +72,18 @@ impl BonusConfig {
                 ..best.clone()
             };
             out.push(member.check(&format!("{field}."), n_train)?);
+        }
+        for (i, m) in self.member.iter().enumerate() {
+            let mut m = m.clone();
+            m.name.get_or_insert_with(|| format!("member{i}"));
+            let h = m.check(&format!("member[{i}]."), n_train)?;
+            if out.iter().any(|o| o.name == h.name) {
+                return Err(ConfigError::Invalid {
+                    field: format!("member[{i}].name"),
+                    reason: format!("{:?} is used by another run", h.name),
+                });
+            }
+            out.push(h);
         }
         let mut sigmoid = self.sigmoid.clone();
         sigmoid.name.get_or_insert_with(|| "sigmoid".into());
@@ -158,7 +175,7 @@ pub struct BonusResults {
     pub setup: Setup,
     /// The best recipe.
     pub best: RunResult,
-    /// The ensemble's other members.
+    /// The ensemble's other members (other seeds, then other settings).
     pub members: Vec<RunResult>,
     /// The ensemble of the best run and its members.
     pub ensemble: EnsembleResult,
