@@ -32,6 +32,9 @@ pub fn run(lambda: f64, eta: f64, history: History) -> RunResult {
         test_loss: 1.8,
         seconds: 1.5,
         history,
+        options: Default::default(),
+        best_epoch: None,
+        stopped_at_epoch: None,
     }
 }
 

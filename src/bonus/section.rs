@@ -179,8 +179,8 @@ pub fn write(
     let r = &out.results;
     let curves = figures::curves_png(&r.best).map_err(|e| fail(CURVES, e.to_string()))?;
     stage.write_bytes(CURVES, &curves)?;
-    let templates =
-        figures::templates_png(&out.best_model).map_err(|e| fail(TEMPLATES, e.to_string()))?;
+    let templates = figures::templates_png(&out.best_model, &r.setup.class_names)
+        .map_err(|e| fail(TEMPLATES, e.to_string()))?;
     stage.write_bytes(TEMPLATES, &templates)?;
     let hist =
         figures::histograms_png(&r.histograms).map_err(|e| fail(HISTOGRAMS, e.to_string()))?;

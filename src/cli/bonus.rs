@@ -12,7 +12,7 @@ use onelayer::experiments;
 use onelayer::results::{Results, RunResult};
 
 use super::DataArgs;
-use super::progress::EpochLines;
+use super::progress::Progress;
 
 /// The shipped recipe, used when no --config is given.
 const SHIPPED: &str = include_str!("../../configs/bonus.toml");
@@ -45,13 +45,12 @@ fn report_runs(a: &BonusArgs, threads: usize) -> anyhow::Result<Vec<RunResult>> 
             serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
         return Ok(r.runs);
     }
-    let (path, opts) = a.data.resolve();
+    let (path, opts) = a.data.resolve()?;
     let report = ExperimentConfig::report();
     let hypers = report.check(report.n_train())?;
     let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
-    let outs = experiments::run_all(&hypers, &data, threads, &|_, h| {
-        Box::new(EpochLines::new(&h.name, h.n_epochs))
-    });
+    let progress = Progress::for_stderr();
+    let outs = experiments::run_all(&hypers, &data, threads, &|_, h| progress.observer(h));
     Ok(outs.into_iter().map(|o| o.result).collect())
 }
 
@@ -62,13 +61,12 @@ pub fn run(a: BonusArgs) -> anyhow::Result<ExitCode> {
         None => toml::from_str(SHIPPED).context("the shipped configs/bonus.toml")?,
     };
     let threads = super::reproduce::default_threads(a.threads)?;
-    let (path, opts) = a.data.resolve();
+    let (path, opts) = a.data.resolve()?;
     let data = experiments::prepare(&path, &cfg.split, &opts)?;
     cfg.runs(data.train.len())?;
     let report = report_runs(&a, threads)?;
-    let out = bonus::run_bonus(&cfg, &data, report, threads, &|_, h| {
-        Box::new(EpochLines::new(&h.name, h.n_epochs))
-    })?;
+    let progress = Progress::for_stderr();
+    let out = bonus::run_bonus(&cfg, &data, report, threads, &|_, h| progress.observer(h))?;
     section::write(&a.out, &cfg, &out)
         .with_context(|| format!("writing results to {}", a.out.display()))?;
     for r in section::table(&out.results) {

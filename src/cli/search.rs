@@ -55,7 +55,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<ExitCode> {
     if a.max_runs == Some(0) {
         anyhow::bail!("--max-runs: must be at least 1");
     }
-    let (path, opts) = a.data.resolve();
+    let (path, opts) = a.data.resolve()?;
     let data = experiments::prepare(&path, &cfg.split, &opts)?;
     let summary = search::run_search(
         &cfg,

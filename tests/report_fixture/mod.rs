@@ -50,6 +50,9 @@ fn run(lambda: f64, eta: f64, history: History, diverged_at_epoch: Option<usize>
         test_loss: 1.9,
         seconds: 2.0,
         history,
+        options: Default::default(),
+        best_epoch: None,
+        stopped_at_epoch: None,
     }
 }
 
