@@ -333,7 +333,10 @@ mod tests {
     fn the_shipped_config_checks_and_names_its_runs() {
         let cfg: BonusConfig = toml::from_str(include_str!("../../configs/bonus.toml")).unwrap();
         let runs = cfg.runs(49_000).unwrap();
-        assert_eq!(runs.len(), 1 + cfg.ensemble_seeds.len() + 1);
+        assert_eq!(
+            runs.len(),
+            1 + cfg.ensemble_seeds.len() + cfg.member.len() + 1
+        );
         assert_eq!(runs[0].name, "best");
         assert_eq!(runs[1].name, format!("best_seed{}", cfg.ensemble_seeds[0]));
         assert_eq!(runs[1].options, runs[0].options);
@@ -342,6 +345,10 @@ mod tests {
         dup.ensemble_seeds = vec![1, cfg.best.seed];
         let e = dup.runs(49_000).unwrap_err().to_string();
         assert!(e.starts_with("ensemble_seeds[1]"), "{e}");
+        let mut twice = cfg.clone();
+        twice.member.push(twice.member[0].clone());
+        let e = twice.runs(49_000).unwrap_err().to_string();
+        assert!(e.contains(".name") && e.contains("another run"), "{e}");
         let mut wrong = cfg;
         wrong.sigmoid.loss = Loss::Hinge;
         assert!(
