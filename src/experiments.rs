@@ -143,6 +143,26 @@ pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
     }
 }
 
+/// [`gradient_checks`] for any loss: the softmax one is the model's own check;
+/// the others check [`crate::loss::gradients`] against their cost.
+pub fn gradient_checks_for(
+    loss: crate::loss::Loss,
+    data: &Dataset,
+    cfg: &GradCheckConfig,
+) -> GradientCheck {
+    if loss == crate::loss::Loss::Softmax {
+        return gradient_checks(data, cfg);
+    }
+    let examples = cfg.examples.min(data.len());
+    let x = data.x().slice(s![.., ..examples]).mapv(f64::from);
+    let check =
+        |lambda| gradcheck::check_loss(loss, x.view(), &data.labels[..examples], K, lambda, cfg);
+    GradientCheck {
+        lambda_zero: check(0.0),
+        lambda_positive: check(GRADCHECK_LAMBDA),
+    }
+}
+
 /// A finished run: its record and its weights.
 #[derive(Debug, Clone)]
 pub struct RunOutput {

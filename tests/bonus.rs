@@ -89,3 +89,29 @@ fn a_short_bonus_run_writes_its_section_figures_and_weights() {
         toml::from_str(&std::fs::read_to_string(dir.path().join("bonus.toml")).unwrap()).unwrap();
     assert_eq!(back, cfg);
 }
+
+#[test]
+fn the_gradient_check_command_passes_for_every_loss_on_the_real_data() {
+    let Some(path) = common::real_data() else {
+        return;
+    };
+    for loss in ["softmax", "sigmoid", "hinge"] {
+        let out = common::onelayer()
+            .args([
+                "gradcheck",
+                "--dims",
+                "20",
+                "--examples",
+                "10",
+                "--loss",
+                loss,
+            ])
+            .arg("--data")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{loss}: {stdout}");
+        assert!(stdout.contains("gradient check passed"), "{loss}: {stdout}");
+    }
+}

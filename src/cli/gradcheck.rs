@@ -6,6 +6,7 @@ use clap::Args;
 use onelayer::config::SplitConfig;
 use onelayer::experiments;
 use onelayer::gradcheck::GradCheckConfig;
+use onelayer::loss::Loss;
 
 use super::DataArgs;
 
@@ -20,6 +21,9 @@ pub struct GradcheckArgs {
     /// Examples checked (the first N training images).
     #[arg(long, default_value_t = 50)]
     examples: usize,
+    /// The loss whose gradients are checked: softmax, sigmoid or hinge.
+    #[arg(long, default_value_t = Loss::Softmax)]
+    loss: Loss,
     /// Fail when a relative error exceeds this.
     #[arg(long, default_value_t = 1e-6)]
     tolerance: f64,
@@ -47,7 +51,7 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
         examples: a.examples,
         ..GradCheckConfig::default()
     };
-    let reports = experiments::gradient_checks(&data.train, &cfg);
+    let reports = experiments::gradient_checks_for(a.loss, &data.train, &cfg);
     println!(
         "{:>6} {:>5} {:>8} {:>12} {:>12} {:>12} {:>12}",
         "lambda", "dims", "examples", "max rel W", "mean rel W", "max rel b", "mean rel b"
