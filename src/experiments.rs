@@ -143,8 +143,14 @@ pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
     }
 }
 
+/// Floor of the relative error's denominator in the hinge loss's check: its
+/// ∂J/∂b holds entries that are exactly 0 (integers over n), where the finite
+/// difference is rounding noise of about 1e-10.
+pub const HINGE_EPS: f64 = 1e-4;
+
 /// [`gradient_checks`] for any loss: the softmax one is the model's own check;
-/// the others check [`crate::loss::gradients`] against their cost.
+/// the others check [`crate::loss::gradients`] against their cost (the hinge
+/// loss with the denominator floored at [`HINGE_EPS`]).
 pub fn gradient_checks_for(
     loss: crate::loss::Loss,
     data: &Dataset,
@@ -153,6 +159,14 @@ pub fn gradient_checks_for(
     if loss == crate::loss::Loss::Softmax {
         return gradient_checks(data, cfg);
     }
+    let cfg = &GradCheckConfig {
+        eps: if loss == crate::loss::Loss::Hinge {
+            cfg.eps.max(HINGE_EPS)
+        } else {
+            cfg.eps
+        },
+        ..cfg.clone()
+    };
     let examples = cfg.examples.min(data.len());
     let x = data.x().slice(s![.., ..examples]).mapv(f64::from);
     let check =
