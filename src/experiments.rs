@@ -148,9 +148,15 @@ pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
 /// difference is rounding noise of about 1e-10.
 pub const HINGE_EPS: f64 = 1e-3;
 
+/// Step of the sigmoid loss's finite differences: its gradients carry a factor
+/// 1/K, so rounding noise (∝ 1/h) weighs K times more than for softmax; a larger
+/// step keeps it below the truncation error (∝ h²).
+pub const SIGMOID_STEP: f64 = 1e-4;
+
 /// [`gradient_checks`] for any loss: the softmax one is the model's own check;
 /// the others check [`crate::loss::gradients`] against their cost (the hinge
-/// loss with the denominator floored at [`HINGE_EPS`]).
+/// loss with the denominator floored at [`HINGE_EPS`], the sigmoid loss with
+/// steps of [`SIGMOID_STEP`]).
 pub fn gradient_checks_for(
     loss: crate::loss::Loss,
     data: &Dataset,
@@ -159,13 +165,15 @@ pub fn gradient_checks_for(
     if loss == crate::loss::Loss::Softmax {
         return gradient_checks(data, cfg);
     }
-    let cfg = &GradCheckConfig {
-        eps: if loss == crate::loss::Loss::Hinge {
-            cfg.eps.max(HINGE_EPS)
-        } else {
-            cfg.eps
+    let cfg = &match loss {
+        crate::loss::Loss::Hinge => GradCheckConfig {
+            eps: cfg.eps.max(HINGE_EPS),
+            ..cfg.clone()
         },
-        ..cfg.clone()
+        _ => GradCheckConfig {
+            step: SIGMOID_STEP,
+            ..cfg.clone()
+        },
     };
     let examples = cfg.examples.min(data.len());
     let x = data.x().slice(s![.., ..examples]).mapv(f64::from);
