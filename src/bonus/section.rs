@@ -64,16 +64,19 @@ pub fn table(b: &BonusResults) -> Vec<[String; 9]> {
         .map(|r| row(&format!("report {}", r.name), 10_000, r))
         .collect();
     rows.push(row("best single network", n, &b.best));
+    for m in &b.members {
+        rows.push(row(&format!("ensemble member {}", m.name), n, m));
+    }
     rows.push(row("sigmoid outputs", n, &b.sigmoid));
     let e = &b.ensemble;
     let members = e.members.len();
-    let best = &b.best;
     for (how, acc) in [
         ("averaged probabilities", e.average_accuracy),
         ("majority vote", e.vote_accuracy),
     ] {
-        let mut r = row("", n, best);
+        let mut r: [String; 9] = std::array::from_fn(|_| "—".to_string());
         r[0] = format!("ensemble of {members}, {how}");
+        r[1] = n.to_string();
         r[8] = pct(acc);
         rows.push(r);
     }
@@ -139,8 +142,8 @@ fn intro(b: &BonusResults) -> String {
     format!(
         "The report's network (one layer, softmax, raw normalised pixels) trained on {} images \
          ({}) with {} validation images ({}), picked on validation only. The best single network \
-         reaches {} test accuracy (seed {}); an ensemble of {} seeds reaches {} by averaged \
-         probabilities and {} by majority vote.\n",
+         reaches {} test accuracy (seed {}); the ensemble of {} networks ({}) reaches {} by \
+         averaged probabilities and {} by majority vote.\n",
         b.setup.n_train,
         b.setup.train_batches.join(", "),
         b.setup.n_val,
@@ -148,6 +151,7 @@ fn intro(b: &BonusResults) -> String {
         pct(r.test_accuracy),
         r.seed,
         b.ensemble.members.len(),
+        b.ensemble.members.join(", "),
         pct(b.ensemble.average_accuracy),
         pct(b.ensemble.vote_accuracy),
     )
