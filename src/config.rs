@@ -125,7 +125,8 @@ pub struct Hyper {
     pub seed: u64,
     /// Whether to shuffle before every epoch.
     pub shuffle: bool,
-    /// Loss, schedule, augmentation and early stopping.
+    /// Loss, schedule, augmentation and early stopping (the report's when absent).
+    #[serde(default)]
     pub options: RunOptions,
 }
 

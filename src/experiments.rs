@@ -299,6 +299,7 @@ impl Experiment {
                     n_batch: run.n_batch,
                     seed: run.seed,
                     shuffle: run.shuffle,
+                    options: run.options,
                 },
                 split: self.config.split.clone(),
                 data: self.fingerprint.clone(),

@@ -26,6 +26,7 @@ fn sample(k: usize) -> ModelFile {
                 n_batch: 10,
                 seed: 7,
                 shuffle: false,
+                options: Default::default(),
             },
             split: SplitConfig {
                 train_batches: vec![1],

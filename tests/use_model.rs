@@ -56,6 +56,7 @@ fn synthetic_model(dir: &Path) -> PathBuf {
                 n_batch: 100,
                 seed: 1,
                 shuffle: false,
+                options: Default::default(),
             },
             split: SplitConfig::default(),
             data: DataFingerprint {
