@@ -115,3 +115,36 @@ fn the_gradient_check_command_passes_for_every_loss_on_the_real_data() {
         assert!(stdout.contains("gradient check passed"), "{loss}: {stdout}");
     }
 }
+
+#[test]
+fn invalid_option_flags_are_named_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    for (args, want) in [
+        (vec!["--flip", "1.5"], "--flip: must be a probability"),
+        (vec!["--translate", "9"], "--translate: must be at most 8"),
+        (
+            vec!["--early-stopping", "0"],
+            "--early-stopping: must be at least 1",
+        ),
+        (
+            vec!["--schedule", "{ step = { factor = 0.5, every = 2 } }"],
+            "--schedule.factor: must be a finite number > 1",
+        ),
+        (vec!["--loss", "svm"], "unknown loss \"svm\""),
+    ] {
+        let o = common::onelayer()
+            .arg("train")
+            .args(&args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && stderr.contains(want),
+            "{args:?}: {stderr}"
+        );
+        assert!(!out.exists());
+    }
+}
