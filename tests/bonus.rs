@@ -73,6 +73,7 @@ fn a_short_bonus_run_writes_its_section_figures_and_weights() {
         "bonus.json",
         "bonus.toml",
         "best/W.npy",
+        "best/model.onelayer",
         "sigmoid/b.npy",
     ] {
         assert!(dir.path().join(f).is_file(), "{f}");
@@ -85,6 +86,11 @@ fn a_short_bonus_run_writes_its_section_figures_and_weights() {
         md.contains("| best single network | 9000 | softmax | 0.001 | 0.005 |"),
         "{md}"
     );
+    let file =
+        onelayer::modelfile::ModelFile::load(&dir.path().join("best/model.onelayer")).unwrap();
+    assert_eq!(file.model, out.best_model);
+    assert_eq!(file.meta.test_accuracy, Some(r.best.test_accuracy));
+    assert_eq!(file.meta.run.options.augment.flip, 0.5);
     let back: BonusConfig =
         toml::from_str(&std::fs::read_to_string(dir.path().join("bonus.toml")).unwrap()).unwrap();
     assert_eq!(back, cfg);

@@ -198,6 +198,32 @@ pub struct BonusOutput {
     pub sigmoid_model: Model,
     /// The normalisation of the training data.
     pub normalizer: crate::normalize::Normalizer,
+    /// The best run's checked settings.
+    pub best_hyper: Hyper,
+    /// The training data's fingerprint.
+    pub fingerprint: crate::modelfile::DataFingerprint,
+}
+
+impl BonusOutput {
+    /// The best network as a model file (see [`crate::modelfile`]).
+    pub fn best_model_file(&self, split: &SplitConfig) -> crate::modelfile::ModelFile {
+        use crate::modelfile::{self, ModelFile, ModelMeta};
+        ModelFile {
+            model: self.best_model.clone(),
+            normalizer: self.normalizer.clone(),
+            meta: ModelMeta {
+                format: modelfile::FORMAT_NAME.to_string(),
+                version: modelfile::FORMAT_VERSION,
+                onelayer_version: self.results.onelayer_version.clone(),
+                class_names: self.results.setup.class_names.clone(),
+                input: modelfile::INPUT_DESCRIPTION.to_string(),
+                run: self.best_hyper.clone(),
+                split: split.clone(),
+                data: self.fingerprint.clone(),
+                test_accuracy: Some(self.results.best.test_accuracy),
+            },
+        }
+    }
 }
 
 /// Trains the bonus runs on `data` (`threads` at a time) and evaluates the
@@ -253,6 +279,8 @@ pub fn run_bonus(
         best_model: best.model,
         sigmoid_model: sigmoid.model,
         normalizer: data.normalizer.clone(),
+        best_hyper: hypers[0].clone(),
+        fingerprint: data.fingerprint.clone(),
     })
 }
 

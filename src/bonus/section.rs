@@ -168,8 +168,9 @@ fn histogram_text(b: &BonusResults) -> String {
 }
 
 /// Writes `bonus.json`, `bonus.toml`, the section (`bonus.md`, `bonus.html`),
-/// the figures, and under `best/` and `sigmoid/` the weights and normalisation
-/// (`W.npy`, `b.npy`, `mean.npy`, `std.npy`); the files appear together or not at all.
+/// the figures, under `best/` and `sigmoid/` the weights and normalisation
+/// (`W.npy`, `b.npy`, `mean.npy`, `std.npy`), and the best network as
+/// `best/model.onelayer` for `onelayer predict`; the files appear together or not at all.
 pub fn write(
     dir: &Path,
     cfg: &BonusConfig,
@@ -205,5 +206,11 @@ pub fn write(
         stage_npy(&mut stage, rd.join("mean.npy"), &out.normalizer.mean)?;
         stage_npy(&mut stage, rd.join("std.npy"), &out.normalizer.std)?;
     }
+    let rel = Path::new(&r.best.name).join(crate::experiments::MODEL_FILE);
+    let bytes = out
+        .best_model_file(&cfg.split)
+        .to_bytes(&rel)
+        .map_err(|e| fail(&rel.to_string_lossy(), e.to_string()))?;
+    stage.write_bytes(rel, &bytes)?;
     stage.commit()
 }
