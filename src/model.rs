@@ -3,6 +3,29 @@
 //! and the one the gradient check differentiates (in f64).
 //!
 //! Shapes: `X: d×n` (one column per image), `W: K×d`, `b: K`, `S, P, G: K×n`.
+//!
+//! Checking your own implementation against these functions, on a tiny problem:
+//!
+//! ```
+//! use ndarray::array;
+//! use onelayer::model::{self, Model};
+//!
+//! // K = 2 classes, d = 3 dimensions, n = 2 images (one per column).
+//! let m: Model<f64> = Model { w: array![[0.1, -0.2, 0.3], [0.0, 0.1, -0.1]], b: array![0.05, -0.05] };
+//! let x = array![[1.0, -1.0], [0.5, 2.0], [-0.5, 0.0]];
+//! let y = [0u8, 1];
+//! let lambda: f64 = 0.1;
+//!
+//! let s = model::scores(m.w.view(), m.b.view(), x.view());        // K×n
+//! let loss = model::cross_entropy(s.view(), &y);
+//! let cost = model::cost(&m, x.view(), &y, lambda);               // loss + λ‖W‖²
+//! assert!((cost - loss - lambda * 0.16).abs() < 1e-12);
+//!
+//! let (grad_w, grad_b) = model::gradients(&m, x.view(), &y, lambda);
+//! // ∂J/∂b is the mean of P − Y over the columns: its entries sum to 0.
+//! assert!(grad_b.sum().abs() < 1e-12);
+//! assert_eq!(grad_w.dim(), (2, 3));
+//! ```
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, LinalgScalar};
 use num_traits::Float;
