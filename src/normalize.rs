@@ -80,6 +80,15 @@ impl Dataset {
         self.labels.is_empty()
     }
 
+    /// The images as one row-major `n×d` slice, image `i` at `i·d .. (i+1)·d`
+    /// (borrowed, unless `x` was built with another layout).
+    pub fn rows(&self) -> std::borrow::Cow<'_, [f32]> {
+        match self.x.as_slice() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(self.x.iter().copied().collect()),
+        }
+    }
+
     /// The report's `X: d×n`, one column per image (a column-major view).
     pub fn x(&self) -> ArrayView2<'_, f32> {
         self.x.t()

@@ -1,0 +1,74 @@
+//! Micro-benchmarks of the hot path on random data of CIFAR-10's shape: one
+//! mini-batch step (forward and backward) and one full-set evaluation, for one run
+//! (K = 10) and for the report's four runs stacked (K = 40), on each instruction set.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use onelayer::kernels::{Isa, Stack, Workspace};
+use onelayer::model::Model;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use std::hint::black_box;
+
+const D: usize = onelayer::D;
+const K: usize = onelayer::K;
+
+fn random(n: usize, seed: u64) -> (Vec<f32>, Vec<u8>) {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    let x = (0..n * D)
+        .map(|_| StandardNormal.sample(&mut rng))
+        .collect();
+    let y = (0..n).map(|i| (i % K) as u8).collect();
+    (x, y)
+}
+
+fn isas() -> Vec<Isa> {
+    let mut v = vec![Isa::detect()];
+    v.extend(Isa::avx2().filter(|i| i.name() != v[0].name()));
+    v.push(Isa::portable());
+    v
+}
+
+fn step(c: &mut Criterion) {
+    let (x, y) = random(100, 1);
+    let mut group = c.benchmark_group("sgd_step_100");
+    for runs in [1, 4] {
+        group.throughput(Throughput::Elements((4 * runs * K * D * 100) as u64));
+        for isa in isas() {
+            let models: Vec<Model> = (0..runs).map(|r| Model::init(K, D, r as u64)).collect();
+            let mut stack = Stack::new(&models);
+            let mut ws = Workspace::with_isa(isa);
+            let (eta, lambda) = (vec![1e-3; runs], vec![0.1; runs]);
+            group.bench_function(format!("{}x{K}/{}", runs, isa.name()), |b| {
+                b.iter(|| ws.sgd_step(&mut stack, black_box(&x), &y, &eta, &lambda))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn evaluate(c: &mut Criterion) {
+    let (x, y) = random(10_000, 2);
+    let mut group = c.benchmark_group("evaluate_10000");
+    group.sample_size(20);
+    for runs in [1, 4] {
+        group.throughput(Throughput::Elements((2 * runs * K * D * 10_000) as u64));
+        for isa in isas() {
+            let models: Vec<Model> = (0..runs).map(|r| Model::init(K, D, r as u64)).collect();
+            let stack = Stack::new(&models);
+            let mut ws = Workspace::with_isa(isa);
+            let lambda = vec![0.1; runs];
+            group.bench_function(format!("{}x{K}/{}", runs, isa.name()), |b| {
+                b.iter(|| ws.evaluate(&stack, black_box(&x), &y, &lambda))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // No plots: criterion's plotting needs system fonts.
+    config = Criterion::default().without_plots();
+    targets = step, evaluate
+}
+criterion_main!(benches);

@@ -1,0 +1,280 @@
+//! The hot path: one mini-batch step of gradient descent and the evaluation of a
+//! whole data set, in f32, for one run or for several runs stacked into one weight
+//! matrix. Everything speed-critical lives here; [`crate::model`] holds the plain
+//! reference maths these are tested against.
+//!
+//! Runs that see the same mini-batches (the report's four runs do) are trained as a
+//! [`Stack`]: their weights are the rows of one `(R·K)×d` matrix, so that every pass
+//! over the images serves all of them. Each value is computed by the same
+//! operations as when its run is alone, so stacking changes no result.
+//!
+//! Shapes: images are rows, `X: n×d` row-major (the report's `X: d×n` in
+//! column-major order); `W: m×d` with `m = R·K`; scores `S: n×m`, image-major.
+
+mod micro;
+mod simd;
+
+use ndarray::{Array1, Array2, Axis, concatenate};
+
+pub use micro::Isa;
+use micro::Step;
+
+use crate::model::Model;
+use crate::normalize::Dataset;
+use crate::results::Metrics;
+
+/// The parameters of `R` runs of `K` classes, stacked: run `r` owns rows
+/// `r·K .. (r+1)·K` of `w` and `b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stack {
+    /// Stacked weights, `(R·K)×d`, standard layout.
+    w: Array2<f32>,
+    /// Stacked biases, `R·K`.
+    b: Array1<f32>,
+    /// Classes per run.
+    k: usize,
+}
+
+impl Stack {
+    /// Stacks `models` (all `K×d` with the same `K` and `d`; `K` is taken from the
+    /// first). An empty slice gives an empty stack of `K` = 1.
+    pub fn new(models: &[Model]) -> Stack {
+        let k = models.first().map_or(1, |m| m.w.nrows());
+        let d = models.first().map_or(0, |m| m.w.ncols());
+        let ws: Vec<_> = models.iter().map(|m| m.w.view()).collect();
+        let bs: Vec<_> = models.iter().map(|m| m.b.view()).collect();
+        Stack {
+            w: concatenate(Axis(0), &ws).unwrap_or_else(|_| Array2::zeros((0, d))),
+            b: concatenate(Axis(0), &bs).unwrap_or_else(|_| Array1::zeros(0)),
+            k,
+        }
+    }
+
+    /// Number of stacked runs `R`.
+    pub fn runs(&self) -> usize {
+        self.b.len() / self.k
+    }
+
+    /// The parameters of run `r`.
+    pub fn model(&self, r: usize) -> Model {
+        let rows = r * self.k..(r + 1) * self.k;
+        Model {
+            w: self.w.slice(ndarray::s![rows.clone(), ..]).to_owned(),
+            b: self.b.slice(ndarray::s![rows]).to_owned(),
+        }
+    }
+
+    /// True when every parameter of run `r` is finite.
+    pub fn is_finite(&self, r: usize) -> bool {
+        let rows = r * self.k..(r + 1) * self.k;
+        let w = self.w.slice(ndarray::s![rows.clone(), ..]);
+        let b = self.b.slice(ndarray::s![rows]);
+        w.iter().chain(b.iter()).all(|v| v.is_finite())
+    }
+
+    /// Copies the parameters of every run from `other`, a stack of the same shape.
+    pub fn assign(&mut self, other: &Stack) {
+        self.w.assign(&other.w);
+        self.b.assign(&other.b);
+    }
+
+    /// Removes run `r`; the runs after it move down by one.
+    pub fn remove(&mut self, r: usize) {
+        let keep: Vec<usize> = (0..self.b.len()).filter(|i| i / self.k != r).collect();
+        self.w = self.w.select(Axis(0), &keep);
+        self.b = self.b.select(Axis(0), &keep);
+    }
+}
+
+/// Buffers reused across steps and evaluations, and the instruction set chosen.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    isa: Isa,
+    /// Scores, then `G = P − Y`: `n×m`, image-major.
+    s: Vec<f32>,
+    /// `η` of every stacked row, `m`.
+    eta: Vec<f32>,
+    /// `2λ` of every stacked row, `m`.
+    two_lambda: Vec<f32>,
+}
+
+impl Default for Workspace {
+    fn default() -> Workspace {
+        Workspace::with_isa(Isa::detect())
+    }
+}
+
+/// Images scored at a time by [`Workspace::evaluate`].
+const EVAL_CHUNK: usize = 256;
+
+impl Workspace {
+    /// A workspace on the given instruction set (tests and benchmarks compare them).
+    pub fn with_isa(isa: Isa) -> Workspace {
+        Workspace {
+            isa,
+            s: Vec::new(),
+            eta: Vec::new(),
+            two_lambda: Vec::new(),
+        }
+    }
+
+    /// The instruction set in use.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// One step of mini-batch gradient descent for every run of `stack` on the
+    /// images `x: n×d` (rows) with `labels` (`n`), run `r` with `eta[r]`, `lambda[r]`:
+    ///
+    /// ```text
+    /// G = softmax(W X + b 1ᵀ) − Y                 K×n per run
+    /// W ← W − η ((1/n) G Xᵀ + 2λW),  b ← b − η (1/n) G 1
+    /// ```
+    pub fn sgd_step(
+        &mut self,
+        stack: &mut Stack,
+        x: &[f32],
+        labels: &[u8],
+        eta: &[f32],
+        lambda: &[f32],
+    ) {
+        let (m, k, n, d) = (stack.b.len(), stack.k, labels.len(), stack.w.ncols());
+        if m == 0 || n == 0 {
+            return;
+        }
+        self.per_row(k, eta, lambda);
+        self.s.resize(n * m, 0.0);
+        let g = &mut self.s[..n * m];
+        self.isa
+            .scores(slice(&stack.w), as_slice(&stack.b), x, d, g);
+        for (gi, &y) in g.chunks_exact_mut(m).zip(labels) {
+            for col in gi.chunks_exact_mut(k) {
+                softmax_minus_onehot(col, y as usize);
+            }
+        }
+        let inv_n = 1.0 / n as f32;
+        for (r, b) in stack.b.iter_mut().enumerate() {
+            let sum: f32 = g.iter().skip(r).step_by(m).sum();
+            *b -= self.eta[r] * (sum * inv_n);
+        }
+        let step = Step {
+            g,
+            inv_n,
+            eta: &self.eta,
+            two_lambda: &self.two_lambda,
+        };
+        let w = stack
+            .w
+            .as_slice_mut()
+            .unwrap_or_else(|| unreachable!("Stack::w is standard"));
+        self.isa.update(w, &step, x, d);
+    }
+
+    fn per_row(&mut self, k: usize, eta: &[f32], lambda: &[f32]) {
+        self.eta.clear();
+        self.two_lambda.clear();
+        for (&e, &l) in eta.iter().zip(lambda) {
+            self.eta.extend(std::iter::repeat_n(e, k));
+            self.two_lambda.extend(std::iter::repeat_n(2.0 * l, k));
+        }
+    }
+
+    /// Loss, cost and accuracy of every run of `stack` on the whole set `x: n×d`
+    /// (rows) with `labels`, run `r` with `lambda[r]`. The loss goes through
+    /// log-sum-exp, with its sums in f64.
+    pub fn evaluate(
+        &mut self,
+        stack: &Stack,
+        x: &[f32],
+        labels: &[u8],
+        lambda: &[f64],
+    ) -> Vec<Metrics> {
+        let (m, k, n, d) = (stack.b.len(), stack.k, labels.len(), stack.w.ncols());
+        let runs = stack.runs();
+        let mut loss = vec![0f64; runs];
+        let mut correct = vec![0usize; runs];
+        self.s.resize(EVAL_CHUNK * m, 0.0);
+        for (xc, yc) in x.chunks(EVAL_CHUNK * d).zip(labels.chunks(EVAL_CHUNK)) {
+            let s = &mut self.s[..yc.len() * m];
+            if m > 0 {
+                self.isa
+                    .scores(slice(&stack.w), as_slice(&stack.b), xc, d, s);
+            }
+            for (si, &y) in s.chunks_exact(m.max(1)).zip(yc) {
+                for (r, col) in si.chunks_exact(k).enumerate() {
+                    let (l, best) = cross_entropy_argmax(col, y as usize);
+                    loss[r] += l;
+                    correct[r] += usize::from(best == y as usize);
+                }
+            }
+        }
+        (0..runs)
+            .map(|r| {
+                let rows = stack.w.slice(ndarray::s![r * k..(r + 1) * k, ..]);
+                let l2: f64 = rows.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+                let mean = if n > 0 { loss[r] / n as f64 } else { 0.0 };
+                Metrics {
+                    loss: mean,
+                    cost: mean + lambda[r] * l2,
+                    accuracy: if n > 0 {
+                        correct[r] as f64 / n as f64
+                    } else {
+                        0.0
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+fn slice(a: &Array2<f32>) -> &[f32] {
+    a.as_slice()
+        .unwrap_or_else(|| unreachable!("Stack::w is standard"))
+}
+
+fn as_slice(a: &Array1<f32>) -> &[f32] {
+    a.as_slice()
+        .unwrap_or_else(|| unreachable!("Stack::b is contiguous"))
+}
+
+/// `col ← softmax(col) − e_y`, subtracting the max first.
+fn softmax_minus_onehot(col: &mut [f32], y: usize) {
+    let max = col.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for v in col.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in col.iter_mut() {
+        *v /= sum;
+    }
+    col[y] -= 1.0;
+}
+
+/// `(logΣexp(s) − s[y], argmax s)` of one column of scores, the first maximum
+/// winning ties; the exponentials are summed in f64.
+fn cross_entropy_argmax(s: &[f32], y: usize) -> (f64, usize) {
+    let mut max = f32::NEG_INFINITY;
+    let mut best = 0;
+    for (i, &v) in s.iter().enumerate() {
+        if v > max {
+            max = v;
+            best = i;
+        }
+    }
+    let sum: f64 = s.iter().map(|&v| f64::from(v - max).exp()).sum();
+    (f64::from(max) + sum.ln() - f64::from(s[y]), best)
+}
+
+/// Loss, cost and accuracy of one model on a whole data set.
+pub fn evaluate(model: &Model, data: &Dataset, lambda: f64) -> Metrics {
+    let stack = Stack::new(std::slice::from_ref(model));
+    let x = data.rows();
+    let mut ws = Workspace::default();
+    let mut m = ws.evaluate(&stack, &x, &data.labels, &[lambda]);
+    m.pop()
+        .unwrap_or_else(|| unreachable!("one run in, one result out"))
+}
+
+#[cfg(test)]
+mod tests;

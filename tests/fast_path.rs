@@ -1,0 +1,134 @@
+//! Whole short trainings through the fast path against a plain reference loop
+//! written here with the reference maths of `onelayer::model` in f64, and stacked
+//! training against training one run at a time.
+
+use ndarray::Array2;
+use onelayer::config::Hyper;
+use onelayer::model::{self, Model};
+use onelayer::normalize::Dataset;
+use onelayer::train::{self, Silent, Trained};
+use onelayer::{D, K};
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn dataset(n: usize, seed: u64) -> Dataset {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    Dataset {
+        x: Array2::from_shape_simple_fn((n, D), || StandardNormal.sample(&mut rng)),
+        labels: (0..n)
+            .map(|i| ((i * 3 + seed as usize) % K) as u8)
+            .collect(),
+    }
+}
+
+fn hyper(name: &str, lambda: f64, eta: f64, n_epochs: usize, seed: u64, shuffle: bool) -> Hyper {
+    Hyper {
+        name: name.into(),
+        lambda,
+        eta,
+        n_epochs,
+        n_batch: 20,
+        seed,
+        shuffle,
+    }
+}
+
+/// The report's loop, plainly: mini-batches in order, `W ← W − η ∂J/∂W`, then the
+/// cost and accuracy of both sets (as `(loss, cost, accuracy)` per epoch).
+fn reference(h: &Hyper, tr: &Dataset, va: &Dataset) -> (Model<f64>, Vec<[f64; 6]>) {
+    let mut m = Model::init(K, D, h.seed).to_f64();
+    let (xt, xv) = (tr.x.t().mapv(f64::from), va.x.t().mapv(f64::from));
+    let mut hist = Vec::new();
+    for _ in 0..h.n_epochs {
+        for j in 0..tr.len() / h.n_batch {
+            let r = j * h.n_batch..(j + 1) * h.n_batch;
+            let xb = xt.slice(ndarray::s![.., r.clone()]);
+            let (gw, gb) = model::gradients(&m, xb, &tr.labels[r], h.lambda);
+            m.w = &m.w - &(gw * h.eta);
+            m.b = &m.b - &(gb * h.eta);
+        }
+        let eval = |x: &Array2<f64>, y: &[u8]| {
+            let s = model::scores(m.w.view(), m.b.view(), x.view());
+            let loss = model::cross_entropy(s.view(), y);
+            (
+                loss,
+                loss + model::l2_penalty(m.w.view(), h.lambda),
+                model::accuracy(s.view(), y),
+            )
+        };
+        let (a, b) = (eval(&xt, &tr.labels), eval(&xv, &va.labels));
+        hist.push([a.0, a.1, a.2, b.0, b.1, b.2]);
+    }
+    (m, hist)
+}
+
+#[test]
+fn a_short_training_matches_the_reference_loop() {
+    let (tr, va) = (dataset(100, 1), dataset(50, 2));
+    for h in [
+        hyper("a", 0.1, 0.01, 3, 7, false),
+        hyper("b", 0.0, 0.001, 2, 8, false),
+    ] {
+        let got = train::train(&h, &tr, &va, &mut Silent);
+        let (want, hist) = reference(&h, &tr, &va);
+        assert_eq!(got.diverged_at_epoch, None);
+        assert_eq!(got.history.epochs(), h.n_epochs);
+        for (e, w) in hist.iter().enumerate() {
+            let g = &got.history;
+            let got_e = [
+                g.train_loss[e],
+                g.train_cost[e],
+                g.train_accuracy[e],
+                g.val_loss[e],
+                g.val_cost[e],
+                g.val_accuracy[e],
+            ];
+            for (a, b) in got_e.iter().zip(w) {
+                assert!(
+                    (a - b).abs() < 1e-4 * b.abs().max(1.0),
+                    "{} epoch {e}: {got_e:?} vs {w:?}",
+                    h.name
+                );
+            }
+        }
+        let dw = got
+            .model
+            .w
+            .iter()
+            .zip(&want.w)
+            .map(|(&a, &b)| (f64::from(a) - b).abs())
+            .fold(0.0, f64::max);
+        assert!(dw < 1e-5, "{}: |ΔW| = {dw:e}", h.name);
+    }
+}
+
+fn same(a: &Trained, b: &Trained) {
+    assert_eq!(a.model, b.model);
+    assert_eq!(a.history, b.history);
+    assert_eq!(a.diverged_at_epoch, b.diverged_at_epoch);
+}
+
+#[test]
+fn stacked_training_equals_training_one_run_at_a_time() {
+    let (tr, va) = (dataset(100, 3), dataset(40, 4));
+    let hs = [
+        hyper("a", 0.0, 0.1, 3, 1, false),
+        hyper("b", 0.0, 0.001, 2, 2, false),
+        hyper("shuffled", 0.1, 0.01, 2, 3, true),
+        hyper("c", 1.0, 0.001, 4, 4, false),
+        // Diverges at once: its stack-mates must not notice.
+        hyper("diverges", 1.0, 1e38, 3, 5, false),
+    ];
+    let mut silents: Vec<Silent> = vec![Silent; hs.len()];
+    let mut obs: Vec<&mut dyn train::Observer> = silents
+        .iter_mut()
+        .map(|s| s as &mut dyn train::Observer)
+        .collect();
+    let together = train::train_runs(&hs, &tr, &va, &mut obs);
+    assert_eq!(together.len(), hs.len());
+    for (h, t) in hs.iter().zip(&together) {
+        same(t, &train::train(h, &tr, &va, &mut Silent));
+    }
+    assert_eq!(together[4].diverged_at_epoch, Some(1));
+    assert_eq!(together[3].history.epochs(), 4);
+}
