@@ -6,8 +6,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ndarray::s;
-
 use crate::config::{ExperimentConfig, Hyper, SplitConfig, Validation};
 use crate::data::{self, BatchName, LabeledImages, ReadOptions};
 use crate::gradcheck::{self, GradCheckConfig};
@@ -94,9 +92,9 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
         threads: 1,
     };
     Ok(Prepared {
-        train: normalizer.apply(&train),
-        val: normalizer.apply(&val),
-        test: normalizer.apply(&test),
+        train: normalizer.apply(train),
+        val: normalizer.apply(val),
+        test: normalizer.apply(test),
         normalizer,
         setup,
         fingerprint,
@@ -135,7 +133,7 @@ pub const GRADCHECK_LAMBDA: f64 = 0.1;
 /// λ = [`GRADCHECK_LAMBDA`].
 pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
     let examples = cfg.examples.min(data.len());
-    let x = data.x().slice(s![.., ..examples]).mapv(f64::from);
+    let x = data.columns_f64(0..examples);
     let check = |lambda| gradcheck::check(x.view(), &data.labels[..examples], K, lambda, cfg);
     GradientCheck {
         lambda_zero: check(0.0),

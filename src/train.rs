@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::config::Hyper;
-use crate::kernels::{Stack, Workspace};
+use crate::kernels::{Images, Stack, Workspace};
 use crate::model::Model;
 use crate::normalize::Dataset;
 use crate::results::{History, Metrics};
@@ -121,9 +121,12 @@ fn train_stack(
     let n_batches = n / n_batch.max(1);
     let mut rng = rand_pcg::Pcg64::seed_from_u64(first.seed ^ SHUFFLE_STREAM);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut gathered = vec![0f32; if first.shuffle { n_batch * D } else { 0 }];
+    let mut gathered = vec![0u8; if first.shuffle { n_batch * D } else { 0 }];
     let mut labels = vec![0u8; if first.shuffle { n_batch } else { 0 }];
-    let (xs, xv) = (train.rows(), val.rows());
+    // Validation data is normalised with the training statistics, as it carries.
+    let (at, av) = (train.normalizer.affine(), val.normalizer.affine());
+    let xs = &train.pixels;
+
     let mut ws = Workspace::default();
     let mut epoch = 0;
     while !active.is_empty() {
@@ -146,10 +149,22 @@ fn train_stack(
                     dst.copy_from_slice(&xs[i * D..(i + 1) * D]);
                     *y = train.labels[i];
                 }
-                ws.sgd_step(&mut stack, &gathered, &labels, &eta, &lambda32);
+                ws.sgd_step(
+                    &mut stack,
+                    Images::new(&gathered, &at),
+                    &labels,
+                    &eta,
+                    &lambda32,
+                );
             } else {
                 let xb = &xs[range.start * D..range.end * D];
-                ws.sgd_step(&mut stack, xb, &train.labels[range], &eta, &lambda32);
+                ws.sgd_step(
+                    &mut stack,
+                    Images::new(xb, &at),
+                    &train.labels[range],
+                    &eta,
+                    &lambda32,
+                );
             }
             for &i in &active {
                 if let Some(o) = observers[i].as_mut() {
@@ -157,8 +172,8 @@ fn train_stack(
                 }
             }
         }
-        let tr = ws.evaluate(&stack, &xs, &train.labels, &lambda);
-        let va = ws.evaluate(&stack, &xv, &val.labels, &lambda);
+        let tr = ws.evaluate(&stack, Images::new(xs, &at), &train.labels, &lambda);
+        let va = ws.evaluate(&stack, Images::new(&val.pixels, &av), &val.labels, &lambda);
         let mut leaving = Vec::new();
         for (r, &i) in active.iter().enumerate() {
             let finite = tr[r].cost.is_finite() && va[r].cost.is_finite() && stack.is_finite(r);

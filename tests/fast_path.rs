@@ -4,21 +4,41 @@
 
 use ndarray::Array2;
 use onelayer::config::Hyper;
+use onelayer::data::LabeledImages;
 use onelayer::model::{self, Model};
-use onelayer::normalize::Dataset;
+use onelayer::normalize::{Dataset, Normalizer};
 use onelayer::train::{self, Silent, Trained};
 use onelayer::{D, K};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-fn dataset(n: usize, seed: u64) -> Dataset {
+/// Random images whose pixels cluster around a per-class pattern (so that there is
+/// something to learn).
+fn images(n: usize, seed: u64) -> LabeledImages {
     let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
-    Dataset {
-        x: Array2::from_shape_simple_fn((n, D), || StandardNormal.sample(&mut rng)),
-        labels: (0..n)
-            .map(|i| ((i * 3 + seed as usize) % K) as u8)
-            .collect(),
+    let labels: Vec<u8> = (0..n)
+        .map(|i| ((i * 3 + seed as usize) % K) as u8)
+        .collect();
+    let mut pixels = Vec::with_capacity(n * D);
+    for &y in &labels {
+        for j in 0..D {
+            let noise: f64 = StandardNormal.sample(&mut rng);
+            let centre = if (j + y as usize).is_multiple_of(K) {
+                180.0
+            } else {
+                100.0
+            };
+            pixels.push((centre + 40.0 * noise).clamp(0.0, 255.0) as u8);
+        }
     }
+    LabeledImages { pixels, labels }
+}
+
+/// A training and a validation set, both normalised with the training statistics.
+fn datasets(n_train: usize, n_val: usize, seed: u64) -> (Dataset, Dataset) {
+    let (tr, va) = (images(n_train, seed), images(n_val, seed + 100));
+    let norm = Normalizer::fit(&tr);
+    (norm.apply(tr), norm.apply(va))
 }
 
 fn hyper(name: &str, lambda: f64, eta: f64, n_epochs: usize, seed: u64, shuffle: bool) -> Hyper {
@@ -37,7 +57,7 @@ fn hyper(name: &str, lambda: f64, eta: f64, n_epochs: usize, seed: u64, shuffle:
 /// cost and accuracy of both sets (as `(loss, cost, accuracy)` per epoch).
 fn reference(h: &Hyper, tr: &Dataset, va: &Dataset) -> (Model<f64>, Vec<[f64; 6]>) {
     let mut m = Model::init(K, D, h.seed).to_f64();
-    let (xt, xv) = (tr.x.t().mapv(f64::from), va.x.t().mapv(f64::from));
+    let (xt, xv) = (tr.columns_f64(0..tr.len()), va.columns_f64(0..va.len()));
     let mut hist = Vec::new();
     for _ in 0..h.n_epochs {
         for j in 0..tr.len() / h.n_batch {
@@ -64,7 +84,7 @@ fn reference(h: &Hyper, tr: &Dataset, va: &Dataset) -> (Model<f64>, Vec<[f64; 6]
 
 #[test]
 fn a_short_training_matches_the_reference_loop() {
-    let (tr, va) = (dataset(100, 1), dataset(50, 2));
+    let (tr, va) = datasets(100, 50, 1);
     for h in [
         hyper("a", 0.1, 0.01, 3, 7, false),
         hyper("b", 0.0, 0.001, 2, 8, false),
@@ -110,7 +130,7 @@ fn same(a: &Trained, b: &Trained) {
 
 #[test]
 fn stacked_training_equals_training_one_run_at_a_time() {
-    let (tr, va) = (dataset(100, 3), dataset(40, 4));
+    let (tr, va) = datasets(100, 40, 3);
     let hs = [
         hyper("a", 0.0, 0.1, 3, 1, false),
         hyper("b", 0.0, 0.001, 2, 2, false),

@@ -3,17 +3,19 @@
 //!
 //! ```text
 //! scores:  S[i, r] = b[r] + Σ_j W[r, j] X[i, j]                       S: nb×m (image-major)
-//! update:  W[r, :] ← W[r, :] − η_r ((1/n) Σ_i G[i, r] X[i, :] + 2λ_r W[r, :])
+//! update:  W[r, :] ← W[r, :] − η_r ((1/n) Σ_i G[i, r] X̂[i, :] + 2λ_r W[r, :])
+//!          with X̂[i, j] = a[j] X[i, j] − β[j], so Σ_i G[i, r] X̂[i, j] = a[j] Σ_i G[i, r] X[i, j] − β[j] Σ_i G[i, r]
 //! ```
 //!
 //! `W: m×d` holds the weights of one run (m = K) or of several runs stacked
-//! (m = R·K), `X: nb×d` one image per row, both row-major. Every output value is
+//! (m = R·K), `X: nb×d` one image per row as raw bytes, both row-major; the bytes
+//! are turned into f32 as they are loaded. Every output value is
 //! computed by the same sequence of operations wherever its row sits in a
 //! register tile, so stacking runs does not change any result.
 
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
-use super::simd::{Lanes, Portable};
+use super::simd::{Lanes, Portable, prefetch};
 
 /// The instruction set the kernels run on, chosen at run time.
 #[derive(Debug, Clone, Copy)]
@@ -71,8 +73,16 @@ impl Isa {
     }
 
     /// `s[i·m + r] = b[r] + Σ_j w[r·d + j] x[i·d + j]` with `m = b.len()`,
-    /// `nb = s.len() / m` images; `w: m×d`, `x: nb×d`.
-    pub(crate) fn scores(self, w: &[f32], b: &[f32], x: &[f32], d: usize, s: &mut [f32]) {
+    /// `nb = s.len() / m` images; `w: m×d`, `x: nb×d`; `acc` is scratch space.
+    pub(crate) fn scores(
+        self,
+        w: &[f32],
+        b: &[f32],
+        x: &[u8],
+        d: usize,
+        s: &mut [f32],
+        acc: &mut Vec<f32>,
+    ) {
         let m = b.len();
         assert!(
             m > 0 && w.len() == m * d && s.len().is_multiple_of(m) && x.len() >= s.len() / m * d
@@ -80,19 +90,20 @@ impl Isa {
         match self.0 {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX-512F was detected.
-            Kind::Avx512(t) => unsafe { scores_avx512(t, w, b, x, d, s) },
+            Kind::Avx512(t) => unsafe { scores_avx512(t, w, b, x, d, s, acc) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX2 and FMA were detected.
-            Kind::Avx2(t) => unsafe { scores_avx2(t, w, b, x, d, s) },
-            Kind::Portable => scores::<_, 5, 2>(Portable, w, b, x, d, s),
+            Kind::Avx2(t) => unsafe { scores_avx2(t, w, b, x, d, s, acc) },
+            Kind::Portable => scores::<_, 5, 2>(Portable, w, b, x, d, s, acc),
         }
     }
 
-    /// `w[r, :] ← w[r, :] − eta[r] (inv_n Σ_i g[i·m + r] x[i, :] + two_lambda[r] w[r, :])`
+    /// `w[r, :] ← w[r, :] − eta[r] (inv_n (a ⊙ Σ_i g[i·m + r] x[i, :] − gsum[r] β) + two_lambda[r] w[r, :])`
     /// with `m = eta.len()`, `nb = g.len() / m` images; `w: m×d`, `x: nb×d`.
-    pub(crate) fn update(self, w: &mut [f32], step: &Step, x: &[f32], d: usize) {
+    pub(crate) fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
         let m = step.eta.len();
-        assert!(m > 0 && w.len() == m * d && step.two_lambda.len() == m);
+        assert!(m > 0 && w.len() == m * d && step.two_lambda.len() == m && step.gsum.len() == m);
+        assert!(step.a.len() == d && step.beta.len() == d);
         assert!(step.g.len().is_multiple_of(m) && x.len() >= step.g.len() / m * d);
         match self.0 {
             #[cfg(target_arch = "x86_64")]
@@ -106,10 +117,13 @@ impl Isa {
     }
 }
 
-/// The coefficients of one update: `G: nb×m` (image-major), `1/n`, and per row
-/// `η` and `2λ`.
+/// The coefficients of one update: `G: nb×m` (image-major) and its row sums
+/// `gsum = G 1`, `1/n`, per row `η` and `2λ`, per column `a` and `β`.
 pub(crate) struct Step<'a> {
     pub g: &'a [f32],
+    pub gsum: &'a [f32],
+    pub a: &'a [f32],
+    pub beta: &'a [f32],
     pub inv_n: f32,
     pub eta: &'a [f32],
     pub two_lambda: &'a [f32],
@@ -117,118 +131,166 @@ pub(crate) struct Step<'a> {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn scores_avx512(t: Avx512, w: &[f32], b: &[f32], x: &[f32], d: usize, s: &mut [f32]) {
-    scores::<_, 5, 4>(t, w, b, x, d, s)
+fn scores_avx512(
+    t: Avx512,
+    w: &[f32],
+    b: &[f32],
+    x: &[u8],
+    d: usize,
+    s: &mut [f32],
+    acc: &mut Vec<f32>,
+) {
+    scores::<_, 5, 4>(t, w, b, x, d, s, acc)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn scores_avx2(t: Avx2, w: &[f32], b: &[f32], x: &[f32], d: usize, s: &mut [f32]) {
-    scores::<_, 5, 2>(t, w, b, x, d, s)
+fn scores_avx2(
+    t: Avx2,
+    w: &[f32],
+    b: &[f32],
+    x: &[u8],
+    d: usize,
+    s: &mut [f32],
+    acc: &mut Vec<f32>,
+) {
+    scores::<_, 5, 2>(t, w, b, x, d, s, acc)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn update_avx512(t: Avx512, w: &mut [f32], step: &Step, x: &[f32], d: usize) {
+fn update_avx512(t: Avx512, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
     update::<_, 10, 2>(t, w, step, x, d)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn update_avx2(t: Avx2, w: &mut [f32], step: &Step, x: &[f32], d: usize) {
+fn update_avx2(t: Avx2, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
     update::<_, 5, 2>(t, w, step, x, d)
 }
 
-/// Scores in tiles of `MR` weight rows × `NR` images.
+/// Floats of weights that one block of columns may hold (24 KiB: half of a
+/// typical L1 data cache).
+const L1_FLOATS: usize = 6144;
+
+/// Scores with the columns split into blocks so that one block of all `m` weight
+/// rows stays in L1 cache while every image passes by it. Tiles of `MR` rows × `NR`
+/// images add their lane-wise partial sums into `acc` (one vector per image and
+/// row); at the end each vector's lanes are summed, then the scalar tail and the
+/// bias are added. Each score sees the same operations in the same order wherever
+/// it sits in a tile.
 #[inline(always)]
 fn scores<L: Lanes, const MR: usize, const NR: usize>(
     l: L,
     w: &[f32],
     b: &[f32],
-    x: &[f32],
+    x: &[u8],
     d: usize,
     s: &mut [f32],
+    acc: &mut Vec<f32>,
 ) {
-    let m = b.len();
+    let (m, n) = (b.len(), L::N);
     let nb = s.len() / m;
-    let mut i = 0;
-    while i + NR <= nb {
-        score_images::<L, MR, NR>(
-            l,
-            w,
-            b,
-            &x[i * d..(i + NR) * d],
-            &mut s[i * m..(i + NR) * m],
-        );
-        i += NR;
+    let full = d / n * n;
+    acc.clear();
+    acc.resize(nb * m * n, 0.0);
+    let width = (L1_FLOATS / m).max(n) / n * n;
+    let mut start = 0;
+    while start < full {
+        let cols = start..(start + width).min(full);
+        let mut i = 0;
+        while i + NR <= nb {
+            block_images::<L, MR, NR>(l, w, x, d, cols.clone(), i, m, acc);
+            i += NR;
+        }
+        for i in i..nb {
+            block_images::<L, MR, 1>(l, w, x, d, cols.clone(), i, m, acc);
+        }
+        start = cols.end;
     }
-    for i in i..nb {
-        score_images::<L, MR, 1>(l, w, b, &x[i * d..(i + 1) * d], &mut s[i * m..(i + 1) * m]);
+    for (i, si) in s.chunks_exact_mut(m).enumerate() {
+        for (r, sr) in si.iter_mut().enumerate() {
+            let tail: f32 = (full..d)
+                .map(|j| w[r * d + j] * f32::from(x[i * d + j]))
+                .sum();
+            *sr = l.sum(l.load(&acc[(i * m + r) * n..])) + tail + b[r];
+        }
     }
 }
 
-/// Scores of `NC` images (`x: NC×d`) against every weight row.
+/// Columns `cols` of images `i0 .. i0 + NC` against every weight row.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn score_images<L: Lanes, const MR: usize, const NC: usize>(
+fn block_images<L: Lanes, const MR: usize, const NC: usize>(
     l: L,
     w: &[f32],
-    b: &[f32],
-    x: &[f32],
-    s: &mut [f32],
+    x: &[u8],
+    d: usize,
+    cols: std::ops::Range<usize>,
+    i0: usize,
+    m: usize,
+    acc: &mut [f32],
 ) {
-    let m = b.len();
-    let d = x.len() / NC;
-    let xs: [&[f32]; NC] = std::array::from_fn(|c| &x[c * d..(c + 1) * d]);
+    let xs = &x[i0 * d + cols.start..];
+    let len = cols.len();
+    // The next images' columns come from memory in short pieces that the hardware
+    // prefetcher does not see coming: ask for them one tile ahead.
+    for c in NC..2 * NC {
+        for line in (0..len).step_by(16) {
+            prefetch(xs, c * d + line);
+        }
+    }
     let mut r = 0;
     while r + MR <= m {
-        let t = dot_tile::<L, MR, NC>(l, std::array::from_fn(|k| row(w, r + k, d)), xs);
-        for (k, tk) in t.iter().enumerate() {
-            for (c, &v) in tk.iter().enumerate() {
-                s[c * m + r + k] = v + b[r + k];
-            }
-        }
+        tile::<L, MR, NC>(l, &w[r * d + cols.start..], xs, (d, len), acc, (i0, r, m));
         r += MR;
     }
     for r in r..m {
-        let t = dot_tile::<L, 1, NC>(l, [row(w, r, d)], xs);
-        for (c, &v) in t[0].iter().enumerate() {
-            s[c * m + r] = v + b[r];
-        }
+        tile::<L, 1, NC>(l, &w[r * d + cols.start..], xs, (d, len), acc, (i0, r, m));
     }
 }
 
-fn row(w: &[f32], r: usize, d: usize) -> &[f32] {
-    &w[r * d..(r + 1) * d]
-}
-
-/// The `MR×NC` dot products of `w` rows with `x` rows, all of one length `d`:
-/// lane-wise multiply-adds over the whole vectors, one lane sum, then the scalar tail.
+/// `acc[i0 + c][r0 + k] += w_k ⊙ x_c`, summed vector by vector over `len` columns
+/// (a whole number of vectors), for `MR` weight rows `w_k = w[k·d ..]` and `NC`
+/// images `x_c = x[c·d ..]`.
 #[inline(always)]
-fn dot_tile<L: Lanes, const MR: usize, const NC: usize>(
+fn tile<L: Lanes, const MR: usize, const NC: usize>(
     l: L,
-    w: [&[f32]; MR],
-    x: [&[f32]; NC],
-) -> [[f32; NC]; MR] {
-    let d = x[0].len();
-    let full = d / L::N * L::N;
-    let mut acc = [[l.zero(); NC]; MR];
+    w: &[f32],
+    x: &[u8],
+    (d, len): (usize, usize),
+    acc: &mut [f32],
+    (i0, r0, m): (usize, usize, usize),
+) {
+    assert!(len % L::N == 0 && w.len() >= (MR - 1) * d + len && x.len() >= (NC - 1) * d + len);
+    let at = |k: usize, c: usize| ((i0 + c) * m + r0 + k) * L::N;
+    let mut a = [[l.zero(); NC]; MR];
+    for (k, a_k) in a.iter_mut().enumerate() {
+        for (c, a) in a_k.iter_mut().enumerate() {
+            *a = l.load(&acc[at(k, c)..]);
+        }
+    }
+    let mut xv = [l.zero(); NC];
     let mut o = 0;
-    while o < full {
-        let xv: [L::V; NC] = std::array::from_fn(|c| l.load(&x[c][o..]));
-        for (acc_k, w_k) in acc.iter_mut().zip(&w) {
-            let wv = l.load(&w_k[o..]);
-            for (a, &xc) in acc_k.iter_mut().zip(&xv) {
+    while o < len {
+        for (c, xc) in xv.iter_mut().enumerate() {
+            // SAFETY: o + N <= len, so c·d + o + N <= (NC−1)·d + len <= x.len().
+            *xc = unsafe { l.load_u8_unchecked(x, c * d + o) };
+        }
+        for (k, a_k) in a.iter_mut().enumerate() {
+            // SAFETY: o + N <= len, so k·d + o + N <= (MR−1)·d + len <= w.len().
+            let wv = unsafe { l.load_unchecked(w, k * d + o) };
+            for (a, &xc) in a_k.iter_mut().zip(&xv) {
                 *a = l.mul_add(wv, xc, *a);
             }
         }
         o += L::N;
     }
-    std::array::from_fn(|k| {
-        std::array::from_fn(|c| {
-            let tail: f32 = (full..d).map(|j| w[k][j] * x[c][j]).sum();
-            l.sum(acc[k][c]) + tail
-        })
-    })
+    for (k, a_k) in a.iter().enumerate() {
+        for (c, &v) in a_k.iter().enumerate() {
+            l.store(v, &mut acc[at(k, c)..]);
+        }
+    }
 }
 
 /// The update in blocks of `MR` weight rows × `VW` vectors of columns.
@@ -237,7 +299,7 @@ fn update<L: Lanes, const MR: usize, const VW: usize>(
     l: L,
     w: &mut [f32],
     step: &Step,
-    x: &[f32],
+    x: &[u8],
     d: usize,
 ) {
     let m = step.eta.len();
@@ -261,7 +323,7 @@ fn update_rows<L: Lanes, const MR: usize, const VW: usize>(
     w: &mut [f32],
     r0: usize,
     step: &Step,
-    x: &[f32],
+    x: &[u8],
     d: usize,
 ) {
     let width = VW * L::N;
@@ -279,9 +341,12 @@ fn update_rows<L: Lanes, const MR: usize, const VW: usize>(
     for j in o..d {
         for k in 0..MR {
             let r = r0 + k;
-            let acc: f32 = (0..nb).map(|i| step.g[i * m + r] * x[i * d + j]).sum();
+            let acc: f32 = (0..nb)
+                .map(|i| step.g[i * m + r] * f32::from(x[i * d + j]))
+                .sum();
+            let t = acc * step.a[j] - step.gsum[r] * step.beta[j];
             let wv = &mut w[k * d + j];
-            let grad = acc * step.inv_n + step.two_lambda[r] * *wv;
+            let grad = t * step.inv_n + step.two_lambda[r] * *wv;
             *wv += -step.eta[r] * grad;
         }
     }
@@ -296,16 +361,20 @@ fn update_block<L: Lanes, const MR: usize, const VW: usize>(
     r0: usize,
     o: usize,
     step: &Step,
-    x: &[f32],
+    x: &[u8],
     d: usize,
 ) {
     let m = step.eta.len();
     let nb = step.g.len() / m;
     let mut acc = [[l.zero(); VW]; MR];
+    assert!(nb == 0 || x.len() >= (nb - 1) * d + o + VW * L::N);
+    let mut xv = [l.zero(); VW];
     for i in 0..nb {
-        let xi = &x[i * d + o..];
-        let xv: [L::V; VW] = std::array::from_fn(|v| l.load(&xi[v * L::N..]));
-        let gi = &step.g[i * m + r0..i * m + r0 + MR];
+        for (v, xv) in xv.iter_mut().enumerate() {
+            // SAFETY: i < nb, so i·d + o + v·N + N <= (nb−1)·d + o + VW·N <= x.len().
+            *xv = unsafe { l.load_u8_unchecked(x, i * d + o + v * L::N) };
+        }
+        let gi = &step.g[i * m + r0..][..MR];
         for (acc_k, &gk) in acc.iter_mut().zip(gi) {
             let gk = l.splat(gk);
             for (a, &xv) in acc_k.iter_mut().zip(&xv) {
@@ -317,10 +386,14 @@ fn update_block<L: Lanes, const MR: usize, const VW: usize>(
     for (k, acc_k) in acc.iter().enumerate() {
         let two_lambda = l.splat(step.two_lambda[r0 + k]);
         let neg_eta = l.splat(-step.eta[r0 + k]);
-        for (v, &a) in acc_k.iter().enumerate() {
-            let wk = &mut w[k * d + o + v * L::N..];
+        let neg_gsum = l.splat(-step.gsum[r0 + k]);
+        for (v, &acc) in acc_k.iter().enumerate() {
+            let col = o + v * L::N;
+            let (a, beta) = (l.load(&step.a[col..]), l.load(&step.beta[col..]));
+            let t = l.mul_add(acc, a, l.mul(neg_gsum, beta));
+            let wk = &mut w[k * d + col..];
             let wv = l.load(wk);
-            let grad = l.mul_add(a, inv_n, l.mul(two_lambda, wv));
+            let grad = l.mul_add(t, inv_n, l.mul(two_lambda, wv));
             l.store(l.mul_add(neg_eta, grad, wv), wk);
         }
     }

@@ -22,6 +22,16 @@ pub(crate) trait Lanes: Copy {
     fn splat(self, x: f32) -> Self::V;
     /// The first `N` values of `s` (panics if `s` is shorter).
     fn load(self, s: &[f32]) -> Self::V;
+    /// The `N` values of `s` from index `at`, without a bounds check.
+    ///
+    /// # Safety
+    /// `at + N <= s.len()`.
+    unsafe fn load_unchecked(self, s: &[f32], at: usize) -> Self::V;
+    /// The `N` bytes of `s` from index `at`, as f32, without a bounds check.
+    ///
+    /// # Safety
+    /// `at + N <= s.len()`.
+    unsafe fn load_u8_unchecked(self, s: &[u8], at: usize) -> Self::V;
     /// Writes the lanes into the first `N` values of `s` (panics if shorter).
     fn store(self, v: Self::V, s: &mut [f32]);
     /// `a · b + c`, fused where the hardware has it.
@@ -52,6 +62,19 @@ impl Lanes for Portable {
         let mut v = [0.0; 8];
         v.copy_from_slice(&s[..8]);
         v
+    }
+    #[inline(always)]
+    unsafe fn load_unchecked(self, s: &[f32], at: usize) -> [f32; 8] {
+        let mut v = [0.0; 8];
+        // SAFETY: the caller guarantees `at + 8 <= s.len()`.
+        v.copy_from_slice(unsafe { s.get_unchecked(at..at + 8) });
+        v
+    }
+    #[inline(always)]
+    unsafe fn load_u8_unchecked(self, s: &[u8], at: usize) -> [f32; 8] {
+        // SAFETY: the caller guarantees `at + 8 <= s.len()`.
+        let b = unsafe { s.get_unchecked(at..at + 8) };
+        std::array::from_fn(|i| f32::from(b[i]))
     }
     #[inline(always)]
     fn store(self, v: [f32; 8], s: &mut [f32]) {
@@ -103,6 +126,20 @@ impl Lanes for Avx2 {
         let s = &s[..8];
         // SAFETY: AVX2 detected; `s` holds 8 readable f32 (unaligned load).
         unsafe { _mm256_loadu_ps(s.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn load_unchecked(self, s: &[f32], at: usize) -> __m256 {
+        // SAFETY: AVX2 detected; the caller guarantees `at + 8 <= s.len()`.
+        unsafe { _mm256_loadu_ps(s.as_ptr().add(at)) }
+    }
+    #[inline(always)]
+    unsafe fn load_u8_unchecked(self, s: &[u8], at: usize) -> __m256 {
+        // SAFETY: AVX2 detected; the caller guarantees `at + 8 <= s.len()`, and
+        // `_mm_loadl_epi64` reads exactly 8 bytes (unaligned).
+        unsafe {
+            let b = _mm_loadl_epi64(s.as_ptr().add(at).cast::<__m128i>());
+            _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b))
+        }
     }
     #[inline(always)]
     fn store(self, v: __m256, s: &mut [f32]) {
@@ -166,6 +203,20 @@ impl Lanes for Avx512 {
         unsafe { _mm512_loadu_ps(s.as_ptr()) }
     }
     #[inline(always)]
+    unsafe fn load_unchecked(self, s: &[f32], at: usize) -> __m512 {
+        // SAFETY: AVX-512F detected; the caller guarantees `at + 16 <= s.len()`.
+        unsafe { _mm512_loadu_ps(s.as_ptr().add(at)) }
+    }
+    #[inline(always)]
+    unsafe fn load_u8_unchecked(self, s: &[u8], at: usize) -> __m512 {
+        // SAFETY: AVX-512F detected; the caller guarantees `at + 16 <= s.len()`, and
+        // `_mm_loadu_si128` reads exactly 16 bytes (unaligned).
+        unsafe {
+            let b = _mm_loadu_si128(s.as_ptr().add(at).cast::<__m128i>());
+            _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b))
+        }
+    }
+    #[inline(always)]
     fn store(self, v: __m512, s: &mut [f32]) {
         let s = &mut s[..16];
         // SAFETY: AVX-512F detected; `s` holds 16 writable f32 (unaligned store).
@@ -183,7 +234,23 @@ impl Lanes for Avx512 {
     }
     #[inline(always)]
     fn sum(self, v: __m512) -> f32 {
-        // SAFETY: AVX-512F detected.
-        unsafe { _mm512_reduce_add_ps(v) }
+        let mut t = [0f32; 16];
+        self.store(v, &mut t);
+        let h: [f32; 8] = std::array::from_fn(|i| t[i] + t[i + 8]);
+        Portable.sum(h)
     }
+}
+
+/// Asks the CPU to bring the cache line holding `s[at]` into L1, if `at` is inside
+/// `s` (a hint: no effect on results; a no-op off x86-64).
+#[inline(always)]
+pub(crate) fn prefetch<T>(s: &[T], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v) = s.get(at) {
+        // SAFETY: SSE is part of x86-64; a prefetch reads nothing architecturally,
+        // and the address is inside `s` anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast::<i8>()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (s, at);
 }

@@ -2,11 +2,12 @@
 //! on random inputs, on every instruction set this CPU has.
 
 use ndarray::{Array1, Array2};
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal, StandardNormal};
 
-use super::{Isa, Stack, Workspace};
+use super::{Images, Isa, Stack, Workspace};
 use crate::model::{self, Model};
+use crate::normalize::Affine;
 
 fn isas() -> Vec<Isa> {
     let mut v = vec![Isa::detect(), Isa::portable()];
@@ -14,9 +15,16 @@ fn isas() -> Vec<Isa> {
     v
 }
 
-/// A random model (`W` entries of std `w_std`, `b` of std 0.1) and `n` random
-/// images `n×d` (rows) with labels in `0..k`.
-fn random(k: usize, d: usize, n: usize, w_std: f64, seed: u64) -> (Model, Array2<f32>, Vec<u8>) {
+/// A random model (`W` entries of std `w_std`, `b` of std 0.1), `n` random images
+/// `n×d` of bytes with labels in `0..k`, and a normalisation like CIFAR-10's
+/// (`mean ≈ 0.45`, `std ≈ 0.25`, varying by column).
+fn random(
+    k: usize,
+    d: usize,
+    n: usize,
+    w_std: f64,
+    seed: u64,
+) -> (Model, Vec<u8>, Vec<u8>, Affine) {
     let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
     let wn = Normal::new(0.0, w_std).unwrap_or_else(|_| unreachable!());
     let model = Model {
@@ -26,11 +34,26 @@ fn random(k: usize, d: usize, n: usize, w_std: f64, seed: u64) -> (Model, Array2
             0.1 * v
         }),
     };
-    let x = Array2::from_shape_simple_fn((n, d), || StandardNormal.sample(&mut rng));
+    let x = (0..n * d).map(|_| rng.random::<u8>()).collect();
     let y = (0..n)
         .map(|i| ((i * 7 + seed as usize) % k) as u8)
         .collect();
-    (model, x, y)
+    let (mean, std): (Vec<f32>, Vec<f32>) = (0..d)
+        .map(|j| (0.4 + 0.1 * (j % 3) as f32, 0.2 + 0.01 * (j % 11) as f32))
+        .unzip();
+    let affine = Affine {
+        a: std.iter().map(|s| 1.0 / (255.0 * s)).collect(),
+        beta: mean.iter().zip(&std).map(|(m, s)| m / s).collect(),
+    };
+    (model, x, y, affine)
+}
+
+/// The normalised images `X̂ = a ⊙ X − β` as the report's `X: d×n`, in f64.
+fn normalised(x: &[u8], affine: &Affine) -> Array2<f64> {
+    let d = affine.a.len();
+    Array2::from_shape_fn((d, x.len() / d), |(j, i)| {
+        f64::from(affine.a[j]) * f64::from(x[i * d + j]) - f64::from(affine.beta[j])
+    })
 }
 
 fn max_abs_diff(a: impl IntoIterator<Item = f64>, b: impl IntoIterator<Item = f64>) -> f64 {
@@ -44,17 +67,17 @@ fn max_abs_diff(a: impl IntoIterator<Item = f64>, b: impl IntoIterator<Item = f6
 fn one_step_matches_the_reference_gradients() {
     // d = 3072 as in CIFAR-10, and 100 with a tail that is no multiple of any width.
     for (d, n) in [(3072, 100), (100, 37)] {
-        let (model, x, y) = random(10, d, n, 0.01, d as u64);
+        let (model, x, y, affine) = random(10, d, n, 0.01, d as u64);
         let (eta, lambda) = (0.05f64, 0.3f64);
         let m64 = model.to_f64();
-        let x64 = x.t().mapv(f64::from);
+        let x64 = normalised(&x, &affine);
         let (gw, gb) = model::gradients(&m64, x64.view(), &y, lambda);
         let want_w = &m64.w - &(gw * eta);
         let want_b = &m64.b - &(gb * eta);
         for isa in isas() {
             let mut stack = Stack::new(std::slice::from_ref(&model));
             let mut ws = Workspace::with_isa(isa);
-            let xs = x.as_slice().unwrap_or_else(|| unreachable!());
+            let xs = Images::new(&x, &affine);
             ws.sgd_step(&mut stack, xs, &y, &[eta as f32], &[lambda as f32]);
             let got = stack.model(0);
             let dw = max_abs_diff(got.w.iter().map(|&v| f64::from(v)), want_w.iter().copied());
@@ -73,17 +96,17 @@ fn one_step_matches_the_reference_gradients() {
 fn evaluation_matches_the_reference_loss_cost_and_accuracy() {
     for (d, n) in [(3072, 1000), (100, 301)] {
         // Large weights, so that scores spread and the accuracy is far from chance.
-        let (model, x, y) = random(10, d, n, 0.2, 7 + d as u64);
+        let (model, x, y, affine) = random(10, d, n, 0.05, 7 + d as u64);
         let lambda = 0.25;
         let m64 = model.to_f64();
-        let x64 = x.t().mapv(f64::from);
+        let x64 = normalised(&x, &affine);
         let s = model::scores(m64.w.view(), m64.b.view(), x64.view());
         let loss = model::cross_entropy(s.view(), &y);
         let cost = model::cost(&m64, x64.view(), &y, lambda);
         let accuracy = model::accuracy(s.view(), &y);
         for isa in isas() {
             let stack = Stack::new(std::slice::from_ref(&model));
-            let xs = x.as_slice().unwrap_or_else(|| unreachable!());
+            let xs = Images::new(&x, &affine);
             let got = Workspace::with_isa(isa).evaluate(&stack, xs, &y, &[lambda]);
             let tol = 1e-5 * loss.abs().max(1.0);
             assert!(
@@ -105,12 +128,12 @@ fn evaluation_matches_the_reference_loss_cost_and_accuracy() {
 
 #[test]
 fn stacked_runs_equal_runs_one_by_one() {
-    let (m0, x, y) = random(10, 3072, 100, 0.01, 1);
-    let (m1, _, _) = random(10, 3072, 1, 0.02, 2);
-    let (m2, _, _) = random(10, 3072, 1, 0.05, 3);
+    let (m0, x, y, affine) = random(10, 3072, 100, 0.01, 1);
+    let (m1, ..) = random(10, 3072, 1, 0.02, 2);
+    let (m2, ..) = random(10, 3072, 1, 0.05, 3);
     let models = [m0, m1, m2];
     let (eta, lambda) = ([0.1f32, 0.001, 0.01], [0.0f32, 1.0, 0.1]);
-    let xs = x.as_slice().unwrap_or_else(|| unreachable!());
+    let xs = Images::new(&x, &affine);
     for isa in isas() {
         let mut ws = Workspace::with_isa(isa);
         let mut stack = Stack::new(&models);
@@ -133,8 +156,8 @@ fn stacked_runs_equal_runs_one_by_one() {
 
 #[test]
 fn instruction_sets_agree_to_rounding() {
-    let (model, x, y) = random(10, 3072, 100, 0.01, 5);
-    let xs = x.as_slice().unwrap_or_else(|| unreachable!());
+    let (model, x, y, affine) = random(10, 3072, 100, 0.01, 5);
+    let xs = Images::new(&x, &affine);
     let results: Vec<Model> = isas()
         .into_iter()
         .map(|isa| {
