@@ -43,7 +43,7 @@ fn step(c: &mut Criterion<CpuTime>) {
     let (x, y, affine) = random(100, 1);
     let x = Images::new(&x, &affine);
     let mut group = c.benchmark_group("sgd_step_100");
-    for runs in [1, 4] {
+    for runs in [1, 2, 4] {
         group.throughput(Throughput::Elements((4 * runs * K * D * 100) as u64));
         for isa in isas() {
             let models: Vec<Model> = (0..runs).map(|r| Model::init(K, D, r as u64)).collect();
@@ -63,7 +63,7 @@ fn evaluate(c: &mut Criterion<CpuTime>) {
     let x = Images::new(&x, &affine);
     let mut group = c.benchmark_group("evaluate_10000");
     group.sample_size(20);
-    for runs in [1, 4] {
+    for runs in [1, 2, 4] {
         group.throughput(Throughput::Elements((2 * runs * K * D * 10_000) as u64));
         for isa in isas() {
             let models: Vec<Model> = (0..runs).map(|r| Model::init(K, D, r as u64)).collect();
