@@ -173,6 +173,13 @@ fn update_avx2(t: Avx2, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
 /// typical L1 data cache).
 const L1_FLOATS: usize = 6144;
 
+/// Widest block of columns, so that `NC` images of one block, as f32, fit in a
+/// small buffer on the stack.
+const MAX_WIDTH: usize = 512;
+/// Most images per tile.
+const MAX_NC: usize = 4;
+const _: () = assert!(MAX_NC * MAX_WIDTH <= 4096, "the buffer lives on the stack");
+
 /// Scores with the columns split into blocks so that one block of all `m` weight
 /// rows stays in L1 cache while every image passes by it. Tiles of `MR` rows × `NR`
 /// images add their lane-wise partial sums into `acc` (one vector per image and
@@ -194,17 +201,19 @@ fn scores<L: Lanes, const MR: usize, const NR: usize>(
     let full = d / n * n;
     acc.clear();
     acc.resize(nb * m * n, 0.0);
-    let width = (L1_FLOATS / m).max(n) / n * n;
+    let width = (L1_FLOATS / m).clamp(n, MAX_WIDTH) / n * n;
+    // The images of one tile and one block of columns, as f32.
+    let mut buf = [0f32; MAX_NC * MAX_WIDTH];
     let mut start = 0;
     while start < full {
         let cols = start..(start + width).min(full);
         let mut i = 0;
         while i + NR <= nb {
-            block_images::<L, MR, NR>(l, w, x, d, cols.clone(), i, m, acc);
+            block_images::<L, MR, NR>(l, w, x, d, cols.clone(), i, m, (acc, &mut buf));
             i += NR;
         }
         for i in i..nb {
-            block_images::<L, MR, 1>(l, w, x, d, cols.clone(), i, m, acc);
+            block_images::<L, MR, 1>(l, w, x, d, cols.clone(), i, m, (acc, &mut buf));
         }
         start = cols.end;
     }
@@ -229,40 +238,49 @@ fn block_images<L: Lanes, const MR: usize, const NC: usize>(
     cols: std::ops::Range<usize>,
     i0: usize,
     m: usize,
-    acc: &mut [f32],
+    (acc, buf): (&mut [f32], &mut [f32]),
 ) {
     let xs = &x[i0 * d + cols.start..];
     let len = cols.len();
     // The next images' columns come from memory in short pieces that the hardware
-    // prefetcher does not see coming: ask for them one tile ahead.
+    // prefetcher does not see coming: ask for them one tile ahead (64-byte lines).
     for c in NC..2 * NC {
-        for line in (0..len).step_by(16) {
+        for line in (0..len).step_by(64) {
             prefetch(xs, c * d + line);
+        }
+    }
+    // The bytes become f32 once here, not once per tile of weight rows.
+    assert!(NC * len <= buf.len() && xs.len() >= (NC - 1) * d + len);
+    for c in 0..NC {
+        for o in (0..len).step_by(L::N) {
+            // SAFETY: o + N <= len, so c·d + o + N <= (NC−1)·d + len <= xs.len().
+            let v = unsafe { l.load_u8_unchecked(xs, c * d + o) };
+            l.store(v, &mut buf[c * len + o..]);
         }
     }
     let mut r = 0;
     while r + MR <= m {
-        tile::<L, MR, NC>(l, &w[r * d + cols.start..], xs, (d, len), acc, (i0, r, m));
+        tile::<L, MR, NC>(l, &w[r * d + cols.start..], buf, (d, len), acc, (i0, r, m));
         r += MR;
     }
     for r in r..m {
-        tile::<L, 1, NC>(l, &w[r * d + cols.start..], xs, (d, len), acc, (i0, r, m));
+        tile::<L, 1, NC>(l, &w[r * d + cols.start..], buf, (d, len), acc, (i0, r, m));
     }
 }
 
 /// `acc[i0 + c][r0 + k] += w_k ⊙ x_c`, summed vector by vector over `len` columns
 /// (a whole number of vectors), for `MR` weight rows `w_k = w[k·d ..]` and `NC`
-/// images `x_c = x[c·d ..]`.
+/// images `x_c = x[c·len ..]`.
 #[inline(always)]
 fn tile<L: Lanes, const MR: usize, const NC: usize>(
     l: L,
     w: &[f32],
-    x: &[u8],
+    x: &[f32],
     (d, len): (usize, usize),
     acc: &mut [f32],
     (i0, r0, m): (usize, usize, usize),
 ) {
-    assert!(len % L::N == 0 && w.len() >= (MR - 1) * d + len && x.len() >= (NC - 1) * d + len);
+    assert!(len % L::N == 0 && w.len() >= (MR - 1) * d + len && x.len() >= NC * len);
     let at = |k: usize, c: usize| ((i0 + c) * m + r0 + k) * L::N;
     let mut a = [[l.zero(); NC]; MR];
     for (k, a_k) in a.iter_mut().enumerate() {
@@ -274,8 +292,8 @@ fn tile<L: Lanes, const MR: usize, const NC: usize>(
     let mut o = 0;
     while o < len {
         for (c, xc) in xv.iter_mut().enumerate() {
-            // SAFETY: o + N <= len, so c·d + o + N <= (NC−1)·d + len <= x.len().
-            *xc = unsafe { l.load_u8_unchecked(x, c * d + o) };
+            // SAFETY: o + N <= len, so c·len + o + N <= NC·len <= x.len().
+            *xc = unsafe { l.load_unchecked(x, c * len + o) };
         }
         for (k, a_k) in a.iter_mut().enumerate() {
             // SAFETY: o + N <= len, so k·d + o + N <= (MR−1)·d + len <= w.len().

@@ -220,16 +220,35 @@ impl Workspace {
         self.isa.update(w, &step, x.pixels, d);
     }
 
-    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β` (in f64).
+    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β` (in f64,
+    /// in 8 interleaved partial sums so that it vectorises).
     fn fold(&mut self, stack: &Stack, affine: &Affine) {
-        self.w_scaled.clear();
+        let d = stack.w.ncols();
+        let w = stack
+            .w
+            .as_slice()
+            .unwrap_or_else(|| unreachable!("Stack::w is standard"));
+        self.w_scaled.resize(w.len(), 0.0);
         self.b_shifted.clear();
-        for (row, &b) in stack.w.rows().into_iter().zip(&stack.b) {
-            let mut shift = 0f64;
-            for ((&w, &a), &beta) in row.iter().zip(&affine.a).zip(&affine.beta) {
-                self.w_scaled.push(w * a);
-                shift += f64::from(w) * f64::from(beta);
+        for ((row, out), &b) in w
+            .chunks_exact(d)
+            .zip(self.w_scaled.chunks_exact_mut(d))
+            .zip(&stack.b)
+        {
+            for ((o, &w), &a) in out.iter_mut().zip(row).zip(&affine.a) {
+                *o = w * a;
             }
+            let mut part = [0f64; 8];
+            for (w8, beta8) in row.chunks_exact(8).zip(affine.beta.chunks_exact(8)) {
+                for ((p, &w), &beta) in part.iter_mut().zip(w8).zip(beta8) {
+                    *p += f64::from(w) * f64::from(beta);
+                }
+            }
+            let full = d / 8 * 8;
+            let tail: f64 = (full..d)
+                .map(|j| f64::from(row[j]) * f64::from(affine.beta[j]))
+                .sum();
+            let shift: f64 = part.iter().sum::<f64>() + tail;
             self.b_shifted.push((f64::from(b) - shift) as f32);
         }
     }
