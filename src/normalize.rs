@@ -43,6 +43,15 @@ impl Normalizer {
         Normalizer { mean, std }
     }
 
+    /// The normalised images `(x/255 − mean) / std` of `pixels` (`n × d` bytes, row-major)
+    /// as the report's `X: d×n`, in f32: the plain path, for a few images.
+    pub fn normalize(&self, pixels: &[u8]) -> Array2<f32> {
+        let d = self.mean.len().max(1);
+        Array2::from_shape_fn((self.mean.len(), pixels.len() / d), |(j, i)| {
+            (f32::from(pixels[i * d + j]) / 255.0 - self.mean[j]) / self.std[j]
+        })
+    }
+
     /// Pairs `images` with this normalisation. The pixels stay bytes (4× less
     /// memory and memory traffic than f32); the kernels apply
     /// `x̂ = (x/255 − mean) / std` as they read them.
