@@ -198,78 +198,36 @@ fn scores<L: Lanes, const MR: usize, const NR: usize>(
 ) {
     let (m, n) = (b.len(), L::N);
     let nb = s.len() / m;
-    let full = blocked(d);
+    let full = d / n * n;
     acc.clear();
     acc.resize(nb * m * n, 0.0);
-    let width = block_width(m);
+    let width = (L1_FLOATS / m).clamp(n, MAX_WIDTH) / n * n;
     // The images of one tile and one block of columns, as f32.
     let mut buf = [0f32; MAX_NC * MAX_WIDTH];
     let mut start = 0;
     while start < full {
         let cols = start..(start + width).min(full);
-        let wb = &w[m * start..m * cols.end];
         let mut i = 0;
         while i + NR <= nb {
-            block_images::<L, MR, NR>(l, wb, x, d, cols.clone(), i, m, (acc, &mut buf));
+            block_images::<L, MR, NR>(l, w, x, d, cols.clone(), i, m, (acc, &mut buf));
             i += NR;
         }
         for i in i..nb {
-            block_images::<L, MR, 1>(l, wb, x, d, cols.clone(), i, m, (acc, &mut buf));
+            block_images::<L, MR, 1>(l, w, x, d, cols.clone(), i, m, (acc, &mut buf));
         }
         start = cols.end;
     }
-    let tail_w = &w[m * full..];
-    let t = d - full;
     for (i, si) in s.chunks_exact_mut(m).enumerate() {
         for (r, sr) in si.iter_mut().enumerate() {
-            let tail: f32 = (0..t)
-                .map(|j| tail_w[r * t + j] * f32::from(x[i * d + full + j]))
+            let tail: f32 = (full..d)
+                .map(|j| w[r * d + j] * f32::from(x[i * d + j]))
                 .sum();
             *sr = l.sum(l.load(&acc[(i * m + r) * n..])) + tail + b[r];
         }
     }
 }
 
-/// Columns `0 .. blocked(d)` are scored in blocks of whole 16-lane vectors; the
-/// rest, the tail, one by one.
-fn blocked(d: usize) -> usize {
-    d / 16 * 16
-}
-
-/// Columns per block for `m` weight rows (a multiple of 16): the block of all rows
-/// fits in [`L1_FLOATS`].
-fn block_width(m: usize) -> usize {
-    (L1_FLOATS / m.max(1)).clamp(16, MAX_WIDTH) / 16 * 16
-}
-
-/// `out = w ⊙ a` (each of the `m` rows of `w: m×d` times `a`), laid out for
-/// [`Isa::scores`] block by block: the block of columns `start .. end` (of
-/// [`block_width`]) holds its `m` rows one after the other from `m·start`, and the
-/// tail columns `blocked(d) .. d` likewise from `m·blocked(d)`. Contiguous blocks
-/// keep the rows of a block from evicting each other from L1 (rows `d` floats apart
-/// map to the same cache sets).
-pub(crate) fn pack(w: &[f32], a: &[f32], m: usize, d: usize, out: &mut Vec<f32>) {
-    out.clear();
-    let (full, width) = (blocked(d), block_width(m));
-    let mut blocks: Vec<std::ops::Range<usize>> = (0..full)
-        .step_by(width)
-        .map(|s| s..(s + width).min(full))
-        .collect();
-    blocks.push(full..d);
-    for cols in blocks {
-        for row in w.chunks_exact(d) {
-            out.extend(
-                row[cols.clone()]
-                    .iter()
-                    .zip(&a[cols.clone()])
-                    .map(|(&w, &a)| w * a),
-            );
-        }
-    }
-}
-
-/// Columns `cols` of images `i0 .. i0 + NC` against every weight row; `w` is the
-/// packed block of these columns (row `r` at `r·len`, see [`pack`]).
+/// Columns `cols` of images `i0 .. i0 + NC` against every weight row.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn block_images<L: Lanes, const MR: usize, const NC: usize>(
@@ -302,27 +260,27 @@ fn block_images<L: Lanes, const MR: usize, const NC: usize>(
     }
     let mut r = 0;
     while r + MR <= m {
-        tile::<L, MR, NC>(l, &w[r * len..], buf, (len, len), acc, (i0, r, m));
+        tile::<L, MR, NC>(l, &w[r * d + cols.start..], buf, (d, len), acc, (i0, r, m));
         r += MR;
     }
     for r in r..m {
-        tile::<L, 1, NC>(l, &w[r * len..], buf, (len, len), acc, (i0, r, m));
+        tile::<L, 1, NC>(l, &w[r * d + cols.start..], buf, (d, len), acc, (i0, r, m));
     }
 }
 
 /// `acc[i0 + c][r0 + k] += w_k ⊙ x_c`, summed vector by vector over `len` columns
-/// (a whole number of vectors), for `MR` weight rows `w_k = w[k·stride ..]` and `NC`
+/// (a whole number of vectors), for `MR` weight rows `w_k = w[k·d ..]` and `NC`
 /// images `x_c = x[c·len ..]`.
 #[inline(always)]
 fn tile<L: Lanes, const MR: usize, const NC: usize>(
     l: L,
     w: &[f32],
     x: &[f32],
-    (stride, len): (usize, usize),
+    (d, len): (usize, usize),
     acc: &mut [f32],
     (i0, r0, m): (usize, usize, usize),
 ) {
-    assert!(len % L::N == 0 && w.len() >= (MR - 1) * stride + len && x.len() >= NC * len);
+    assert!(len % L::N == 0 && w.len() >= (MR - 1) * d + len && x.len() >= NC * len);
     let at = |k: usize, c: usize| ((i0 + c) * m + r0 + k) * L::N;
     let mut a = [[l.zero(); NC]; MR];
     for (k, a_k) in a.iter_mut().enumerate() {
@@ -338,8 +296,8 @@ fn tile<L: Lanes, const MR: usize, const NC: usize>(
             *xc = unsafe { l.load_unchecked(x, c * len + o) };
         }
         for (k, a_k) in a.iter_mut().enumerate() {
-            // SAFETY: o + N <= len, so k·stride + o + N <= (MR−1)·stride + len <= w.len().
-            let wv = unsafe { l.load_unchecked(w, k * stride + o) };
+            // SAFETY: o + N <= len, so k·d + o + N <= (MR−1)·d + len <= w.len().
+            let wv = unsafe { l.load_unchecked(w, k * d + o) };
             for (a, &xc) in a_k.iter_mut().zip(&xv) {
                 *a = l.mul_add(wv, xc, *a);
             }

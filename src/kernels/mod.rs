@@ -139,7 +139,7 @@ impl Default for Workspace {
 }
 
 /// Images scored at a time by [`Workspace::evaluate`].
-const EVAL_CHUNK: usize = 128;
+const EVAL_CHUNK: usize = 64;
 
 impl Workspace {
     /// A workspace on the given instruction set (tests and benchmarks compare them).
@@ -220,18 +220,24 @@ impl Workspace {
         self.isa.update(w, &step, x.pixels, d);
     }
 
-    /// `w_scaled = W ⊙ a` (each row times `a`, packed for the kernels) and
-    /// `b_shifted = b − W β` (in f64, in 8 interleaved partial sums so that it
-    /// vectorises).
+    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β` (in f64,
+    /// in 8 interleaved partial sums so that it vectorises).
     fn fold(&mut self, stack: &Stack, affine: &Affine) {
-        let (m, d) = stack.w.dim();
+        let d = stack.w.ncols();
         let w = stack
             .w
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        micro::pack(w, &affine.a, m, d, &mut self.w_scaled);
+        self.w_scaled.resize(w.len(), 0.0);
         self.b_shifted.clear();
-        for (row, &b) in w.chunks_exact(d.max(1)).zip(&stack.b) {
+        for ((row, out), &b) in w
+            .chunks_exact(d)
+            .zip(self.w_scaled.chunks_exact_mut(d))
+            .zip(&stack.b)
+        {
+            for ((o, &w), &a) in out.iter_mut().zip(row).zip(&affine.a) {
+                *o = w * a;
+            }
             let mut part = [0f64; 8];
             for (w8, beta8) in row.chunks_exact(8).zip(affine.beta.chunks_exact(8)) {
                 for ((p, &w), &beta) in part.iter_mut().zip(w8).zip(beta8) {
