@@ -12,6 +12,7 @@ mod cpu_time;
 use cpu_time::CpuTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use onelayer::kernels::{Images, Isa, Stack, Workspace};
+use onelayer::loss::Loss;
 use onelayer::model::Model;
 use onelayer::normalize::Affine;
 use rand::{RngExt, SeedableRng};
@@ -50,8 +51,9 @@ fn step(c: &mut Criterion<CpuTime>) {
             let mut stack = Stack::new(&models);
             let mut ws = Workspace::with_isa(isa);
             let (eta, lambda) = (vec![1e-3; runs], vec![0.1; runs]);
+            let loss = vec![Loss::Softmax; runs];
             group.bench_function(format!("{}x{K}/{}", runs, isa.name()), |b| {
-                b.iter(|| ws.sgd_step(&mut stack, black_box(x), &y, &eta, &lambda))
+                b.iter(|| ws.sgd_step(&mut stack, black_box(x), &y, &eta, &lambda, &loss))
             });
         }
     }
@@ -70,8 +72,9 @@ fn evaluate(c: &mut Criterion<CpuTime>) {
             let stack = Stack::new(&models);
             let mut ws = Workspace::with_isa(isa);
             let lambda = vec![0.1; runs];
+            let loss = vec![Loss::Softmax; runs];
             group.bench_function(format!("{}x{K}/{}", runs, isa.name()), |b| {
-                b.iter(|| ws.evaluate(&stack, black_box(x), &y, &lambda))
+                b.iter(|| ws.evaluate(&stack, black_box(x), &y, &lambda, &loss))
             });
         }
     }

@@ -141,6 +141,48 @@ pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
     }
 }
 
+/// Floor of the relative error's denominator in the hinge loss's check: its
+/// ∂J/∂b holds entries that are exactly 0 (integers over n), where the finite
+/// difference is rounding noise of about 1e-10.
+pub const HINGE_EPS: f64 = 1e-3;
+
+/// Step of the sigmoid loss's finite differences: its gradients carry a factor
+/// 1/K, so rounding noise (∝ 1/h) weighs K times more than for softmax; a larger
+/// step keeps it below the truncation error (∝ h²).
+pub const SIGMOID_STEP: f64 = 1e-4;
+
+/// [`gradient_checks`] for any loss: the softmax one is the model's own check;
+/// the others check [`crate::loss::gradients`] against their cost (the hinge
+/// loss with the denominator floored at [`HINGE_EPS`], the sigmoid loss with
+/// steps of [`SIGMOID_STEP`]).
+pub fn gradient_checks_for(
+    loss: crate::loss::Loss,
+    data: &Dataset,
+    cfg: &GradCheckConfig,
+) -> GradientCheck {
+    if loss == crate::loss::Loss::Softmax {
+        return gradient_checks(data, cfg);
+    }
+    let cfg = &match loss {
+        crate::loss::Loss::Hinge => GradCheckConfig {
+            eps: cfg.eps.max(HINGE_EPS),
+            ..cfg.clone()
+        },
+        _ => GradCheckConfig {
+            step: SIGMOID_STEP,
+            ..cfg.clone()
+        },
+    };
+    let examples = cfg.examples.min(data.len());
+    let x = data.columns_f64(0..examples);
+    let check =
+        |lambda| gradcheck::check_loss(loss, x.view(), &data.labels[..examples], K, lambda, cfg);
+    GradientCheck {
+        lambda_zero: check(0.0),
+        lambda_positive: check(GRADCHECK_LAMBDA),
+    }
+}
+
 /// A finished run: its record and its weights.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
@@ -170,7 +212,13 @@ pub fn run_group(
     let outputs: Vec<_> = hypers
         .iter()
         .zip(trained)
-        .map(|(h, t)| (h, kernels::evaluate(&t.model, &data.test, h.lambda), t))
+        .map(|(h, t)| {
+            (
+                h,
+                kernels::evaluate_loss(&t.model, &data.test, h.lambda, h.options.loss),
+                t,
+            )
+        })
         .collect();
     let seconds = start.elapsed().as_secs_f64();
     outputs
@@ -190,6 +238,9 @@ pub fn run_group(
                 test_loss: test.loss,
                 seconds,
                 history: trained.history,
+                options: h.options,
+                best_epoch: trained.best_epoch,
+                stopped_at_epoch: trained.stopped_at_epoch,
             },
             model: trained.model,
         })
@@ -200,21 +251,11 @@ pub fn run_group(
 pub type ObserverFactory<'a> = dyn Fn(usize, &Hyper) -> Box<dyn Observer + Send> + Sync + 'a;
 
 /// Splits runs into at most `threads` groups of balanced work (epochs), each group
-/// holding only runs with the same [`train::batch_key`], so that each group trains
+/// holding only runs of one of [`train::stack_groups`], so that each group trains
 /// as one stack. Groups are returned heaviest first, as lists of indices.
 pub fn plan(hypers: &[Hyper], threads: usize) -> Vec<Vec<usize>> {
     let work = |g: &[usize]| g.iter().map(|&i| hypers[i].n_epochs).sum::<usize>();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, h) in hypers.iter().enumerate() {
-        let key = train::batch_key(h);
-        match groups
-            .iter_mut()
-            .find(|g| train::batch_key(&hypers[g[0]]) == key)
-        {
-            Some(g) => g.push(i),
-            None => groups.push(vec![i]),
-        }
-    }
+    let mut groups = train::stack_groups(hypers);
     while groups.len() < threads {
         let Some(pos) = (0..groups.len())
             .filter(|&p| groups[p].len() > 1)
@@ -317,6 +358,7 @@ impl Experiment {
                     n_batch: run.n_batch,
                     seed: run.seed,
                     shuffle: run.shuffle,
+                    options: run.options,
                 },
                 split: self.config.split.clone(),
                 data: self.fingerprint.clone(),

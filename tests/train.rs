@@ -11,12 +11,21 @@ use rand::{RngExt, SeedableRng};
 /// Images whose class shows as a bright block of dimensions, plus noise, normalised
 /// with their own statistics.
 fn synthetic(n: usize, seed: u64) -> Dataset {
+    faint(n, seed, 1.0)
+}
+
+/// [`synthetic`] with the block's brightness `amplitude`.
+fn faint(n: usize, seed: u64, amplitude: f32) -> Dataset {
     let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
     let labels: Vec<u8> = (0..n).map(|i| (i % K) as u8).collect();
     let mut pixels = Vec::with_capacity(n * D);
     for &y in &labels {
         for j in 0..D {
-            let signal = if j / 300 == y as usize { 60.0 } else { 0.0 };
+            let signal = if j / 300 == y as usize {
+                60.0 * amplitude
+            } else {
+                0.0
+            };
             pixels.push((100.0 + signal + rng.random_range(-60.0f32..60.0)) as u8);
         }
     }
@@ -91,4 +100,91 @@ fn a_divergent_run_stops_cleanly_with_its_epoch() {
     assert_eq!(t.diverged_at_epoch, Some(1));
     assert_eq!(t.history.epochs(), 0);
     assert!(t.model.is_finite());
+}
+
+#[test]
+fn every_loss_learns_the_separable_problem() {
+    let (tr, va) = (faint(500, 7, 0.5), faint(200, 8, 0.5));
+    for loss in onelayer::loss::Loss::ALL {
+        // The sigmoid loss's gradients carry a factor 1/K: a larger rate.
+        let eta = if loss == onelayer::loss::Loss::Sigmoid {
+            0.05
+        } else {
+            0.01
+        };
+        let mut run = RunConfig::report(0.01, eta);
+        run.n_epochs = 5;
+        run.n_batch = 30;
+        run.loss = loss;
+        run.shuffle = true;
+        run.flip = 0.5;
+        run.translate = 1;
+        let h = run.check("", tr.len()).unwrap();
+        let t = train::train(&h, &tr, &va, &mut Silent);
+        let acc = t.history.val_accuracy[4];
+        assert!(acc > 0.9, "{loss}: {:?}", t.history.val_accuracy);
+        assert!(
+            t.history.train_loss[4] < t.history.train_loss[0],
+            "{loss}: {:?}",
+            t.history.train_loss
+        );
+    }
+}
+
+#[test]
+fn early_stopping_keeps_the_best_validation_epoch() {
+    // Sixty faint, noisy images in 3072 dimensions: the model first learns the
+    // signal, then fits the noise, and the validation loss rises. (The inputs are
+    // normalised to unit variance, hence a small rate.)
+    let (tr, va) = (faint(60, 9, 0.1), faint(200, 10, 0.1));
+    let mut run = RunConfig::report(0.0, 0.015);
+    run.n_epochs = 60;
+    run.n_batch = 10;
+    run.early_stopping = Some(3);
+    let h = run.check("", tr.len()).unwrap();
+    let t = train::train(&h, &tr, &va, &mut Silent);
+    let stop = t
+        .stopped_at_epoch
+        .unwrap_or_else(|| panic!("the run stops early: {:?}", t.history.val_loss));
+    assert!(stop > 4, "{:?}", t.history.val_loss);
+    assert_eq!(t.history.epochs(), stop);
+    let losses = &t.history.val_loss;
+    let best = (0..losses.len())
+        .min_by(|&a, &b| losses[a].total_cmp(&losses[b]))
+        .unwrap()
+        + 1;
+    assert_eq!(t.best_epoch, Some(best));
+    assert_eq!(stop, best + 3);
+    let m = onelayer::kernels::evaluate(&t.model, &va, 0.0);
+    assert!(
+        (m.loss - losses[best - 1]).abs() < 1e-9,
+        "{} {:?}",
+        m.loss,
+        losses
+    );
+    // Without early stopping the same run goes on and ends elsewhere.
+    run.early_stopping = None;
+    let full = train::train(&run.check("", tr.len()).unwrap(), &tr, &va, &mut Silent);
+    assert_eq!(full.history.epochs(), 60);
+    assert_eq!(&full.history.val_loss[..stop], &losses[..]);
+    assert_ne!(full.model, t.model);
+}
+
+#[test]
+fn a_schedule_changes_the_path_only_after_it_departs_from_the_base_rate() {
+    let (tr, va) = (synthetic(300, 11), synthetic(100, 12));
+    let mut run = RunConfig::report(0.0, 0.01);
+    run.n_epochs = 4;
+    run.n_batch = 50;
+    let constant = train::train(&run.check("", 300).unwrap(), &tr, &va, &mut Silent);
+    run.schedule = onelayer::schedule::Schedule::Step {
+        factor: 10.0,
+        every: 2,
+    };
+    let step = train::train(&run.check("", 300).unwrap(), &tr, &va, &mut Silent);
+    assert_eq!(
+        &constant.history.train_loss[..2],
+        &step.history.train_loss[..2]
+    );
+    assert_ne!(constant.history.train_loss[2], step.history.train_loss[2]);
 }

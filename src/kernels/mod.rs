@@ -28,6 +28,7 @@ use ndarray::{Array1, Array2, Axis, concatenate};
 pub use micro::Isa;
 use micro::Step;
 
+use crate::loss::Loss;
 use crate::model::Model;
 use crate::normalize::{Affine, Dataset};
 use crate::results::Metrics;
@@ -162,10 +163,12 @@ impl Workspace {
     }
 
     /// One step of mini-batch gradient descent for every run of `stack` on the
-    /// images `x` (`n` rows) with `labels` (`n`), run `r` with `eta[r]`, `lambda[r]`:
+    /// images `x` (`n` rows) with `labels` (`n`), run `r` with `eta[r]`, `lambda[r]`
+    /// and `loss[r]`:
     ///
     /// ```text
-    /// G = softmax(W X̂ᵀ + b 1ᵀ) − Y                K×n per run
+    /// G = ∂ℓ/∂S at S = W X̂ᵀ + b 1ᵀ                 K×n per run
+    ///   (softmax: G = softmax(S) − Y; others: crate::loss::Loss::score_gradient)
     /// W ← W − η ((1/n) G X̂ + 2λW),  b ← b − η (1/n) G 1
     /// ```
     pub fn sgd_step(
@@ -175,6 +178,7 @@ impl Workspace {
         labels: &[u8],
         eta: &[f32],
         lambda: &[f32],
+        loss: &[Loss],
     ) {
         let (m, k, n, d) = (stack.b.len(), stack.k, labels.len(), stack.w.ncols());
         if m == 0 || n == 0 {
@@ -193,8 +197,11 @@ impl Workspace {
             &mut self.acc,
         );
         for (gi, &y) in g.chunks_exact_mut(m).zip(labels) {
-            for col in gi.chunks_exact_mut(k) {
-                softmax_minus_onehot(col, y as usize);
+            for (col, &l) in gi.chunks_exact_mut(k).zip(loss) {
+                match l {
+                    Loss::Softmax => softmax_minus_onehot(col, y as usize),
+                    _ => l.score_gradient(ndarray::ArrayViewMut1::from(col), y as usize),
+                }
             }
         }
         let inv_n = 1.0 / n as f32;
@@ -263,18 +270,19 @@ impl Workspace {
     }
 
     /// Loss, cost and accuracy of every run of `stack` on the whole set `x` with
-    /// `labels`, run `r` with `lambda[r]`. The loss goes through log-sum-exp, with
-    /// its sums in f64.
+    /// `labels`, run `r` with `lambda[r]` and `loss[r]`. The softmax loss goes through
+    /// log-sum-exp, the others through [`Loss::example_loss`] in f64; sums in f64.
     pub fn evaluate(
         &mut self,
         stack: &Stack,
         x: Images,
         labels: &[u8],
         lambda: &[f64],
+        loss: &[Loss],
     ) -> Vec<Metrics> {
         let (m, k, n, d) = (stack.b.len(), stack.k, labels.len(), stack.w.ncols());
         let runs = stack.runs();
-        let mut loss = vec![0f64; runs];
+        let mut total = vec![0f64; runs];
         let mut correct = vec![0usize; runs];
         self.s.resize(EVAL_CHUNK * m, 0.0);
         self.fold(stack, x.affine);
@@ -289,9 +297,9 @@ impl Workspace {
                     .scores(&self.w_scaled, &self.b_shifted, xc, d, s, &mut self.acc);
             }
             for (si, &y) in s.chunks_exact(m.max(1)).zip(yc) {
-                for (r, col) in si.chunks_exact(k).enumerate() {
-                    let (l, best) = cross_entropy_argmax(col, y as usize);
-                    loss[r] += l;
+                for ((r, col), &kind) in si.chunks_exact(k).enumerate().zip(loss) {
+                    let (l, best) = loss_argmax(kind, col, y as usize);
+                    total[r] += l;
                     correct[r] += usize::from(best == y as usize);
                 }
             }
@@ -300,7 +308,7 @@ impl Workspace {
             .map(|r| {
                 let rows = stack.w.slice(ndarray::s![r * k..(r + 1) * k, ..]);
                 let l2: f64 = rows.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-                let mean = if n > 0 { loss[r] / n as f64 } else { 0.0 };
+                let mean = if n > 0 { total[r] / n as f64 } else { 0.0 };
                 Metrics {
                     loss: mean,
                     cost: mean + lambda[r] * l2,
@@ -344,13 +352,38 @@ fn cross_entropy_argmax(s: &[f32], y: usize) -> (f64, usize) {
     (f64::from(max) + sum.ln() - f64::from(s[y]), best)
 }
 
-/// Loss, cost and accuracy of one model on a whole data set.
+/// `(ℓ(s, y), argmax s)` of one column of scores under `loss`: softmax through
+/// [`cross_entropy_argmax`], the others through [`Loss::example_loss`] in f64.
+fn loss_argmax(loss: Loss, s: &[f32], y: usize) -> (f64, usize) {
+    if loss == Loss::Softmax {
+        return cross_entropy_argmax(s, y);
+    }
+    let s64: Array1<f64> = s.iter().map(|&v| f64::from(v)).collect();
+    let best = s64
+        .iter()
+        .enumerate()
+        .fold(
+            (0, f64::NEG_INFINITY),
+            |(b, m), (i, &v)| {
+                if v > m { (i, v) } else { (b, m) }
+            },
+        )
+        .0;
+    (loss.example_loss(s64.view(), y), best)
+}
+
+/// Loss, cost and accuracy of one model on a whole data set (softmax loss).
 pub fn evaluate(model: &Model, data: &Dataset, lambda: f64) -> Metrics {
+    evaluate_loss(model, data, lambda, Loss::Softmax)
+}
+
+/// Loss, cost and accuracy of one model on a whole data set under `loss`.
+pub fn evaluate_loss(model: &Model, data: &Dataset, lambda: f64, loss: Loss) -> Metrics {
     let stack = Stack::new(std::slice::from_ref(model));
     let affine = data.normalizer.affine();
     let x = Images::new(&data.pixels, &affine);
     let mut ws = Workspace::default();
-    let mut m = ws.evaluate(&stack, x, &data.labels, &[lambda]);
+    let mut m = ws.evaluate(&stack, x, &data.labels, &[lambda], &[loss]);
     m.pop()
         .unwrap_or_else(|| unreachable!("one run in, one result out"))
 }

@@ -6,6 +6,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal, StandardNormal};
 
 use super::{Images, Isa, Stack, Workspace};
+use crate::loss::{self, Loss};
 use crate::model::{self, Model};
 use crate::normalize::Affine;
 
@@ -63,29 +64,34 @@ fn max_abs_diff(a: impl IntoIterator<Item = f64>, b: impl IntoIterator<Item = f6
         .fold(0.0, f64::max)
 }
 
+const LOSSES: [Loss; 3] = [Loss::Softmax, Loss::Sigmoid, Loss::Hinge];
+
 #[test]
 fn one_step_matches_the_reference_gradients() {
     // d = 3072 as in CIFAR-10, and 100 with a tail that is no multiple of any width.
-    for (d, n) in [(3072, 100), (100, 37)] {
+    for ((d, n), kind) in [(3072, 100), (100, 37)]
+        .into_iter()
+        .flat_map(|dn| LOSSES.map(|l| (dn, l)))
+    {
         let (model, x, y, affine) = random(10, d, n, 0.01, d as u64);
         let (eta, lambda) = (0.05f64, 0.3f64);
         let m64 = model.to_f64();
         let x64 = normalised(&x, &affine);
-        let (gw, gb) = model::gradients(&m64, x64.view(), &y, lambda);
+        let (gw, gb) = loss::gradients(kind, &m64, x64.view(), &y, lambda);
         let want_w = &m64.w - &(gw * eta);
         let want_b = &m64.b - &(gb * eta);
         for isa in isas() {
             let mut stack = Stack::new(std::slice::from_ref(&model));
             let mut ws = Workspace::with_isa(isa);
             let xs = Images::new(&x, &affine);
-            ws.sgd_step(&mut stack, xs, &y, &[eta as f32], &[lambda as f32]);
+            ws.sgd_step(&mut stack, xs, &y, &[eta as f32], &[lambda as f32], &[kind]);
             let got = stack.model(0);
             let dw = max_abs_diff(got.w.iter().map(|&v| f64::from(v)), want_w.iter().copied());
             let db = max_abs_diff(got.b.iter().map(|&v| f64::from(v)), want_b.iter().copied());
             // The step moves W by η·|∇| ~ 1e-2; f32 keeps ~7 digits of W ~ 1e-2.
             assert!(
                 dw < 2e-7 && db < 2e-7,
-                "{} d={d}: |ΔW| {dw:e}, |Δb| {db:e}",
+                "{} {kind} d={d}: |ΔW| {dw:e}, |Δb| {db:e}",
                 isa.name()
             );
         }
@@ -94,30 +100,33 @@ fn one_step_matches_the_reference_gradients() {
 
 #[test]
 fn evaluation_matches_the_reference_loss_cost_and_accuracy() {
-    for (d, n) in [(3072, 1000), (100, 301)] {
+    for ((d, n), kind) in [(3072, 1000), (100, 301)]
+        .into_iter()
+        .flat_map(|dn| LOSSES.map(|l| (dn, l)))
+    {
         // Large weights, so that scores spread and the accuracy is far from chance.
         let (model, x, y, affine) = random(10, d, n, 0.05, 7 + d as u64);
         let lambda = 0.25;
         let m64 = model.to_f64();
         let x64 = normalised(&x, &affine);
         let s = model::scores(m64.w.view(), m64.b.view(), x64.view());
-        let loss = model::cross_entropy(s.view(), &y);
-        let cost = model::cost(&m64, x64.view(), &y, lambda);
+        let loss = kind.mean_loss(s.view(), &y);
+        let cost = loss::cost(kind, &m64, x64.view(), &y, lambda);
         let accuracy = model::accuracy(s.view(), &y);
         for isa in isas() {
             let stack = Stack::new(std::slice::from_ref(&model));
             let xs = Images::new(&x, &affine);
-            let got = Workspace::with_isa(isa).evaluate(&stack, xs, &y, &[lambda]);
+            let got = Workspace::with_isa(isa).evaluate(&stack, xs, &y, &[lambda], &[kind]);
             let tol = 1e-5 * loss.abs().max(1.0);
             assert!(
                 (got[0].loss - loss).abs() < tol,
-                "{}: loss {} vs {loss}",
+                "{} {kind}: loss {} vs {loss}",
                 isa.name(),
                 got[0].loss
             );
             assert!(
                 (got[0].cost - cost).abs() < tol,
-                "{}: cost {} vs {cost}",
+                "{} {kind}: cost {} vs {cost}",
                 isa.name(),
                 got[0].cost
             );
@@ -133,22 +142,30 @@ fn stacked_runs_equal_runs_one_by_one() {
     let (m2, ..) = random(10, 3072, 1, 0.05, 3);
     let models = [m0, m1, m2];
     let (eta, lambda) = ([0.1f32, 0.001, 0.01], [0.0f32, 1.0, 0.1]);
+    let losses = [Loss::Softmax, Loss::Sigmoid, Loss::Hinge];
     let xs = Images::new(&x, &affine);
     for isa in isas() {
         let mut ws = Workspace::with_isa(isa);
         let mut stack = Stack::new(&models);
         for _ in 0..3 {
-            ws.sgd_step(&mut stack, xs, &y, &eta, &lambda);
+            ws.sgd_step(&mut stack, xs, &y, &eta, &lambda, &losses);
         }
         let lam64: Vec<f64> = lambda.iter().map(|&l| f64::from(l)).collect();
-        let together = ws.evaluate(&stack, xs, &y, &lam64);
+        let together = ws.evaluate(&stack, xs, &y, &lam64, &losses);
         for r in 0..3 {
             let mut alone = Stack::new(std::slice::from_ref(&models[r]));
             for _ in 0..3 {
-                ws.sgd_step(&mut alone, xs, &y, &eta[r..=r], &lambda[r..=r]);
+                ws.sgd_step(
+                    &mut alone,
+                    xs,
+                    &y,
+                    &eta[r..=r],
+                    &lambda[r..=r],
+                    &losses[r..=r],
+                );
             }
             assert_eq!(alone.model(0), stack.model(r), "{} run {r}", isa.name());
-            let m = ws.evaluate(&alone, xs, &y, &lam64[r..=r]);
+            let m = ws.evaluate(&alone, xs, &y, &lam64[r..=r], &losses[r..=r]);
             assert_eq!(m[0], together[r], "{} run {r}", isa.name());
         }
     }
@@ -164,7 +181,7 @@ fn instruction_sets_agree_to_rounding() {
             let mut stack = Stack::new(std::slice::from_ref(&model));
             let mut ws = Workspace::with_isa(isa);
             for _ in 0..5 {
-                ws.sgd_step(&mut stack, xs, &y, &[0.01], &[0.1]);
+                ws.sgd_step(&mut stack, xs, &y, &[0.01], &[0.1], &[Loss::Softmax]);
             }
             stack.model(0)
         })
