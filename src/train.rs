@@ -156,15 +156,12 @@ impl Run<'_> {
         let mut stopped = None;
         if let Some(patience) = h.options.early_stopping {
             match &self.best {
-                Some((l, _, _)) if va.loss >= *l => {}
+                Some((l, e, _)) if va.loss >= *l => {
+                    if epoch - e >= patience {
+                        stopped = Some(epoch);
+                    }
+                }
                 _ => self.best = Some((va.loss, epoch, current())),
-            }
-            if self
-                .best
-                .as_ref()
-                .is_some_and(|(_, e, _)| epoch - e >= patience)
-            {
-                stopped = Some(epoch);
             }
         }
         if stopped.is_none() && epoch < h.n_epochs {
