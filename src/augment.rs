@@ -4,12 +4,14 @@
 //! An image is channel-first, `3×32×32` flattened: pixel `(c, row, col)` sits at
 //! `c·1024 + 32·row + col`. Flipping maps `col → 31 − col` inside every row of
 //! every channel; a shift by `(dx, dy)` moves pixel `(row, col)` to
-//! `(row + dy, col + dx)` and fills the uncovered border with 0.
+//! `(row + dy, col + dx)` and fills the uncovered border from a fill image.
 //!
-//! Augmentation acts on normalised images, where 0 is the training mean: the
-//! border is filled with the mean image, and a flipped image is the flip of the
-//! raw image normalised by mirrored statistics (the mean CIFAR-10 image is nearly
-//! symmetric left–right, so this is very close to normalising the flip).
+//! Augmentation acts on the raw bytes of a gathered mini-batch, before the
+//! normalisation (which the kernels fold into their products), so a flip is
+//! exact: the flipped image is normalised like any other. The training loop fills
+//! the border with the training mean image rounded to the nearest byte; the mean
+//! is 0 after normalisation, so this is the normalised-space fill with 0 up to
+//! that rounding (at most half a grey level, `0.5 / (255 std)` normalised).
 
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
@@ -36,9 +38,10 @@ pub fn flip_in_place<T>(img: &mut [T]) {
 }
 
 /// Writes `src` shifted by `dx` columns right and `dy` rows down into `dst`
-/// (same length, a whole number of `32×32` planes); uncovered pixels become 0.
-pub fn shift_into(src: &[f32], dst: &mut [f32], dx: isize, dy: isize) {
-    dst.fill(0.0);
+/// (same length as `src` and `fill`, a whole number of `32×32` planes); uncovered
+/// pixels take their value in `fill`.
+pub fn shift_into(src: &[u8], dst: &mut [u8], fill: &[u8], dx: isize, dy: isize) {
+    dst.copy_from_slice(fill);
     let s = SIDE as isize;
     for (sp, dp) in src.chunks_exact(PLANE).zip(dst.chunks_exact_mut(PLANE)) {
         for row in 0..s {
@@ -91,9 +94,9 @@ impl Augment {
         Ok(())
     }
 
-    /// Augments one image in place, drawing from `rng`; `scratch` has the
-    /// image's length.
-    pub fn apply<R: Rng>(&self, img: &mut [f32], scratch: &mut [f32], rng: &mut R) {
+    /// Augments one image of bytes in place, drawing from `rng`; `scratch` and the
+    /// shifts' border `fill` have the image's length.
+    pub fn apply<R: Rng>(&self, img: &mut [u8], scratch: &mut [u8], fill: &[u8], rng: &mut R) {
         if self.flip > 0.0 && rng.random_bool(self.flip) {
             flip_in_place(img);
         }
@@ -102,7 +105,7 @@ impl Augment {
             let dx = rng.random_range(-t..=t) as isize;
             let dy = rng.random_range(-t..=t) as isize;
             if dx != 0 || dy != 0 {
-                shift_into(img, scratch, dx, dy);
+                shift_into(img, scratch, fill, dx, dy);
                 img.copy_from_slice(scratch);
             }
         }
@@ -116,8 +119,14 @@ mod tests {
 
     const D: usize = 3 * PLANE;
 
-    fn image() -> Vec<f32> {
-        (0..D).map(|i| i as f32).collect()
+    /// An image with no left–right symmetry: pixel `i` is `37 i mod 256`.
+    fn image() -> Vec<u8> {
+        (0..D).map(|i| (i * 37 % 256) as u8).collect()
+    }
+
+    /// A border fill unlike the image: pixel `i` is `200 + i mod 7`.
+    fn fill() -> Vec<u8> {
+        (0..D).map(|i| 200 + (i % 7) as u8).collect()
     }
 
     #[test]
@@ -145,19 +154,19 @@ mod tests {
     fn a_known_image_flips_as_expected() {
         // A red vertical bar in column 2 and a blue dot at (row 5, col 30)
         // become a red bar in column 29 and a blue dot at (5, 1); green is untouched.
-        let mut img = vec![0f32; D];
+        let mut img = vec![0u8; D];
         for row in 0..32 {
-            img[32 * row + 2] = 1.0;
+            img[32 * row + 2] = 255;
         }
-        img[2 * PLANE + 32 * 5 + 30] = 2.0;
-        img[PLANE + 32 * 7 + 16] = 3.0;
+        img[2 * PLANE + 32 * 5 + 30] = 200;
+        img[PLANE + 32 * 7 + 16] = 100;
         flip_in_place(&mut img);
-        let mut want = vec![0f32; D];
+        let mut want = vec![0u8; D];
         for row in 0..32 {
-            want[32 * row + 29] = 1.0;
+            want[32 * row + 29] = 255;
         }
-        want[2 * PLANE + 32 * 5 + 1] = 2.0;
-        want[PLANE + 32 * 7 + 15] = 3.0;
+        want[2 * PLANE + 32 * 5 + 1] = 200;
+        want[PLANE + 32 * 7 + 15] = 100;
         assert_eq!(img, want);
         // The same mapping as flip_index.
         let src = image();
@@ -167,10 +176,10 @@ mod tests {
     }
 
     #[test]
-    fn shifts_move_pixels_and_fill_with_zero() {
-        let src = image();
-        let mut dst = vec![0f32; D];
-        shift_into(&src, &mut dst, 2, -1);
+    fn shifts_move_pixels_and_fill_the_border() {
+        let (src, fill) = (image(), fill());
+        let mut dst = vec![0u8; D];
+        shift_into(&src, &mut dst, &fill, 2, -1);
         for c in 0..3 {
             for row in 0..32 {
                 for col in 0..32 {
@@ -178,33 +187,35 @@ mod tests {
                     let want = if (0..32).contains(&fr) && (0..32).contains(&fc) {
                         src[c * PLANE + 32 * fr as usize + fc as usize]
                     } else {
-                        0.0
+                        fill[c * PLANE + 32 * row + col]
                     };
                     assert_eq!(dst[c * PLANE + 32 * row + col], want, "{c} {row} {col}");
                 }
             }
         }
-        shift_into(&src, &mut dst, 0, 0);
+        shift_into(&src, &mut dst, &fill, 0, 0);
         assert_eq!(dst, src);
-        shift_into(&src, &mut dst, 40, 0);
-        assert!(dst.iter().all(|&v| v == 0.0));
+        shift_into(&src, &mut dst, &fill, 40, 0);
+        assert_eq!(dst, fill);
     }
 
     #[test]
     fn probability_one_always_flips_and_zero_never() {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(1);
-        let mut scratch = vec![0f32; D];
+        let mut scratch = vec![0u8; D];
+        let fill = fill();
         let mut img = image();
         let always = Augment {
             flip: 1.0,
             translate: 0,
         };
-        always.apply(&mut img, &mut scratch, &mut rng);
-        assert!((0..D).all(|i| img[i] == flip_index(i) as f32));
+        always.apply(&mut img, &mut scratch, &fill, &mut rng);
+        let src = image();
+        assert!((0..D).all(|i| img[i] == src[flip_index(i)]));
         let never = Augment::default();
         assert!(never.is_off());
         let mut img = image();
-        never.apply(&mut img, &mut scratch, &mut rng);
+        never.apply(&mut img, &mut scratch, &fill, &mut rng);
         assert_eq!(img, image());
         // About half the images flip with p = 0.5.
         let half = Augment {
@@ -214,7 +225,7 @@ mod tests {
         let flips = (0..1000)
             .filter(|_| {
                 let mut img = image();
-                half.apply(&mut img, &mut scratch, &mut rng);
+                half.apply(&mut img, &mut scratch, &fill, &mut rng);
                 img != image()
             })
             .count();

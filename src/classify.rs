@@ -5,18 +5,13 @@
 
 use ndarray::Array2;
 
-use crate::data::LabeledImages;
 use crate::model::{self, argmax};
 use crate::modelfile::ModelFile;
 
 /// Class probabilities `P: K×n` of the raw images `pixels` (`n × 3072` bytes).
 pub fn probabilities(file: &ModelFile, pixels: &[u8]) -> Array2<f32> {
-    let images = LabeledImages {
-        pixels: pixels.to_vec(),
-        labels: vec![0; pixels.len() / crate::D],
-    };
-    let data = file.normalizer.apply(&images);
-    let mut p = model::scores(file.model.w.view(), file.model.b.view(), data.x());
+    let x = file.normalizer.normalize(pixels);
+    let mut p = model::scores(file.model.w.view(), file.model.b.view(), x.view());
     model::softmax_columns(&mut p);
     p
 }

@@ -6,8 +6,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ndarray::s;
-
 use crate::config::{ExperimentConfig, Hyper, SplitConfig, Validation};
 use crate::data::{self, BatchName, LabeledImages, ReadOptions};
 use crate::gradcheck::{self, GradCheckConfig};
@@ -94,9 +92,9 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
         threads: 1,
     };
     Ok(Prepared {
-        train: normalizer.apply(&train),
-        val: normalizer.apply(&val),
-        test: normalizer.apply(&test),
+        train: normalizer.apply(train),
+        val: normalizer.apply(val),
+        test: normalizer.apply(test),
         normalizer,
         setup,
         fingerprint,
@@ -135,7 +133,7 @@ pub const GRADCHECK_LAMBDA: f64 = 0.1;
 /// λ = [`GRADCHECK_LAMBDA`].
 pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
     let examples = cfg.examples.min(data.len());
-    let x = data.x().slice(s![.., ..examples]).mapv(f64::from);
+    let x = data.columns_f64(0..examples);
     let check = |lambda| gradcheck::check(x.view(), &data.labels[..examples], K, lambda, cfg);
     GradientCheck {
         lambda_zero: check(0.0),
@@ -176,7 +174,7 @@ pub fn gradient_checks_for(
         },
     };
     let examples = cfg.examples.min(data.len());
-    let x = data.x().slice(s![.., ..examples]).mapv(f64::from);
+    let x = data.columns_f64(0..examples);
     let check =
         |lambda| gradcheck::check_loss(loss, x.view(), &data.labels[..examples], K, lambda, cfg);
     GradientCheck {
@@ -196,60 +194,121 @@ pub struct RunOutput {
 
 /// Trains one run and evaluates it on the test set.
 pub fn run_one(h: &Hyper, data: &Prepared, observer: &mut dyn Observer) -> RunOutput {
+    let mut out = run_group(std::slice::from_ref(h), data, &mut [observer]);
+    out.pop()
+        .unwrap_or_else(|| unreachable!("one run in, one result out"))
+}
+
+/// Trains runs together ([`train::train_runs`]: those that share their mini-batches
+/// share their passes over the data) and evaluates each on the test set. Each run's
+/// `seconds` is the wall-clock time of the whole group.
+pub fn run_group(
+    hypers: &[Hyper],
+    data: &Prepared,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<RunOutput> {
     let start = Instant::now();
-    let trained = train::train(h, &data.train, &data.val, observer);
-    let test = kernels::evaluate_loss(
-        &trained.model,
-        data.test.x(),
-        &data.test.labels,
-        h.lambda,
-        h.options.loss,
-    );
-    RunOutput {
-        result: RunResult {
-            name: h.name.clone(),
-            lambda: h.lambda,
-            eta: h.eta,
-            n_epochs: h.n_epochs,
-            n_batch: h.n_batch,
-            seed: h.seed,
-            shuffle: h.shuffle,
-            diverged: trained.diverged_at_epoch.is_some(),
-            diverged_at_epoch: trained.diverged_at_epoch,
-            test_accuracy: test.accuracy,
-            test_loss: test.loss,
-            seconds: start.elapsed().as_secs_f64(),
-            history: trained.history,
-            options: h.options,
-            best_epoch: trained.best_epoch,
-            stopped_at_epoch: trained.stopped_at_epoch,
-        },
-        model: trained.model,
-    }
+    let trained = train::train_runs(hypers, &data.train, &data.val, observers);
+    let outputs: Vec<_> = hypers
+        .iter()
+        .zip(trained)
+        .map(|(h, t)| {
+            (
+                h,
+                kernels::evaluate_loss(&t.model, &data.test, h.lambda, h.options.loss),
+                t,
+            )
+        })
+        .collect();
+    let seconds = start.elapsed().as_secs_f64();
+    outputs
+        .into_iter()
+        .map(|(h, test, trained)| RunOutput {
+            result: RunResult {
+                name: h.name.clone(),
+                lambda: h.lambda,
+                eta: h.eta,
+                n_epochs: h.n_epochs,
+                n_batch: h.n_batch,
+                seed: h.seed,
+                shuffle: h.shuffle,
+                diverged: trained.diverged_at_epoch.is_some(),
+                diverged_at_epoch: trained.diverged_at_epoch,
+                test_accuracy: test.accuracy,
+                test_loss: test.loss,
+                seconds,
+                history: trained.history,
+                options: h.options,
+                best_epoch: trained.best_epoch,
+                stopped_at_epoch: trained.stopped_at_epoch,
+            },
+            model: trained.model,
+        })
+        .collect()
 }
 
 /// Makes the observer of run `i`.
 pub type ObserverFactory<'a> = dyn Fn(usize, &Hyper) -> Box<dyn Observer + Send> + Sync + 'a;
 
-/// Trains every run, `threads` at a time, and returns them in order.
+/// Splits runs into at most `threads` groups of balanced work (epochs), each group
+/// holding only runs of one of [`train::stack_groups`], so that each group trains
+/// as one stack. Groups are returned heaviest first, as lists of indices.
+pub fn plan(hypers: &[Hyper], threads: usize) -> Vec<Vec<usize>> {
+    let work = |g: &[usize]| g.iter().map(|&i| hypers[i].n_epochs).sum::<usize>();
+    let mut groups = train::stack_groups(hypers);
+    while groups.len() < threads {
+        let Some(pos) = (0..groups.len())
+            .filter(|&p| groups[p].len() > 1)
+            .max_by_key(|&p| work(&groups[p]))
+        else {
+            break;
+        };
+        let mut big = groups.swap_remove(pos);
+        big.sort_by_key(|&i| std::cmp::Reverse(hypers[i].n_epochs));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for i in big {
+            if work(&a) <= work(&b) {
+                a.push(i)
+            } else {
+                b.push(i)
+            }
+        }
+        a.sort_unstable();
+        b.sort_unstable();
+        groups.push(a);
+        groups.push(b);
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(work(g)));
+    groups
+}
+
+/// Trains every run, in the groups of [`plan`] on `threads` threads, and returns
+/// them in order.
 pub fn run_all(
     hypers: &[Hyper],
     data: &Prepared,
     threads: usize,
     observers: &ObserverFactory,
 ) -> Vec<RunOutput> {
+    let groups = plan(hypers, threads.max(1));
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<Option<RunOutput>>> = Mutex::new(vec![None; hypers.len()]);
     std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, hypers.len().max(1)) {
+        for _ in 0..threads.clamp(1, groups.len().max(1)) {
             scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(h) = hypers.get(i) else { break };
-                    let mut obs = observers(i, h);
-                    let out = run_one(h, data, obs.as_mut());
+                while let Some(group) = groups.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let hs: Vec<Hyper> = group.iter().map(|&i| hypers[i].clone()).collect();
+                    let mut boxes: Vec<_> =
+                        group.iter().map(|&i| observers(i, &hypers[i])).collect();
+                    let mut obs: Vec<&mut dyn Observer> = boxes
+                        .iter_mut()
+                        .map(|b| b.as_mut() as &mut dyn Observer)
+                        .collect();
+                    let outs = run_group(&hs, data, &mut obs);
                     if let Ok(mut d) = done.lock() {
-                        d[i] = Some(out);
+                        for (&i, out) in group.iter().zip(outs) {
+                            d[i] = Some(out);
+                        }
                     }
                 }
             });
@@ -391,4 +450,40 @@ where
 {
     use ndarray_npy::WriteNpyExt;
     stage.write(rel, |w| a.write_npy(w).map_err(std::io::Error::other))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan;
+    use crate::config::{ExperimentConfig, Hyper};
+
+    fn report() -> Vec<Hyper> {
+        let c = ExperimentConfig::report();
+        c.check(c.n_train()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_report_runs_split_into_two_balanced_stacks() {
+        let groups = plan(&report(), 2);
+        assert_eq!(groups.len(), 2);
+        assert!(groups.iter().all(|g| g.len() == 2));
+        let mut all: Vec<usize> = groups.concat();
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2, 3]);
+        assert_eq!(plan(&report(), 1), [vec![0, 1, 2, 3]]);
+    }
+
+    #[test]
+    fn runs_with_other_mini_batches_never_share_a_stack() {
+        let mut hs = report();
+        hs[1].shuffle = true;
+        hs[2].n_batch = 50;
+        for threads in 1..=4 {
+            for g in plan(&hs, threads) {
+                let keys: Vec<_> = g.iter().map(|&i| crate::train::batch_key(&hs[i])).collect();
+                assert!(keys.windows(2).all(|w| w[0] == w[1]), "{threads}: {g:?}");
+            }
+        }
+        assert_eq!(plan(&hs, 1).len(), 3);
+    }
 }

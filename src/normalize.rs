@@ -1,7 +1,7 @@
 //! Pre-processing: each dimension is centred and scaled by the mean and the
 //! population standard deviation of the training data (as numpy's `np.std`).
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2};
 
 use crate::D;
 use crate::data::LabeledImages;
@@ -43,30 +43,59 @@ impl Normalizer {
         Normalizer { mean, std }
     }
 
-    /// Applies `(x/255 − mean) / std` to every image.
-    pub fn apply(&self, images: &LabeledImages) -> Dataset {
-        let n = images.len();
-        let mut x = Array2::<f32>::zeros((n, D));
-        for (row, img) in x.outer_iter_mut().zip(images.pixels.chunks_exact(D)) {
-            for (((v, &p), &m), &s) in row.into_iter().zip(img).zip(&self.mean).zip(&self.std) {
-                *v = (p as f32 / 255.0 - m) / s;
-            }
-        }
+    /// The normalised images `(x/255 − mean) / std` of `pixels` (`n × d` bytes, row-major)
+    /// as the report's `X: d×n`, in f32: the plain path, for a few images.
+    pub fn normalize(&self, pixels: &[u8]) -> Array2<f32> {
+        let d = self.mean.len().max(1);
+        Array2::from_shape_fn((self.mean.len(), pixels.len() / d), |(j, i)| {
+            (f32::from(pixels[i * d + j]) / 255.0 - self.mean[j]) / self.std[j]
+        })
+    }
+
+    /// Pairs `images` with this normalisation. The pixels stay bytes (4× less
+    /// memory and memory traffic than f32); the kernels apply
+    /// `x̂ = (x/255 − mean) / std` as they read them.
+    pub fn apply(&self, images: LabeledImages) -> Dataset {
         Dataset {
-            x,
-            labels: images.labels.clone(),
+            pixels: images.pixels,
+            labels: images.labels,
+            normalizer: self.clone(),
+        }
+    }
+
+    /// The same map as an affine one on the raw bytes.
+    pub fn affine(&self) -> Affine {
+        Affine {
+            a: self.std.iter().map(|&s| 1.0 / (255.0 * s)).collect(),
+            beta: self
+                .mean
+                .iter()
+                .zip(&self.std)
+                .map(|(&m, &s)| m / s)
+                .collect(),
         }
     }
 }
 
-/// A pre-processed data set.
+/// The normalisation as an affine map on the raw bytes: `x̂_j = a_j x_j − β_j`, with
+/// `a_j = 1 / (255 std_j)` and `β_j = mean_j / std_j`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Affine {
+    /// `a`, `d`.
+    pub a: Vec<f32>,
+    /// `β`, `d`.
+    pub beta: Vec<f32>,
+}
+
+/// A data set and its pre-processing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    /// Normalised images, `n × d` row-major: image `i` is row `i`, contiguous.
-    /// The same memory is the report's `X: d×n` in column-major order, see [`Dataset::x`].
-    pub x: Array2<f32>,
+    /// Raw pixels, `n × d` row-major (image `i` at `i·d .. (i+1)·d`), as read.
+    pub pixels: Vec<u8>,
     /// Labels in `0..K`, `n`.
     pub labels: Vec<u8>,
+    /// The normalisation fitted on the training data.
+    pub normalizer: Normalizer,
 }
 
 impl Dataset {
@@ -80,8 +109,23 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// The report's `X: d×n`, one column per image (a column-major view).
-    pub fn x(&self) -> ArrayView2<'_, f32> {
-        self.x.t()
+    /// The normalised images `range` as the report's `X: d×k` (one column per
+    /// image), in f64: `(x/255 − mean) / std`. Allocates `8·d·k` bytes.
+    pub fn columns_f64(&self, range: std::ops::Range<usize>) -> Array2<f64> {
+        let d = self.normalizer.mean.len();
+        let range = range.start.min(self.len())..range.end.min(self.len());
+        let mut x = Array2::<f64>::zeros((d, range.len()));
+        for (mut col, i) in x.columns_mut().into_iter().zip(range) {
+            let img = &self.pixels[i * d..(i + 1) * d];
+            for (((v, &p), &m), &s) in col
+                .iter_mut()
+                .zip(img)
+                .zip(&self.normalizer.mean)
+                .zip(&self.normalizer.std)
+            {
+                *v = (f64::from(p) / 255.0 - f64::from(m)) / f64::from(s);
+            }
+        }
+        x
     }
 }

@@ -256,12 +256,13 @@ pub fn run_bonus(
         &data.test,
     )?;
     let best = outs.remove(0);
+    let test_x = data.test.normalizer.normalize(&data.test.pixels);
     let histograms = [
-        true_class_histogram(&best.model, Loss::Softmax, data.test.x(), &data.test.labels),
+        true_class_histogram(&best.model, Loss::Softmax, test_x.view(), &data.test.labels),
         true_class_histogram(
             &sigmoid.model,
             Loss::Sigmoid,
-            data.test.x(),
+            test_x.view(),
             &data.test.labels,
         ),
     ];
@@ -292,9 +293,10 @@ fn ensemble_result(
     test: &Dataset,
 ) -> Result<EnsembleResult, ensemble::EnsembleError> {
     let probs = |d: &Dataset| -> Vec<_> {
+        let x = d.normalizer.normalize(&d.pixels);
         models
             .iter()
-            .map(|(m, l)| ensemble::probabilities(m, *l, d.x()))
+            .map(|(m, l)| ensemble::probabilities(m, *l, x.view()))
             .collect()
     };
     let test_p = probs(test);

@@ -109,13 +109,7 @@ fn train_one(
     let start = Instant::now();
     let h = run.check(&format!("run{i:03}."), train_set.len())?;
     let t = train::train(&h, train_set, val_set, &mut Silent);
-    let val = kernels::evaluate_loss(
-        &t.model,
-        val_set.x(),
-        &val_set.labels,
-        h.lambda,
-        h.options.loss,
-    );
+    let val = kernels::evaluate_loss(&t.model, val_set, h.lambda, h.options.loss);
     let dir = run_dir(out, run);
     io::create_dir(&dir)?;
     write_npy(&dir.join("W.npy"), &t.model.w)?;
@@ -255,13 +249,7 @@ fn test_best(records: &[SearchRecord], out: &Path, test: &Dataset) -> Result<Bes
         w: read_npy::<ndarray::Ix2>(&dir.join("W.npy"))?,
         b: read_npy::<ndarray::Ix1>(&dir.join("b.npy"))?,
     };
-    let m = kernels::evaluate_loss(
-        &model,
-        test.x(),
-        &test.labels,
-        best.run.lambda,
-        best.run.loss,
-    );
+    let m = kernels::evaluate_loss(&model, test, best.run.lambda, best.run.loss);
     let result = BestRun {
         record: best.clone(),
         test_accuracy: m.accuracy,

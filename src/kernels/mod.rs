@@ -1,0 +1,392 @@
+//! The hot path: one mini-batch step of gradient descent and the evaluation of a
+//! whole data set, in f32, for one run or for several runs stacked into one weight
+//! matrix. Everything speed-critical lives here; [`crate::model`] holds the plain
+//! reference maths these are tested against.
+//!
+//! Runs that see the same mini-batches (the report's four runs do) are trained as a
+//! [`Stack`]: their weights are the rows of one `(R·K)×d` matrix, so that every pass
+//! over the images serves all of them. Each value is computed by the same
+//! operations as when its run is alone, so stacking changes no result.
+//!
+//! The images stay raw bytes, `X: n×d` row-major (image `i` is row `i`: the report's
+//! `X: d×n` in column-major order), with the normalisation as an affine map
+//! `X̂ = a ⊙ X − β` (per column) folded into the products:
+//!
+//! ```text
+//! W X̂ᵀ + b = (W ⊙ a) Xᵀ + (b − W β)        the forward pass and evaluation
+//! G X̂     = (G X) ⊙ a − (G 1) βᵀ            the gradient
+//! ```
+//!
+//! which reads 4× fewer bytes than f32 images: the evaluation passes are bound by
+//! memory traffic. Shapes: `W: m×d` with `m = R·K`; scores `S: n×m`, image-major.
+
+mod micro;
+mod simd;
+
+use ndarray::{Array1, Array2, Axis, concatenate};
+
+pub use micro::Isa;
+use micro::Step;
+
+use crate::loss::Loss;
+use crate::model::Model;
+use crate::normalize::{Affine, Dataset};
+use crate::results::Metrics;
+
+/// The parameters of `R` runs of `K` classes, stacked: run `r` owns rows
+/// `r·K .. (r+1)·K` of `w` and `b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stack {
+    /// Stacked weights, `(R·K)×d`, standard layout.
+    w: Array2<f32>,
+    /// Stacked biases, `R·K`.
+    b: Array1<f32>,
+    /// Classes per run.
+    k: usize,
+}
+
+impl Stack {
+    /// Stacks `models` (all `K×d` with the same `K` and `d`; `K` is taken from the
+    /// first). An empty slice gives an empty stack of `K` = 1.
+    pub fn new(models: &[Model]) -> Stack {
+        let k = models.first().map_or(1, |m| m.w.nrows());
+        let d = models.first().map_or(0, |m| m.w.ncols());
+        let ws: Vec<_> = models.iter().map(|m| m.w.view()).collect();
+        let bs: Vec<_> = models.iter().map(|m| m.b.view()).collect();
+        Stack {
+            w: concatenate(Axis(0), &ws).unwrap_or_else(|_| Array2::zeros((0, d))),
+            b: concatenate(Axis(0), &bs).unwrap_or_else(|_| Array1::zeros(0)),
+            k,
+        }
+    }
+
+    /// Number of stacked runs `R`.
+    pub fn runs(&self) -> usize {
+        self.b.len() / self.k
+    }
+
+    /// The parameters of run `r`.
+    pub fn model(&self, r: usize) -> Model {
+        let rows = r * self.k..(r + 1) * self.k;
+        Model {
+            w: self.w.slice(ndarray::s![rows.clone(), ..]).to_owned(),
+            b: self.b.slice(ndarray::s![rows]).to_owned(),
+        }
+    }
+
+    /// True when every parameter of run `r` is finite.
+    pub fn is_finite(&self, r: usize) -> bool {
+        let rows = r * self.k..(r + 1) * self.k;
+        let w = self.w.slice(ndarray::s![rows.clone(), ..]);
+        let b = self.b.slice(ndarray::s![rows]);
+        w.iter().chain(b.iter()).all(|v| v.is_finite())
+    }
+
+    /// Copies the parameters of every run from `other`, a stack of the same shape.
+    pub fn assign(&mut self, other: &Stack) {
+        self.w.assign(&other.w);
+        self.b.assign(&other.b);
+    }
+
+    /// Removes run `r`; the runs after it move down by one.
+    pub fn remove(&mut self, r: usize) {
+        let keep: Vec<usize> = (0..self.b.len()).filter(|i| i / self.k != r).collect();
+        self.w = self.w.select(Axis(0), &keep);
+        self.b = self.b.select(Axis(0), &keep);
+    }
+}
+
+/// Images as raw bytes with the affine map to the normalised inputs,
+/// `X̂[i, j] = a[j] X[i, j] − β[j]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Images<'a> {
+    /// Bytes, `n×d` row-major.
+    pub pixels: &'a [u8],
+    /// The normalisation, `d` columns.
+    pub affine: &'a Affine,
+}
+
+impl<'a> Images<'a> {
+    /// `pixels` (`n×d`, row-major) normalised by `affine`.
+    pub fn new(pixels: &'a [u8], affine: &'a Affine) -> Images<'a> {
+        Images { pixels, affine }
+    }
+}
+
+/// Buffers reused across steps and evaluations, and the instruction set chosen.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    isa: Isa,
+    /// Scores, then `G = P − Y`: `n×m`, image-major.
+    s: Vec<f32>,
+    /// `η` of every stacked row, `m`.
+    eta: Vec<f32>,
+    /// `2λ` of every stacked row, `m`.
+    two_lambda: Vec<f32>,
+    /// Partial sums of the scores, one vector per score.
+    acc: Vec<f32>,
+    /// `W ⊙ a`: `m×d`.
+    w_scaled: Vec<f32>,
+    /// `b − W β`: `m`.
+    b_shifted: Vec<f32>,
+    /// `G 1`: `m`.
+    gsum: Vec<f32>,
+}
+
+impl Default for Workspace {
+    fn default() -> Workspace {
+        Workspace::with_isa(Isa::detect())
+    }
+}
+
+/// Images scored at a time by [`Workspace::evaluate`].
+const EVAL_CHUNK: usize = 64;
+
+impl Workspace {
+    /// A workspace on the given instruction set (tests and benchmarks compare them).
+    pub fn with_isa(isa: Isa) -> Workspace {
+        Workspace {
+            isa,
+            s: Vec::new(),
+            eta: Vec::new(),
+            two_lambda: Vec::new(),
+            acc: Vec::new(),
+            w_scaled: Vec::new(),
+            b_shifted: Vec::new(),
+            gsum: Vec::new(),
+        }
+    }
+
+    /// The instruction set in use.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// One step of mini-batch gradient descent for every run of `stack` on the
+    /// images `x` (`n` rows) with `labels` (`n`), run `r` with `eta[r]`, `lambda[r]`
+    /// and `loss[r]`:
+    ///
+    /// ```text
+    /// G = ∂ℓ/∂S at S = W X̂ᵀ + b 1ᵀ                 K×n per run
+    ///   (softmax: G = softmax(S) − Y; others: crate::loss::Loss::score_gradient)
+    /// W ← W − η ((1/n) G X̂ + 2λW),  b ← b − η (1/n) G 1
+    /// ```
+    pub fn sgd_step(
+        &mut self,
+        stack: &mut Stack,
+        x: Images,
+        labels: &[u8],
+        eta: &[f32],
+        lambda: &[f32],
+        loss: &[Loss],
+    ) {
+        let (m, k, n, d) = (stack.b.len(), stack.k, labels.len(), stack.w.ncols());
+        if m == 0 || n == 0 {
+            return;
+        }
+        self.per_row(k, eta, lambda);
+        self.fold(stack, x.affine);
+        self.s.resize(n * m, 0.0);
+        let g = &mut self.s[..n * m];
+        self.isa.scores(
+            &self.w_scaled,
+            &self.b_shifted,
+            x.pixels,
+            d,
+            g,
+            &mut self.acc,
+        );
+        for (gi, &y) in g.chunks_exact_mut(m).zip(labels) {
+            for (col, &l) in gi.chunks_exact_mut(k).zip(loss) {
+                match l {
+                    Loss::Softmax => softmax_minus_onehot(col, y as usize),
+                    _ => l.score_gradient(ndarray::ArrayViewMut1::from(col), y as usize),
+                }
+            }
+        }
+        let inv_n = 1.0 / n as f32;
+        self.gsum.clear();
+        for (r, b) in stack.b.iter_mut().enumerate() {
+            let sum: f32 = g.iter().skip(r).step_by(m).sum();
+            self.gsum.push(sum);
+            *b -= self.eta[r] * (sum * inv_n);
+        }
+        let step = Step {
+            g,
+            gsum: &self.gsum,
+            a: &x.affine.a,
+            beta: &x.affine.beta,
+            inv_n,
+            eta: &self.eta,
+            two_lambda: &self.two_lambda,
+        };
+        let w = stack
+            .w
+            .as_slice_mut()
+            .unwrap_or_else(|| unreachable!("Stack::w is standard"));
+        self.isa.update(w, &step, x.pixels, d);
+    }
+
+    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β` (in f64,
+    /// in 8 interleaved partial sums so that it vectorises).
+    fn fold(&mut self, stack: &Stack, affine: &Affine) {
+        let d = stack.w.ncols();
+        let w = stack
+            .w
+            .as_slice()
+            .unwrap_or_else(|| unreachable!("Stack::w is standard"));
+        self.w_scaled.resize(w.len(), 0.0);
+        self.b_shifted.clear();
+        for ((row, out), &b) in w
+            .chunks_exact(d)
+            .zip(self.w_scaled.chunks_exact_mut(d))
+            .zip(&stack.b)
+        {
+            for ((o, &w), &a) in out.iter_mut().zip(row).zip(&affine.a) {
+                *o = w * a;
+            }
+            let mut part = [0f64; 8];
+            for (w8, beta8) in row.chunks_exact(8).zip(affine.beta.chunks_exact(8)) {
+                for ((p, &w), &beta) in part.iter_mut().zip(w8).zip(beta8) {
+                    *p += f64::from(w) * f64::from(beta);
+                }
+            }
+            let full = d / 8 * 8;
+            let tail: f64 = (full..d)
+                .map(|j| f64::from(row[j]) * f64::from(affine.beta[j]))
+                .sum();
+            let shift: f64 = part.iter().sum::<f64>() + tail;
+            self.b_shifted.push((f64::from(b) - shift) as f32);
+        }
+    }
+
+    fn per_row(&mut self, k: usize, eta: &[f32], lambda: &[f32]) {
+        self.eta.clear();
+        self.two_lambda.clear();
+        for (&e, &l) in eta.iter().zip(lambda) {
+            self.eta.extend(std::iter::repeat_n(e, k));
+            self.two_lambda.extend(std::iter::repeat_n(2.0 * l, k));
+        }
+    }
+
+    /// Loss, cost and accuracy of every run of `stack` on the whole set `x` with
+    /// `labels`, run `r` with `lambda[r]` and `loss[r]`. The softmax loss goes through
+    /// log-sum-exp, the others through [`Loss::example_loss`] in f64; sums in f64.
+    pub fn evaluate(
+        &mut self,
+        stack: &Stack,
+        x: Images,
+        labels: &[u8],
+        lambda: &[f64],
+        loss: &[Loss],
+    ) -> Vec<Metrics> {
+        let (m, k, n, d) = (stack.b.len(), stack.k, labels.len(), stack.w.ncols());
+        let runs = stack.runs();
+        let mut total = vec![0f64; runs];
+        let mut correct = vec![0usize; runs];
+        self.s.resize(EVAL_CHUNK * m, 0.0);
+        self.fold(stack, x.affine);
+        for (xc, yc) in x
+            .pixels
+            .chunks(EVAL_CHUNK * d)
+            .zip(labels.chunks(EVAL_CHUNK))
+        {
+            let s = &mut self.s[..yc.len() * m];
+            if m > 0 {
+                self.isa
+                    .scores(&self.w_scaled, &self.b_shifted, xc, d, s, &mut self.acc);
+            }
+            for (si, &y) in s.chunks_exact(m.max(1)).zip(yc) {
+                for ((r, col), &kind) in si.chunks_exact(k).enumerate().zip(loss) {
+                    let (l, best) = loss_argmax(kind, col, y as usize);
+                    total[r] += l;
+                    correct[r] += usize::from(best == y as usize);
+                }
+            }
+        }
+        (0..runs)
+            .map(|r| {
+                let rows = stack.w.slice(ndarray::s![r * k..(r + 1) * k, ..]);
+                let l2: f64 = rows.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+                let mean = if n > 0 { total[r] / n as f64 } else { 0.0 };
+                Metrics {
+                    loss: mean,
+                    cost: mean + lambda[r] * l2,
+                    accuracy: if n > 0 {
+                        correct[r] as f64 / n as f64
+                    } else {
+                        0.0
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// `col ← softmax(col) − e_y`, subtracting the max first.
+fn softmax_minus_onehot(col: &mut [f32], y: usize) {
+    let max = col.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for v in col.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in col.iter_mut() {
+        *v /= sum;
+    }
+    col[y] -= 1.0;
+}
+
+/// `(logΣexp(s) − s[y], argmax s)` of one column of scores, the first maximum
+/// winning ties; the exponentials are summed in f64.
+fn cross_entropy_argmax(s: &[f32], y: usize) -> (f64, usize) {
+    let mut max = f32::NEG_INFINITY;
+    let mut best = 0;
+    for (i, &v) in s.iter().enumerate() {
+        if v > max {
+            max = v;
+            best = i;
+        }
+    }
+    let sum: f64 = s.iter().map(|&v| f64::from(v - max).exp()).sum();
+    (f64::from(max) + sum.ln() - f64::from(s[y]), best)
+}
+
+/// `(ℓ(s, y), argmax s)` of one column of scores under `loss`: softmax through
+/// [`cross_entropy_argmax`], the others through [`Loss::example_loss`] in f64.
+fn loss_argmax(loss: Loss, s: &[f32], y: usize) -> (f64, usize) {
+    if loss == Loss::Softmax {
+        return cross_entropy_argmax(s, y);
+    }
+    let s64: Array1<f64> = s.iter().map(|&v| f64::from(v)).collect();
+    let best = s64
+        .iter()
+        .enumerate()
+        .fold(
+            (0, f64::NEG_INFINITY),
+            |(b, m), (i, &v)| {
+                if v > m { (i, v) } else { (b, m) }
+            },
+        )
+        .0;
+    (loss.example_loss(s64.view(), y), best)
+}
+
+/// Loss, cost and accuracy of one model on a whole data set (softmax loss).
+pub fn evaluate(model: &Model, data: &Dataset, lambda: f64) -> Metrics {
+    evaluate_loss(model, data, lambda, Loss::Softmax)
+}
+
+/// Loss, cost and accuracy of one model on a whole data set under `loss`.
+pub fn evaluate_loss(model: &Model, data: &Dataset, lambda: f64, loss: Loss) -> Metrics {
+    let stack = Stack::new(std::slice::from_ref(model));
+    let affine = data.normalizer.affine();
+    let x = Images::new(&data.pixels, &affine);
+    let mut ws = Workspace::default();
+    let mut m = ws.evaluate(&stack, x, &data.labels, &[lambda], &[loss]);
+    m.pop()
+        .unwrap_or_else(|| unreachable!("one run in, one result out"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,206 @@
+//! The fast kernels against the plain reference maths of [`crate::model`], in f64,
+//! on random inputs, on every instruction set this CPU has.
+
+use ndarray::{Array1, Array2};
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, Normal, StandardNormal};
+
+use super::{Images, Isa, Stack, Workspace};
+use crate::loss::{self, Loss};
+use crate::model::{self, Model};
+use crate::normalize::Affine;
+
+fn isas() -> Vec<Isa> {
+    let mut v = vec![Isa::detect(), Isa::portable()];
+    v.extend(Isa::avx2());
+    v
+}
+
+/// A random model (`W` entries of std `w_std`, `b` of std 0.1), `n` random images
+/// `n×d` of bytes with labels in `0..k`, and a normalisation like CIFAR-10's
+/// (`mean ≈ 0.45`, `std ≈ 0.25`, varying by column).
+fn random(
+    k: usize,
+    d: usize,
+    n: usize,
+    w_std: f64,
+    seed: u64,
+) -> (Model, Vec<u8>, Vec<u8>, Affine) {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    let wn = Normal::new(0.0, w_std).unwrap_or_else(|_| unreachable!());
+    let model = Model {
+        w: Array2::from_shape_simple_fn((k, d), || wn.sample(&mut rng) as f32),
+        b: Array1::from_shape_simple_fn(k, || {
+            let v: f32 = StandardNormal.sample(&mut rng);
+            0.1 * v
+        }),
+    };
+    let x = (0..n * d).map(|_| rng.random::<u8>()).collect();
+    let y = (0..n)
+        .map(|i| ((i * 7 + seed as usize) % k) as u8)
+        .collect();
+    let (mean, std): (Vec<f32>, Vec<f32>) = (0..d)
+        .map(|j| (0.4 + 0.1 * (j % 3) as f32, 0.2 + 0.01 * (j % 11) as f32))
+        .unzip();
+    let affine = Affine {
+        a: std.iter().map(|s| 1.0 / (255.0 * s)).collect(),
+        beta: mean.iter().zip(&std).map(|(m, s)| m / s).collect(),
+    };
+    (model, x, y, affine)
+}
+
+/// The normalised images `X̂ = a ⊙ X − β` as the report's `X: d×n`, in f64.
+fn normalised(x: &[u8], affine: &Affine) -> Array2<f64> {
+    let d = affine.a.len();
+    Array2::from_shape_fn((d, x.len() / d), |(j, i)| {
+        f64::from(affine.a[j]) * f64::from(x[i * d + j]) - f64::from(affine.beta[j])
+    })
+}
+
+fn max_abs_diff(a: impl IntoIterator<Item = f64>, b: impl IntoIterator<Item = f64>) -> f64 {
+    a.into_iter()
+        .zip(b)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0, f64::max)
+}
+
+const LOSSES: [Loss; 3] = [Loss::Softmax, Loss::Sigmoid, Loss::Hinge];
+
+#[test]
+fn one_step_matches_the_reference_gradients() {
+    // d = 3072 as in CIFAR-10, and 100 with a tail that is no multiple of any width.
+    for ((d, n), kind) in [(3072, 100), (100, 37)]
+        .into_iter()
+        .flat_map(|dn| LOSSES.map(|l| (dn, l)))
+    {
+        let (model, x, y, affine) = random(10, d, n, 0.01, d as u64);
+        let (eta, lambda) = (0.05f64, 0.3f64);
+        let m64 = model.to_f64();
+        let x64 = normalised(&x, &affine);
+        let (gw, gb) = loss::gradients(kind, &m64, x64.view(), &y, lambda);
+        let want_w = &m64.w - &(gw * eta);
+        let want_b = &m64.b - &(gb * eta);
+        for isa in isas() {
+            let mut stack = Stack::new(std::slice::from_ref(&model));
+            let mut ws = Workspace::with_isa(isa);
+            let xs = Images::new(&x, &affine);
+            ws.sgd_step(&mut stack, xs, &y, &[eta as f32], &[lambda as f32], &[kind]);
+            let got = stack.model(0);
+            let dw = max_abs_diff(got.w.iter().map(|&v| f64::from(v)), want_w.iter().copied());
+            let db = max_abs_diff(got.b.iter().map(|&v| f64::from(v)), want_b.iter().copied());
+            // The step moves W by η·|∇| ~ 1e-2; f32 keeps ~7 digits of W ~ 1e-2.
+            assert!(
+                dw < 2e-7 && db < 2e-7,
+                "{} {kind} d={d}: |ΔW| {dw:e}, |Δb| {db:e}",
+                isa.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn evaluation_matches_the_reference_loss_cost_and_accuracy() {
+    for ((d, n), kind) in [(3072, 1000), (100, 301)]
+        .into_iter()
+        .flat_map(|dn| LOSSES.map(|l| (dn, l)))
+    {
+        // Large weights, so that scores spread and the accuracy is far from chance.
+        let (model, x, y, affine) = random(10, d, n, 0.05, 7 + d as u64);
+        let lambda = 0.25;
+        let m64 = model.to_f64();
+        let x64 = normalised(&x, &affine);
+        let s = model::scores(m64.w.view(), m64.b.view(), x64.view());
+        let loss = kind.mean_loss(s.view(), &y);
+        let cost = loss::cost(kind, &m64, x64.view(), &y, lambda);
+        let accuracy = model::accuracy(s.view(), &y);
+        for isa in isas() {
+            let stack = Stack::new(std::slice::from_ref(&model));
+            let xs = Images::new(&x, &affine);
+            let got = Workspace::with_isa(isa).evaluate(&stack, xs, &y, &[lambda], &[kind]);
+            let tol = 1e-5 * loss.abs().max(1.0);
+            assert!(
+                (got[0].loss - loss).abs() < tol,
+                "{} {kind}: loss {} vs {loss}",
+                isa.name(),
+                got[0].loss
+            );
+            assert!(
+                (got[0].cost - cost).abs() < tol,
+                "{} {kind}: cost {} vs {cost}",
+                isa.name(),
+                got[0].cost
+            );
+            assert_eq!(got[0].accuracy, accuracy, "{}", isa.name());
+        }
+    }
+}
+
+#[test]
+fn stacked_runs_equal_runs_one_by_one() {
+    let (m0, x, y, affine) = random(10, 3072, 100, 0.01, 1);
+    let (m1, ..) = random(10, 3072, 1, 0.02, 2);
+    let (m2, ..) = random(10, 3072, 1, 0.05, 3);
+    let models = [m0, m1, m2];
+    let (eta, lambda) = ([0.1f32, 0.001, 0.01], [0.0f32, 1.0, 0.1]);
+    let losses = [Loss::Softmax, Loss::Sigmoid, Loss::Hinge];
+    let xs = Images::new(&x, &affine);
+    for isa in isas() {
+        let mut ws = Workspace::with_isa(isa);
+        let mut stack = Stack::new(&models);
+        for _ in 0..3 {
+            ws.sgd_step(&mut stack, xs, &y, &eta, &lambda, &losses);
+        }
+        let lam64: Vec<f64> = lambda.iter().map(|&l| f64::from(l)).collect();
+        let together = ws.evaluate(&stack, xs, &y, &lam64, &losses);
+        for r in 0..3 {
+            let mut alone = Stack::new(std::slice::from_ref(&models[r]));
+            for _ in 0..3 {
+                ws.sgd_step(
+                    &mut alone,
+                    xs,
+                    &y,
+                    &eta[r..=r],
+                    &lambda[r..=r],
+                    &losses[r..=r],
+                );
+            }
+            assert_eq!(alone.model(0), stack.model(r), "{} run {r}", isa.name());
+            let m = ws.evaluate(&alone, xs, &y, &lam64[r..=r], &losses[r..=r]);
+            assert_eq!(m[0], together[r], "{} run {r}", isa.name());
+        }
+    }
+}
+
+#[test]
+fn instruction_sets_agree_to_rounding() {
+    let (model, x, y, affine) = random(10, 3072, 100, 0.01, 5);
+    let xs = Images::new(&x, &affine);
+    let results: Vec<Model> = isas()
+        .into_iter()
+        .map(|isa| {
+            let mut stack = Stack::new(std::slice::from_ref(&model));
+            let mut ws = Workspace::with_isa(isa);
+            for _ in 0..5 {
+                ws.sgd_step(&mut stack, xs, &y, &[0.01], &[0.1], &[Loss::Softmax]);
+            }
+            stack.model(0)
+        })
+        .collect();
+    for r in &results[1..] {
+        let d = max_abs_diff(
+            r.w.iter().map(|&v| f64::from(v)),
+            results[0].w.iter().map(|&v| f64::from(v)),
+        );
+        assert!(d < 1e-6, "{d:e}");
+    }
+}
+
+#[test]
+fn removing_a_run_keeps_the_others() {
+    let models: Vec<Model> = (0..3).map(|s| random(10, 20, 1, 0.1, s).0).collect();
+    let mut stack = Stack::new(&models);
+    stack.remove(1);
+    assert_eq!(stack.runs(), 2);
+    assert_eq!(stack.model(0), models[0]);
+    assert_eq!(stack.model(1), models[2]);
+}
