@@ -48,6 +48,19 @@ fn invalid(field: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Reads a TOML file into any config type, with errors that name the file and,
+/// for a parse error, the line and column.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim().replace('\n', " "),
+    })
+}
+
 fn default_seed() -> u64 {
     DEFAULT_SEED
 }
@@ -353,14 +366,7 @@ impl ExperimentConfig {
 
     /// Reads and parses a TOML experiment file (not yet checked).
     pub fn from_file(path: &Path) -> Result<ExperimentConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim().replace('\n', " "),
-        })
+        read_toml(path)
     }
 
     /// Checks the split and every run against the training set's size; returns the

@@ -12,7 +12,7 @@ use crate::gradcheck::{self, GradCheckConfig};
 use crate::io::{self, OutputError};
 use crate::kernels;
 use crate::model::Model;
-use crate::modelfile::{self, DataFingerprint, ModelFile, ModelMeta};
+use crate::modelfile::{DataFingerprint, ModelFile, ModelMeta};
 use crate::normalize::{Dataset, Normalizer};
 use crate::results::{GradientCheck, Results, RunResult, Setup};
 use crate::train::{self, Observer};
@@ -344,13 +344,9 @@ impl Experiment {
         Some(ModelFile {
             model: self.models.get(i)?.clone(),
             normalizer: self.normalizer.clone(),
-            meta: ModelMeta {
-                format: modelfile::FORMAT_NAME.to_string(),
-                version: modelfile::FORMAT_VERSION,
-                onelayer_version: self.results.onelayer_version.clone(),
-                class_names: self.results.setup.class_names.clone(),
-                input: modelfile::INPUT_DESCRIPTION.to_string(),
-                run: Hyper {
+            meta: ModelMeta::new(
+                self.results.setup.class_names.clone(),
+                Hyper {
                     name: run.name.clone(),
                     lambda: run.lambda,
                     eta: run.eta,
@@ -360,10 +356,10 @@ impl Experiment {
                     shuffle: run.shuffle,
                     options: run.options,
                 },
-                split: self.config.split.clone(),
-                data: self.fingerprint.clone(),
-                test_accuracy: Some(run.test_accuracy),
-            },
+                self.config.split.clone(),
+                self.fingerprint.clone(),
+                Some(run.test_accuracy),
+            ),
         })
     }
 }

@@ -119,6 +119,29 @@ pub struct ModelMeta {
     pub test_accuracy: Option<f64>,
 }
 
+impl ModelMeta {
+    /// The metadata of a model trained by this version of onelayer.
+    pub fn new(
+        class_names: Vec<String>,
+        run: Hyper,
+        split: SplitConfig,
+        data: DataFingerprint,
+        test_accuracy: Option<f64>,
+    ) -> ModelMeta {
+        ModelMeta {
+            format: FORMAT_NAME.to_string(),
+            version: FORMAT_VERSION,
+            onelayer_version: env!("CARGO_PKG_VERSION").to_string(),
+            class_names,
+            input: INPUT_DESCRIPTION.to_string(),
+            run,
+            split,
+            data,
+            test_accuracy,
+        }
+    }
+}
+
 /// How [`ModelMeta::input`] describes the input.
 pub const INPUT_DESCRIPTION: &str = "3072 bytes per image in the CIFAR-10 layout (red plane, green \
 plane, blue plane, each 32x32 row-major); z = (x/255 - mean) / std; scores s = W z + b; \

@@ -41,14 +41,7 @@ pub struct BonusConfig {
 impl BonusConfig {
     /// Reads and parses a TOML bonus file (not yet checked).
     pub fn from_file(path: &Path) -> Result<BonusConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim().replace('\n', " "),
-        })
+        crate::config::read_toml(path)
     }
 
     /// The checked runs: the best recipe, its other seeds, the other members,
@@ -207,21 +200,17 @@ pub struct BonusOutput {
 impl BonusOutput {
     /// The best network as a model file (see [`crate::modelfile`]).
     pub fn best_model_file(&self, split: &SplitConfig) -> crate::modelfile::ModelFile {
-        use crate::modelfile::{self, ModelFile, ModelMeta};
+        use crate::modelfile::{ModelFile, ModelMeta};
         ModelFile {
             model: self.best_model.clone(),
             normalizer: self.normalizer.clone(),
-            meta: ModelMeta {
-                format: modelfile::FORMAT_NAME.to_string(),
-                version: modelfile::FORMAT_VERSION,
-                onelayer_version: self.results.onelayer_version.clone(),
-                class_names: self.results.setup.class_names.clone(),
-                input: modelfile::INPUT_DESCRIPTION.to_string(),
-                run: self.best_hyper.clone(),
-                split: split.clone(),
-                data: self.fingerprint.clone(),
-                test_accuracy: Some(self.results.best.test_accuracy),
-            },
+            meta: ModelMeta::new(
+                self.results.setup.class_names.clone(),
+                self.best_hyper.clone(),
+                split.clone(),
+                self.fingerprint.clone(),
+                Some(self.results.best.test_accuracy),
+            ),
         }
     }
 }

@@ -172,14 +172,7 @@ pub enum SearchError {
 impl SearchConfig {
     /// Reads and parses a TOML search file (not yet checked).
     pub fn from_file(path: &Path) -> Result<SearchConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim().replace('\n', " "),
-        })
+        crate::config::read_toml(path)
     }
 
     /// The runs of the search, named `run000`, `run001`, ..., each checked
