@@ -145,7 +145,17 @@ pub struct Hyper {
 
 /// The name a run gets from its settings: `lambda0.1_eta0.001`.
 pub fn run_name(lambda: f64, eta: f64) -> String {
-    format!("lambda{lambda}_eta{eta}")
+    format!("lambda{}_eta{}", compact(lambda), compact(eta))
+}
+
+/// A number as written (`0.001`), or in exponent form (`1e-12`) when it is long.
+fn compact(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() > 10 {
+        format!("{v:e}")
+    } else {
+        plain
+    }
 }
 
 impl RunConfig {
@@ -171,13 +181,15 @@ impl RunConfig {
     /// `n_train` is the number of training images.
     pub fn check(&self, prefix: &str, n_train: usize) -> Result<Hyper, ConfigError> {
         let field = |f: &str| format!("{prefix}{f}");
-        if !self.lambda.is_finite() || self.lambda < 0.0 {
+        // Training runs in f32: a value must stay finite there too.
+        let finite = |v: f64| (v as f32).is_finite();
+        if !finite(self.lambda) || self.lambda < 0.0 {
             return Err(invalid(
                 &field("lambda"),
                 format!("must be a finite number ≥ 0, got {}", self.lambda),
             ));
         }
-        if !self.eta.is_finite() || self.eta <= 0.0 {
+        if !finite(self.eta) || self.eta <= 0.0 {
             return Err(invalid(
                 &field("eta"),
                 format!("must be a finite number > 0, got {}", self.eta),
@@ -286,6 +298,15 @@ impl Default for SplitConfig {
 }
 
 impl SplitConfig {
+    /// Number of training images the split leaves (10 000 per official batch).
+    pub fn n_train(&self) -> usize {
+        let all = 10_000 * self.train_batches.len();
+        match self.validation {
+            Validation::HoldOut(n) => all.saturating_sub(n),
+            Validation::Batch(_) => all,
+        }
+    }
+
     /// Validates batch numbers and that validation does not overlap training.
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.train_batches.is_empty() {
@@ -395,11 +416,7 @@ impl ExperimentConfig {
 
     /// Number of training images the split leaves.
     pub fn n_train(&self) -> usize {
-        let all = 10_000 * self.split.train_batches.len();
-        match self.split.validation {
-            Validation::HoldOut(n) => all.saturating_sub(n),
-            Validation::Batch(_) => all,
-        }
+        self.split.n_train()
     }
 }
 
@@ -414,6 +431,8 @@ mod tests {
         assert_eq!(runs.len(), 4);
         assert_eq!(runs[0].name, "lambda0_eta0.1");
         assert_eq!(runs[3].name, "lambda1_eta0.001");
+        assert_eq!(run_name(0.0, 1e-12), "lambda0_eta1e-12");
+        assert_eq!(run_name(1e300, 1e30), "lambda1e300_eta1e30");
     }
 
     #[test]
@@ -434,6 +453,13 @@ mod tests {
         );
         r.eta = 0.1;
         r.lambda = -1.0;
+        assert!(
+            r.check("--", 100)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--lambda")
+        );
+        r.lambda = 1e39;
         assert!(
             r.check("--", 100)
                 .unwrap_err()

@@ -129,6 +129,7 @@ impl Staging {
         let mut w = std::io::BufWriter::new(file);
         fill(&mut w).map_err(err)?;
         w.flush().map_err(err)?;
+        w.get_ref().sync_all().map_err(err)?;
         self.files.push(rel.to_path_buf());
         Ok(())
     }

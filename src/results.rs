@@ -245,20 +245,25 @@ impl Results {
         );
         for r in &self.runs {
             let h = &r.history;
-            let last = |v: &[f64]| v.last().copied().unwrap_or(f64::NAN);
+            // A run that diverged in its first epoch has no finished epoch to show.
+            let loss = |v: &[f64]| v.last().map_or("—".into(), |x| format!("{x:.4}"));
+            let acc = |v: &[f64]| {
+                v.last()
+                    .map_or("—".into(), |x| format!("{:.2}%", 100.0 * x))
+            };
             let note = match r.diverged_at_epoch {
                 Some(e) => format!("  diverged in epoch {e}"),
                 None => String::new(),
             };
             out += &format!(
-                "{:<22} {:>6} {:>7} {:>10.4} {:>8.2}% {:>10.4} {:>8.2}% {:>8.2}%{note}\n",
+                "{:<22} {:>6} {:>7} {:>10} {:>9} {:>10} {:>9} {:>8.2}%{note}\n",
                 r.name,
                 r.lambda,
                 r.eta,
-                last(&h.train_loss),
-                100.0 * last(&h.train_accuracy),
-                last(&h.val_loss),
-                100.0 * last(&h.val_accuracy),
+                loss(&h.train_loss),
+                acc(&h.train_accuracy),
+                loss(&h.val_loss),
+                acc(&h.val_accuracy),
                 100.0 * r.test_accuracy,
             );
         }

@@ -131,3 +131,77 @@ fn a_failed_run_leaves_no_output_folder_behind() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn bad_search_grids_are_named_with_their_file_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("grid.toml");
+    let out = tmp.path().join("out");
+    let base = "[base]\nlambda = 0.0\neta = 0.01\nn_epochs = 1\nn_batch = 100\n";
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "[space]\nlambda = [1.0, inf]\neta = [0.01]\n[random]\nn = 3\nseed = 1\n",
+            &["grid.toml", "space.lambda[1]"],
+        ),
+        (
+            "[space]\nlambda = [0.1]\neta = [0.01]\n[random]\nn = 100000000000\nseed = 1\n",
+            &["grid.toml", "random.n"],
+        ),
+        (
+            "[space]\nlambda = [0.1]\neta = [-1.0]\n",
+            &["grid.toml", "eta"],
+        ),
+    ];
+    for (space, expected) in cases {
+        std::fs::write(&cfg, format!("{base}{space}")).unwrap();
+        fails_with(
+            &[
+                "search",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--data",
+                "/nonexistent",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            expected,
+        );
+    }
+    assert!(empty_or_absent(&out));
+}
+
+#[test]
+fn train_save_refuses_a_folder_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    fails_with(
+        &[
+            "train",
+            "--data",
+            "/nonexistent",
+            "--save",
+            tmp.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["--save", "folder"],
+    );
+    assert!(empty_or_absent(&out));
+}
+
+#[test]
+fn config_file_errors_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("exp.toml");
+    std::fs::write(&cfg, "[split]\ntrain_batches = []\nvalidation = { batch = 2 }\n[[run]]\nlambda = 0.0\neta = 0.1\nn_epochs = 1\nn_batch = 10\n").unwrap();
+    fails_with(
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data",
+            "/nonexistent",
+        ],
+        &["exp.toml", "train_batches"],
+    );
+}

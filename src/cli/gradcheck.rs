@@ -46,6 +46,13 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
     }
     let (path, opts) = a.data.resolve()?;
     let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
+    if a.examples > data.train.len() {
+        anyhow::bail!(
+            "--examples: must be at most {}, the training set's size, got {}",
+            data.train.len(),
+            a.examples
+        );
+    }
     let cfg = GradCheckConfig {
         dims: a.dims,
         examples: a.examples,

@@ -149,14 +149,18 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    // Flags are named `--flag` in errors; a file's fields by their place in it.
-    let config_for_errors = if a.config.is_some() { None } else { Some("--") };
-    if let Some(prefix) = config_for_errors {
+    // Flags are named `--flag` in errors; a file's fields by the file and their
+    // place in it. Everything is checked before any work.
+    if let Some(path) = &a.config {
+        config
+            .check(config.n_train())
+            .map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+    } else {
         config
             .split
             .check()
             .map_err(|e| anyhow::anyhow!("{}", flag_error(&e.to_string())))?;
-        config.run[0].check(prefix, config.n_train()).map_err(|e| {
+        config.run[0].check("--", config.n_train()).map_err(|e| {
             anyhow::anyhow!(
                 "{}",
                 e.to_string()
@@ -193,6 +197,9 @@ fn check_save(save: &Path, runs: usize) -> anyhow::Result<()> {
             save.display(),
             dir.display()
         );
+    }
+    if save.is_dir() {
+        anyhow::bail!("--save {}: is a folder; give a file name", save.display());
     }
     Ok(())
 }

@@ -51,6 +51,9 @@ fn line(r: &SearchRecord) -> String {
 /// test accuracy once the search is complete.
 pub fn run(a: SearchArgs) -> anyhow::Result<ExitCode> {
     let cfg = SearchConfig::from_file(&a.config)?;
+    // Every candidate is checked before any work, with errors naming the file.
+    cfg.candidates(cfg.split.n_train())
+        .map_err(|e| anyhow::anyhow!("config {}: {e}", a.config.display()))?;
     let threads = super::reproduce::default_threads(a.threads)?;
     if a.max_runs == Some(0) {
         anyhow::bail!("--max-runs: must be at least 1");

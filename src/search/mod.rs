@@ -189,6 +189,14 @@ impl SearchConfig {
         if self.space.eta.is_empty() {
             return Err(bad("space.eta", "must list at least one value"));
         }
+        for (name, list) in [("lambda", &self.space.lambda), ("eta", &self.space.eta)] {
+            if let Some(i) = list.iter().position(|v| !v.is_finite()) {
+                return Err(bad(
+                    &format!("space.{name}[{i}]"),
+                    "must be a finite number",
+                ));
+            }
+        }
         let batches = or_base(&self.space.n_batch, self.base.n_batch);
         let schedules = or_base(&self.space.schedule, self.base.schedule);
         let settings: Vec<(f64, f64, usize, Schedule)> = match self.random {
@@ -206,6 +214,12 @@ impl SearchConfig {
                 all
             }
             Some(r) if r.n == 0 => return Err(bad("random.n", "must be at least 1, got 0")),
+            Some(r) if r.n > MAX_RUNS => {
+                return Err(bad(
+                    "random.n",
+                    &format!("must be at most {MAX_RUNS}, got {}", r.n),
+                ));
+            }
             Some(r) => {
                 let mut rng = rand_pcg::Pcg64::seed_from_u64(r.seed);
                 (0..r.n)
@@ -237,6 +251,9 @@ impl SearchConfig {
             .collect()
     }
 }
+
+/// The most runs a random search may draw.
+pub const MAX_RUNS: usize = 100_000;
 
 fn or_base<T: Copy>(list: &[T], base: T) -> Vec<T> {
     if list.is_empty() {
