@@ -40,9 +40,13 @@ pub struct BonusArgs {
 fn report_runs(a: &BonusArgs, threads: usize) -> anyhow::Result<Vec<RunResult>> {
     if let Some(p) = &a.compare {
         let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        let r: Results =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+            std::fs::read_to_string(p).with_context(|| format!("--compare {}", p.display()))?;
+        let r: Results = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "--compare {}: not a results.json of onelayer reproduce",
+                p.display()
+            )
+        })?;
         return Ok(r.runs);
     }
     let (path, opts) = a.data.resolve()?;

@@ -244,10 +244,17 @@ pub fn download(
     dir: &Path,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Extracted, DownloadError> {
+    let created = !dir.exists();
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let archive = fetch(spec, dir, on_event)?;
-    on_event(Event::Extracting);
-    extract(&archive, dir, spec.format)
+    let result = fetch(spec, dir, on_event).and_then(|archive| {
+        on_event(Event::Extracting);
+        extract(&archive, dir, spec.format)
+    });
+    if result.is_err() && created {
+        // Only succeeds when nothing (not even a partial download to resume) is left.
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
 }
 
 /// md5 (lower-case hex) of the file at `path`, streamed.
