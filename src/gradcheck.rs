@@ -97,54 +97,28 @@ pub fn relative_errors<'a>(
     (max, if count > 0 { sum / count as f64 } else { 0.0 })
 }
 
-/// Checks `analytic` on the first `cfg.dims` rows and `cfg.examples` columns of
-/// `x: d×n` (already normalised), at weights drawn as in training.
-pub fn check_with(
-    analytic: &GradientFn,
-    x: ArrayView2<f64>,
-    labels: &[u8],
+/// The first `cfg.dims` rows and `cfg.examples` columns of `x: d×n`, their labels,
+/// and weights for that many dimensions drawn as in training.
+fn slice<'a>(
+    x: ArrayView2<'a, f64>,
+    labels: &'a [u8],
     k: usize,
-    lambda: f64,
     cfg: &GradCheckConfig,
-) -> GradCheckReport {
+) -> (ArrayView2<'a, f64>, &'a [u8], Model<f64>) {
     let dims = cfg.dims.min(x.nrows());
     let examples = cfg.examples.min(x.ncols()).min(labels.len());
-    let xs = x.slice(s![..dims, ..examples]);
-    let ys = &labels[..examples];
     let m = Model::init(k, dims, cfg.seed).to_f64();
-    let (aw, ab) = analytic(&m, xs, ys, lambda);
-    let (nw, nb) = numerical_gradients(&m, xs, ys, lambda, cfg.step);
-    let (max_rel_w, mean_rel_w) = relative_errors(&aw, &nw, cfg.eps);
-    let (max_rel_b, mean_rel_b) = relative_errors(&ab, &nb, cfg.eps);
-    GradCheckReport {
-        lambda,
-        dims,
-        examples,
-        step: cfg.step,
-        max_rel_w,
-        mean_rel_w,
-        max_rel_b,
-        mean_rel_b,
-    }
+    (x.slice_move(s![..dims, ..examples]), &labels[..examples], m)
 }
 
-/// Checks the analytic gradients of `loss` ([`crate::loss::gradients`]) against
-/// finite differences of its cost ([`crate::loss::cost`]) at the model `m`, on
-/// `x: d×n` whose rows match `m`'s columns.
-pub fn check_loss_at(
-    loss: Loss,
-    m: &Model<f64>,
-    x: ArrayView2<f64>,
-    labels: &[u8],
+/// The report of analytic against numerical gradients `(∂J/∂W, ∂J/∂b)` on `x`.
+fn report(
     lambda: f64,
+    x: ArrayView2<f64>,
+    (aw, ab): (Array2<f64>, Array1<f64>),
+    (nw, nb): (Array2<f64>, Array1<f64>),
     cfg: &GradCheckConfig,
 ) -> GradCheckReport {
-    let (aw, ab) = crate::loss::gradients(loss, m, x, labels, lambda);
-    let (nw, nb) = numerical_gradients_of(
-        &|p| crate::loss::cost(loss, p, x, labels, lambda),
-        m,
-        cfg.step,
-    );
     let (max_rel_w, mean_rel_w) = relative_errors(&aw, &nw, cfg.eps);
     let (max_rel_b, mean_rel_b) = relative_errors(&ab, &nb, cfg.eps);
     GradCheckReport {
@@ -159,6 +133,42 @@ pub fn check_loss_at(
     }
 }
 
+/// Checks `analytic` on the first `cfg.dims` rows and `cfg.examples` columns of
+/// `x: d×n` (already normalised), at weights drawn as in training.
+pub fn check_with(
+    analytic: &GradientFn,
+    x: ArrayView2<f64>,
+    labels: &[u8],
+    k: usize,
+    lambda: f64,
+    cfg: &GradCheckConfig,
+) -> GradCheckReport {
+    let (xs, ys, m) = slice(x, labels, k, cfg);
+    let a = analytic(&m, xs, ys, lambda);
+    let n = numerical_gradients(&m, xs, ys, lambda, cfg.step);
+    report(lambda, xs, a, n, cfg)
+}
+
+/// Checks the analytic gradients of `loss` ([`crate::loss::gradients`]) against
+/// finite differences of its cost ([`crate::loss::cost`]) at the model `m`, on
+/// `x: d×n` whose rows match `m`'s columns.
+pub fn check_loss_at(
+    loss: Loss,
+    m: &Model<f64>,
+    x: ArrayView2<f64>,
+    labels: &[u8],
+    lambda: f64,
+    cfg: &GradCheckConfig,
+) -> GradCheckReport {
+    let a = crate::loss::gradients(loss, m, x, labels, lambda);
+    let n = numerical_gradients_of(
+        &|p| crate::loss::cost(loss, p, x, labels, lambda),
+        m,
+        cfg.step,
+    );
+    report(lambda, x, a, n, cfg)
+}
+
 /// Checks `loss` on the first `cfg.dims` rows and `cfg.examples` columns of `x`,
 /// at weights drawn as in training (as [`check_with`] does for softmax).
 pub fn check_loss(
@@ -169,17 +179,8 @@ pub fn check_loss(
     lambda: f64,
     cfg: &GradCheckConfig,
 ) -> GradCheckReport {
-    let dims = cfg.dims.min(x.nrows());
-    let examples = cfg.examples.min(x.ncols()).min(labels.len());
-    let m = Model::init(k, dims, cfg.seed).to_f64();
-    check_loss_at(
-        loss,
-        &m,
-        x.slice(s![..dims, ..examples]),
-        &labels[..examples],
-        lambda,
-        cfg,
-    )
+    let (xs, ys, m) = slice(x, labels, k, cfg);
+    check_loss_at(loss, &m, xs, ys, lambda, cfg)
 }
 
 /// Checks the model's own analytic gradients ([`model::gradients`]).
