@@ -13,18 +13,7 @@ use onelayer::model::Model;
 use onelayer::modelfile::{self, DataFingerprint, ModelFile, ModelMeta};
 use onelayer::normalize::Normalizer;
 
-const NAMES: [&str; 10] = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-];
+use common::CLASS_NAMES as NAMES;
 
 /// A model with pseudo-random weights (a fixed LCG), written to `dir/m.onelayer`.
 fn synthetic_model(dir: &Path) -> PathBuf {

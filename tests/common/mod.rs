@@ -3,6 +3,20 @@
 
 use std::path::PathBuf;
 
+/// CIFAR-10's class names in label order, as `batches.meta.txt` lists them.
+pub const CLASS_NAMES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+
 /// The real CIFAR-10 binary folder from `$CIFAR10_DIR`. When it is unset, the
 /// test is skipped with a note — unless `ONELAYER_REQUIRE_DATA=1` (set by CI),
 /// in which case the test fails.

@@ -6,18 +6,7 @@ use std::path::Path;
 
 pub const D: usize = 3072;
 
-pub const CLASS_NAMES: [&str; 10] = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-];
+pub use crate::common::CLASS_NAMES;
 
 /// `n` images with pseudo-random pixels and labels in `0..10`, from `seed`.
 pub fn synthetic(n: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
