@@ -71,20 +71,28 @@ pub(crate) fn msg<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// Draws `fig` on `root` and flushes it to the backend.
+fn render<DB: DrawingBackend>(
+    fig: &impl Figure,
+    root: DrawingArea<DB, Shift>,
+) -> Result<(), PlotError> {
+    fig.draw(&root)
+        .and_then(|()| root.present().map_err(msg))
+        .map_err(|message| PlotError::Draw {
+            figure: fig.name(),
+            message,
+        })
+}
+
 /// Renders `fig` as PNG bytes.
 pub fn to_png(fig: &impl Figure) -> Result<Vec<u8>, PlotError> {
     register_font()?;
     let (w, h) = fig.size();
     let mut buf = vec![255u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        fig.draw(&root)
-            .and_then(|()| root.present().map_err(msg))
-            .map_err(|message| PlotError::Draw {
-                figure: fig.name(),
-                message,
-            })?;
-    }
+    render(
+        fig,
+        BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area(),
+    )?;
     encode_png(&buf, w, h, &fig.name())
 }
 
@@ -92,15 +100,10 @@ pub fn to_png(fig: &impl Figure) -> Result<Vec<u8>, PlotError> {
 pub fn to_svg(fig: &impl Figure) -> Result<Vec<u8>, PlotError> {
     register_font()?;
     let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, fig.size()).into_drawing_area();
-        fig.draw(&root)
-            .and_then(|()| root.present().map_err(msg))
-            .map_err(|message| PlotError::Draw {
-                figure: fig.name(),
-                message,
-            })?;
-    }
+    render(
+        fig,
+        SVGBackend::with_string(&mut out, fig.size()).into_drawing_area(),
+    )?;
     Ok(out.into_bytes())
 }
 

@@ -28,7 +28,7 @@ fn history(loss: &[f64], gap: f64, penalty: f64) -> History {
 
 fn run(lambda: f64, eta: f64, history: History, diverged_at_epoch: Option<usize>) -> RunResult {
     RunResult {
-        name: format!("lambda{lambda}_eta{eta}"),
+        name: onelayer::config::run_name(lambda, eta),
         lambda,
         eta,
         n_epochs: 10,
