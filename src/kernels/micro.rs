@@ -15,14 +15,14 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
-use super::simd::{Lanes, Portable, prefetch};
+use super::simd::{Lanes, Portable};
 
 /// The instruction set the kernels run on, chosen at run time.
 #[derive(Debug, Clone, Copy)]
-pub struct Isa(Kind);
+pub struct Isa(pub(super) Kind);
 
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(super) enum Kind {
     #[cfg(target_arch = "x86_64")]
     Avx512(Avx512),
     #[cfg(target_arch = "x86_64")]
@@ -72,32 +72,6 @@ impl Isa {
         }
     }
 
-    /// `s[i·m + r] = b[r] + Σ_j w[r·d + j] x[i·d + j]` with `m = b.len()`,
-    /// `nb = s.len() / m` images; `w: m×d`, `x: nb×d`; `acc` is scratch space.
-    pub(crate) fn scores(
-        self,
-        w: &[f32],
-        b: &[f32],
-        x: &[u8],
-        d: usize,
-        s: &mut [f32],
-        acc: &mut Vec<f32>,
-    ) {
-        let m = b.len();
-        assert!(
-            m > 0 && w.len() == m * d && s.len().is_multiple_of(m) && x.len() >= s.len() / m * d
-        );
-        match self.0 {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the token proves AVX-512F was detected.
-            Kind::Avx512(t) => unsafe { scores_avx512(t, w, b, x, d, s, acc) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the token proves AVX2 and FMA were detected.
-            Kind::Avx2(t) => unsafe { scores_avx2(t, w, b, x, d, s, acc) },
-            Kind::Portable => scores::<_, 5, 2>(Portable, w, b, x, d, s, acc),
-        }
-    }
-
     /// `w[r, :] ← w[r, :] − eta[r] (inv_n (a ⊙ Σ_i g[i·m + r] x[i, :] − gsum[r] β) + two_lambda[r] w[r, :])`
     /// with `m = eta.len()`, `nb = g.len() / m` images; `w: m×d`, `x: nb×d`.
     pub(crate) fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
@@ -112,7 +86,7 @@ impl Isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX2 and FMA were detected.
             Kind::Avx2(t) => unsafe { update_avx2(t, w, step, x, d) },
-            Kind::Portable => update::<_, 5, 1>(Portable, w, step, x, d),
+            Kind::Portable => update::<_, 5, 5, 1>(Portable, w, step, x, d),
         }
     }
 }
@@ -131,189 +105,20 @@ pub(crate) struct Step<'a> {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn scores_avx512(
-    t: Avx512,
-    w: &[f32],
-    b: &[f32],
-    x: &[u8],
-    d: usize,
-    s: &mut [f32],
-    acc: &mut Vec<f32>,
-) {
-    scores::<_, 5, 4>(t, w, b, x, d, s, acc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn scores_avx2(
-    t: Avx2,
-    w: &[f32],
-    b: &[f32],
-    x: &[u8],
-    d: usize,
-    s: &mut [f32],
-    acc: &mut Vec<f32>,
-) {
-    scores::<_, 5, 2>(t, w, b, x, d, s, acc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
 fn update_avx512(t: Avx512, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
-    update::<_, 10, 2>(t, w, step, x, d)
+    update::<_, 20, 10, 1>(t, w, step, x, d)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn update_avx2(t: Avx2, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
-    update::<_, 5, 2>(t, w, step, x, d)
+    update::<_, 5, 5, 2>(t, w, step, x, d)
 }
 
-/// Floats of weights that one block of columns may hold (24 KiB: half of a
-/// typical L1 data cache).
-const L1_FLOATS: usize = 6144;
-
-/// Widest block of columns, so that `NC` images of one block, as f32, fit in a
-/// small buffer on the stack.
-const MAX_WIDTH: usize = 512;
-/// Most images per tile.
-const MAX_NC: usize = 4;
-const _: () = assert!(MAX_NC * MAX_WIDTH <= 4096, "the buffer lives on the stack");
-
-/// Scores with the columns split into blocks so that one block of all `m` weight
-/// rows stays in L1 cache while every image passes by it. Tiles of `MR` rows × `NR`
-/// images add their lane-wise partial sums into `acc` (one vector per image and
-/// row); at the end each vector's lanes are summed, then the scalar tail and the
-/// bias are added. Each score sees the same operations in the same order wherever
-/// it sits in a tile.
+/// The update in blocks of `MR` weight rows (while they last, then `MR2`, then
+/// one) × `VW` vectors of columns.
 #[inline(always)]
-fn scores<L: Lanes, const MR: usize, const NR: usize>(
-    l: L,
-    w: &[f32],
-    b: &[f32],
-    x: &[u8],
-    d: usize,
-    s: &mut [f32],
-    acc: &mut Vec<f32>,
-) {
-    let (m, n) = (b.len(), L::N);
-    let nb = s.len() / m;
-    let full = d / n * n;
-    acc.clear();
-    acc.resize(nb * m * n, 0.0);
-    let width = (L1_FLOATS / m).clamp(n, MAX_WIDTH) / n * n;
-    // The images of one tile and one block of columns, as f32.
-    let mut buf = [0f32; MAX_NC * MAX_WIDTH];
-    let mut start = 0;
-    while start < full {
-        let cols = start..(start + width).min(full);
-        let mut i = 0;
-        while i + NR <= nb {
-            block_images::<L, MR, NR>(l, w, x, d, cols.clone(), i, m, (acc, &mut buf));
-            i += NR;
-        }
-        for i in i..nb {
-            block_images::<L, MR, 1>(l, w, x, d, cols.clone(), i, m, (acc, &mut buf));
-        }
-        start = cols.end;
-    }
-    for (i, si) in s.chunks_exact_mut(m).enumerate() {
-        for (r, sr) in si.iter_mut().enumerate() {
-            let tail: f32 = (full..d)
-                .map(|j| w[r * d + j] * f32::from(x[i * d + j]))
-                .sum();
-            *sr = l.sum(l.load(&acc[(i * m + r) * n..])) + tail + b[r];
-        }
-    }
-}
-
-/// Columns `cols` of images `i0 .. i0 + NC` against every weight row.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn block_images<L: Lanes, const MR: usize, const NC: usize>(
-    l: L,
-    w: &[f32],
-    x: &[u8],
-    d: usize,
-    cols: std::ops::Range<usize>,
-    i0: usize,
-    m: usize,
-    (acc, buf): (&mut [f32], &mut [f32]),
-) {
-    let xs = &x[i0 * d + cols.start..];
-    let len = cols.len();
-    // The next images' columns come from memory in short pieces that the hardware
-    // prefetcher does not see coming: ask for them one tile ahead (64-byte lines).
-    for c in NC..2 * NC {
-        for line in (0..len).step_by(64) {
-            prefetch(xs, c * d + line);
-        }
-    }
-    // The bytes become f32 once here, not once per tile of weight rows.
-    assert!(NC * len <= buf.len() && xs.len() >= (NC - 1) * d + len);
-    for c in 0..NC {
-        for o in (0..len).step_by(L::N) {
-            // SAFETY: o + N <= len, so c·d + o + N <= (NC−1)·d + len <= xs.len().
-            let v = unsafe { l.load_u8_unchecked(xs, c * d + o) };
-            l.store(v, &mut buf[c * len + o..]);
-        }
-    }
-    let mut r = 0;
-    while r + MR <= m {
-        tile::<L, MR, NC>(l, &w[r * d + cols.start..], buf, (d, len), acc, (i0, r, m));
-        r += MR;
-    }
-    for r in r..m {
-        tile::<L, 1, NC>(l, &w[r * d + cols.start..], buf, (d, len), acc, (i0, r, m));
-    }
-}
-
-/// `acc[i0 + c][r0 + k] += w_k ⊙ x_c`, summed vector by vector over `len` columns
-/// (a whole number of vectors), for `MR` weight rows `w_k = w[k·d ..]` and `NC`
-/// images `x_c = x[c·len ..]`.
-#[inline(always)]
-fn tile<L: Lanes, const MR: usize, const NC: usize>(
-    l: L,
-    w: &[f32],
-    x: &[f32],
-    (d, len): (usize, usize),
-    acc: &mut [f32],
-    (i0, r0, m): (usize, usize, usize),
-) {
-    assert!(len % L::N == 0 && w.len() >= (MR - 1) * d + len && x.len() >= NC * len);
-    let at = |k: usize, c: usize| ((i0 + c) * m + r0 + k) * L::N;
-    let mut a = [[l.zero(); NC]; MR];
-    for (k, a_k) in a.iter_mut().enumerate() {
-        for (c, a) in a_k.iter_mut().enumerate() {
-            *a = l.load(&acc[at(k, c)..]);
-        }
-    }
-    let mut xv = [l.zero(); NC];
-    let mut o = 0;
-    while o < len {
-        for (c, xc) in xv.iter_mut().enumerate() {
-            // SAFETY: o + N <= len, so c·len + o + N <= NC·len <= x.len().
-            *xc = unsafe { l.load_unchecked(x, c * len + o) };
-        }
-        for (k, a_k) in a.iter_mut().enumerate() {
-            // SAFETY: o + N <= len, so k·d + o + N <= (MR−1)·d + len <= w.len().
-            let wv = unsafe { l.load_unchecked(w, k * d + o) };
-            for (a, &xc) in a_k.iter_mut().zip(&xv) {
-                *a = l.mul_add(wv, xc, *a);
-            }
-        }
-        o += L::N;
-    }
-    for (k, a_k) in a.iter().enumerate() {
-        for (c, &v) in a_k.iter().enumerate() {
-            l.store(v, &mut acc[at(k, c)..]);
-        }
-    }
-}
-
-/// The update in blocks of `MR` weight rows × `VW` vectors of columns.
-#[inline(always)]
-fn update<L: Lanes, const MR: usize, const VW: usize>(
+fn update<L: Lanes, const MR: usize, const MR2: usize, const VW: usize>(
     l: L,
     w: &mut [f32],
     step: &Step,
@@ -322,15 +127,17 @@ fn update<L: Lanes, const MR: usize, const VW: usize>(
 ) {
     let m = step.eta.len();
     let mut r = 0;
+    while r + MR <= m {
+        update_rows::<L, MR, VW>(l, &mut w[r * d..(r + MR) * d], r, step, x, d);
+        r += MR;
+    }
+    while r + MR2 <= m {
+        update_rows::<L, MR2, VW>(l, &mut w[r * d..(r + MR2) * d], r, step, x, d);
+        r += MR2;
+    }
     while r < m {
-        let rows = if r + MR <= m { MR } else { 1 };
-        let wr = &mut w[r * d..(r + rows) * d];
-        if rows == MR {
-            update_rows::<L, MR, VW>(l, wr, r, step, x, d);
-        } else {
-            update_rows::<L, 1, VW>(l, wr, r, step, x, d);
-        }
-        r += rows;
+        update_rows::<L, 1, VW>(l, &mut w[r * d..(r + 1) * d], r, step, x, d);
+        r += 1;
     }
 }
 
@@ -386,15 +193,16 @@ fn update_block<L: Lanes, const MR: usize, const VW: usize>(
     let nb = step.g.len() / m;
     let mut acc = [[l.zero(); VW]; MR];
     assert!(nb == 0 || x.len() >= (nb - 1) * d + o + VW * L::N);
+    assert!(r0 + MR <= m && step.g.len() == nb * m);
     let mut xv = [l.zero(); VW];
     for i in 0..nb {
         for (v, xv) in xv.iter_mut().enumerate() {
             // SAFETY: i < nb, so i·d + o + v·N + N <= (nb−1)·d + o + VW·N <= x.len().
             *xv = unsafe { l.load_u8_unchecked(x, i * d + o + v * L::N) };
         }
-        let gi = &step.g[i * m + r0..][..MR];
-        for (acc_k, &gk) in acc.iter_mut().zip(gi) {
-            let gk = l.splat(gk);
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            // SAFETY: i < nb and r0 + k < m, so i·m + r0 + k < nb·m = g.len().
+            let gk = l.splat(unsafe { *step.g.get_unchecked(i * m + r0 + k) });
             for (a, &xv) in acc_k.iter_mut().zip(&xv) {
                 *a = l.mul_add(gk, xv, *a);
             }

@@ -21,6 +21,7 @@
 //! memory traffic. Shapes: `W: m×d` with `m = R·K`; scores `S: n×m`, image-major.
 
 mod micro;
+mod panel;
 mod simd;
 
 use ndarray::{Array1, Array2, Axis, concatenate};
@@ -123,14 +124,14 @@ pub struct Workspace {
     eta: Vec<f32>,
     /// `2λ` of every stacked row, `m`.
     two_lambda: Vec<f32>,
-    /// Partial sums of the scores, one vector per score.
-    acc: Vec<f32>,
-    /// `W ⊙ a`: `m×d`.
-    w_scaled: Vec<f32>,
     /// `b − W β`: `m`.
     b_shifted: Vec<f32>,
     /// `G 1`: `m`.
     gsum: Vec<f32>,
+    /// `(W ⊙ a)ᵀ`: `d×m`.
+    wt: Vec<f32>,
+    /// A group of images transposed, `d×16` bytes.
+    panel: Vec<u8>,
 }
 
 impl Default for Workspace {
@@ -138,9 +139,6 @@ impl Default for Workspace {
         Workspace::with_isa(Isa::detect())
     }
 }
-
-/// Images scored at a time by [`Workspace::evaluate`].
-const EVAL_CHUNK: usize = 64;
 
 impl Workspace {
     /// A workspace on the given instruction set (tests and benchmarks compare them).
@@ -150,10 +148,10 @@ impl Workspace {
             s: Vec::new(),
             eta: Vec::new(),
             two_lambda: Vec::new(),
-            acc: Vec::new(),
-            w_scaled: Vec::new(),
             b_shifted: Vec::new(),
             gsum: Vec::new(),
+            wt: Vec::new(),
+            panel: Vec::new(),
         }
     }
 
@@ -187,15 +185,10 @@ impl Workspace {
         self.per_row(k, eta, lambda);
         self.fold(stack, x.affine);
         self.s.resize(n * m, 0.0);
+        let mut s = std::mem::take(&mut self.s);
+        self.scores(x.pixels, d, &mut s[..n * m]);
+        self.s = s;
         let g = &mut self.s[..n * m];
-        self.isa.scores(
-            &self.w_scaled,
-            &self.b_shifted,
-            x.pixels,
-            d,
-            g,
-            &mut self.acc,
-        );
         for (gi, &y) in g.chunks_exact_mut(m).zip(labels) {
             for (col, &l) in gi.chunks_exact_mut(k).zip(loss) {
                 match l {
@@ -227,24 +220,23 @@ impl Workspace {
         self.isa.update(w, &step, x.pixels, d);
     }
 
-    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β` (in f64,
-    /// in 8 interleaved partial sums so that it vectorises).
+    /// `wt = (W ⊙ a)ᵀ` (`d×m`: row `j` is column `j` of `W` times `a[j]`) and
+    /// `b_shifted = b − W β` (in f64, in 8 interleaved partial sums so that it
+    /// vectorises).
     fn fold(&mut self, stack: &Stack, affine: &Affine) {
-        let d = stack.w.ncols();
+        let (m, d) = stack.w.dim();
         let w = stack
             .w
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        self.w_scaled.resize(w.len(), 0.0);
-        self.b_shifted.clear();
-        for ((row, out), &b) in w
-            .chunks_exact(d)
-            .zip(self.w_scaled.chunks_exact_mut(d))
-            .zip(&stack.b)
-        {
-            for ((o, &w), &a) in out.iter_mut().zip(row).zip(&affine.a) {
-                *o = w * a;
+        self.wt.resize(d * m, 0.0);
+        for ((wt_j, &a), j) in self.wt.chunks_exact_mut(m).zip(&affine.a).zip(0..) {
+            for (v, row) in wt_j.iter_mut().zip(w.chunks_exact(d)) {
+                *v = row[j] * a;
             }
+        }
+        self.b_shifted.clear();
+        for (row, &b) in w.chunks_exact(d).zip(&stack.b) {
             let mut part = [0f64; 8];
             for (w8, beta8) in row.chunks_exact(8).zip(affine.beta.chunks_exact(8)) {
                 for ((p, &w), &beta) in part.iter_mut().zip(w8).zip(beta8) {
@@ -257,6 +249,24 @@ impl Workspace {
                 .sum();
             let shift: f64 = part.iter().sum::<f64>() + tail;
             self.b_shifted.push((f64::from(b) - shift) as f32);
+        }
+    }
+
+    /// `s = X (W ⊙ a)ᵀ + b_shifted`, the scores `n×m` (image-major) of the images
+    /// `x: n×d`, from the folded weights: 16 images at a time transposed into a
+    /// panel, each panel's scores by [`panel::scores`] while the next group of
+    /// images is fetched.
+    fn scores(&mut self, x: &[u8], d: usize, s: &mut [f32]) {
+        let m = self.b_shifted.len();
+        let group = panel::GROUP * d;
+        self.panel.resize(group, 0);
+        for (g, sg) in s.chunks_mut(panel::GROUP * m).enumerate() {
+            let rows = sg.len() / m;
+            let xg = &x[g * group..g * group + rows * d];
+            let next = x.get((g + 1) * group..).unwrap_or_default();
+            panel::transpose(self.isa, xg, d, rows, &mut self.panel);
+            let wb = (&self.wt[..], &self.b_shifted[..]);
+            panel::scores(self.isa, wb, (&self.panel, rows), next, sg);
         }
     }
 
@@ -284,19 +294,19 @@ impl Workspace {
         let runs = stack.runs();
         let mut total = vec![0f64; runs];
         let mut correct = vec![0usize; runs];
-        self.s.resize(EVAL_CHUNK * m, 0.0);
-        self.fold(stack, x.affine);
-        for (xc, yc) in x
-            .pixels
-            .chunks(EVAL_CHUNK * d)
-            .zip(labels.chunks(EVAL_CHUNK))
-        {
-            let s = &mut self.s[..yc.len() * m];
-            if m > 0 {
-                self.isa
-                    .scores(&self.w_scaled, &self.b_shifted, xc, d, s, &mut self.acc);
+        if m > 0 && d > 0 {
+            self.fold(stack, x.affine);
+        }
+        let mut s = std::mem::take(&mut self.s);
+        s.resize(panel::GROUP * m, 0.0);
+        let group = panel::GROUP * d;
+        for (g, yg) in labels.chunks(panel::GROUP).enumerate() {
+            if m == 0 || d == 0 {
+                break;
             }
-            for (si, &y) in s.chunks_exact(m.max(1)).zip(yc) {
+            let s = &mut s[..yg.len() * m];
+            self.scores(&x.pixels[g * group..], d, s);
+            for (si, &y) in s.chunks_exact(m).zip(yg) {
                 for ((r, col), &kind) in si.chunks_exact(k).enumerate().zip(loss) {
                     let (l, best) = loss_argmax(kind, col, y as usize);
                     total[r] += l;
@@ -304,6 +314,7 @@ impl Workspace {
                 }
             }
         }
+        self.s = s;
         (0..runs)
             .map(|r| {
                 let rows = stack.w.slice(ndarray::s![r * k..(r + 1) * k, ..]);

@@ -22,11 +22,6 @@ pub(crate) trait Lanes: Copy {
     fn splat(self, x: f32) -> Self::V;
     /// The first `N` values of `s` (panics if `s` is shorter).
     fn load(self, s: &[f32]) -> Self::V;
-    /// The `N` values of `s` from index `at`, without a bounds check.
-    ///
-    /// # Safety
-    /// `at + N <= s.len()`.
-    unsafe fn load_unchecked(self, s: &[f32], at: usize) -> Self::V;
     /// The `N` bytes of `s` from index `at`, as f32, without a bounds check.
     ///
     /// # Safety
@@ -38,8 +33,6 @@ pub(crate) trait Lanes: Copy {
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `a · b`.
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
-    /// Sum of the lanes (a fixed reduction tree, the same for every call).
-    fn sum(self, v: Self::V) -> f32;
 }
 
 /// The portable fallback: 8 lanes in an array, `mul_add` not fused.
@@ -64,13 +57,6 @@ impl Lanes for Portable {
         v
     }
     #[inline(always)]
-    unsafe fn load_unchecked(self, s: &[f32], at: usize) -> [f32; 8] {
-        let mut v = [0.0; 8];
-        // SAFETY: the caller guarantees `at + 8 <= s.len()`.
-        v.copy_from_slice(unsafe { s.get_unchecked(at..at + 8) });
-        v
-    }
-    #[inline(always)]
     unsafe fn load_u8_unchecked(self, s: &[u8], at: usize) -> [f32; 8] {
         // SAFETY: the caller guarantees `at + 8 <= s.len()`.
         let b = unsafe { s.get_unchecked(at..at + 8) };
@@ -87,10 +73,6 @@ impl Lanes for Portable {
     #[inline(always)]
     fn mul(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
         std::array::from_fn(|i| a[i] * b[i])
-    }
-    #[inline(always)]
-    fn sum(self, v: [f32; 8]) -> f32 {
-        ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
     }
 }
 
@@ -128,11 +110,6 @@ impl Lanes for Avx2 {
         unsafe { _mm256_loadu_ps(s.as_ptr()) }
     }
     #[inline(always)]
-    unsafe fn load_unchecked(self, s: &[f32], at: usize) -> __m256 {
-        // SAFETY: AVX2 detected; the caller guarantees `at + 8 <= s.len()`.
-        unsafe { _mm256_loadu_ps(s.as_ptr().add(at)) }
-    }
-    #[inline(always)]
     unsafe fn load_u8_unchecked(self, s: &[u8], at: usize) -> __m256 {
         // SAFETY: AVX2 detected; the caller guarantees `at + 8 <= s.len()`, and
         // `_mm_loadl_epi64` reads exactly 8 bytes (unaligned).
@@ -157,16 +134,6 @@ impl Lanes for Avx2 {
         // SAFETY: AVX detected.
         unsafe { _mm256_mul_ps(a, b) }
     }
-    #[inline(always)]
-    fn sum(self, v: __m256) -> f32 {
-        // SAFETY: AVX2 detected.
-        unsafe {
-            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
-            _mm_cvtss_f32(s)
-        }
-    }
 }
 
 /// AVX-512F: 16 lanes in a `__m512`.
@@ -176,9 +143,10 @@ pub(crate) struct Avx512(());
 
 #[cfg(target_arch = "x86_64")]
 impl Avx512 {
-    /// The token, if this CPU has AVX-512F.
+    /// The token, if this CPU has AVX-512F and AVX-512BW.
     pub(crate) fn detect() -> Option<Avx512> {
-        is_x86_feature_detected!("avx512f").then_some(Avx512(()))
+        (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw"))
+            .then_some(Avx512(()))
     }
 }
 
@@ -201,11 +169,6 @@ impl Lanes for Avx512 {
         let s = &s[..16];
         // SAFETY: AVX-512F detected; `s` holds 16 readable f32 (unaligned load).
         unsafe { _mm512_loadu_ps(s.as_ptr()) }
-    }
-    #[inline(always)]
-    unsafe fn load_unchecked(self, s: &[f32], at: usize) -> __m512 {
-        // SAFETY: AVX-512F detected; the caller guarantees `at + 16 <= s.len()`.
-        unsafe { _mm512_loadu_ps(s.as_ptr().add(at)) }
     }
     #[inline(always)]
     unsafe fn load_u8_unchecked(self, s: &[u8], at: usize) -> __m512 {
@@ -232,24 +195,17 @@ impl Lanes for Avx512 {
         // SAFETY: AVX-512F detected.
         unsafe { _mm512_mul_ps(a, b) }
     }
-    #[inline(always)]
-    fn sum(self, v: __m512) -> f32 {
-        let mut t = [0f32; 16];
-        self.store(v, &mut t);
-        let h: [f32; 8] = std::array::from_fn(|i| t[i] + t[i + 8]);
-        Portable.sum(h)
-    }
 }
 
-/// Asks the CPU to bring the cache line holding `s[at]` into L1, if `at` is inside
-/// `s` (a hint: no effect on results; a no-op off x86-64).
+/// Asks the CPU to bring the cache line holding `s[at]` into the L2 cache, if `at`
+/// is inside `s` (a hint: no effect on results; a no-op off x86-64).
 #[inline(always)]
-pub(crate) fn prefetch<T>(s: &[T], at: usize) {
+pub(crate) fn prefetch_l2<T>(s: &[T], at: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(v) = s.get(at) {
         // SAFETY: SSE is part of x86-64; a prefetch reads nothing architecturally,
         // and the address is inside `s` anyway.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast::<i8>()) }
+        unsafe { _mm_prefetch::<_MM_HINT_T1>((v as *const T).cast::<i8>()) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (s, at);

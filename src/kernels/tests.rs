@@ -204,3 +204,28 @@ fn removing_a_run_keeps_the_others() {
     assert_eq!(stack.model(0), models[0]);
     assert_eq!(stack.model(1), models[2]);
 }
+
+#[test]
+fn panels_hold_the_images_transposed() {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
+    for d in [3072, 200, 100, 64, 16, 7] {
+        for rows in [16, 15, 5, 1] {
+            let x: Vec<u8> = (0..rows * d).map(|_| rng.random::<u8>()).collect();
+            for isa in isas() {
+                let mut panel = vec![0xAB; d * super::panel::GROUP];
+                super::panel::transpose(isa, &x, d, rows, &mut panel);
+                for j in 0..d {
+                    for c in 0..super::panel::GROUP {
+                        let want = if c < rows { x[c * d + j] } else { 0 };
+                        assert_eq!(
+                            panel[j * 16 + c],
+                            want,
+                            "{} d={d} rows={rows} j={j} c={c}",
+                            isa.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

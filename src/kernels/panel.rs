@@ -1,0 +1,278 @@
+//! Scores of a whole data set (the evaluation), by outer products on panels of
+//! [`GROUP`] images:
+//!
+//! ```text
+//! P = X_gᵀ                                  d×16 bytes: column c is image c of the group
+//! S_g[c, r] = b[r] + Σ_j Wᵀ[j, r] P[j, c]    16×m, each score one lane of one register
+//! ```
+//!
+//! with `Wᵀ: d×m` the folded weights transposed. For every pixel `j` one load brings
+//! that pixel of all the group's images, and each of the tile's `MR` weight rows adds
+//! a broadcast of `Wᵀ[j, r]` times it: no partial sums leave the registers and no
+//! lanes need summing at the end, so the products run near the FMA units' peak. A
+//! score's value is `b[r]` plus the multiply-adds over `j = 0, 1, …, d−1` in order,
+//! in one lane, wherever its row and image sit in a tile: stacking runs changes
+//! nothing.
+
+#[cfg(target_arch = "x86_64")]
+use super::simd::{Avx2, Avx512};
+use super::simd::{Lanes, Portable, prefetch_l2};
+
+/// Images per panel.
+pub(crate) const GROUP: usize = 16;
+
+/// Writes the `rows ≤ 16` images `x: rows×d` (row-major bytes) transposed into
+/// `panel: d×16`, `panel[j·16 + c] = x[c·d + j]`; the columns of missing images
+/// are zeros.
+pub(crate) fn transpose(isa: super::Isa, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) {
+    assert!(rows <= GROUP && x.len() >= rows * d && panel.len() >= d * GROUP);
+    let full = d / GROUP * GROUP;
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut j0 = 0;
+        if let super::micro::Kind::Avx512(t) = isa.0 {
+            while j0 + 4 * GROUP <= full {
+                // SAFETY: the token proves AVX-512F and AVX-512BW were detected.
+                unsafe { transpose_block4(t, x, d, rows, j0, panel) };
+                j0 += 4 * GROUP;
+            }
+        }
+        while j0 < full {
+            // SAFETY: SSE2 is part of x86-64.
+            unsafe { transpose_block(x, d, rows, j0, panel) };
+            j0 += GROUP;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = isa;
+    #[cfg(not(target_arch = "x86_64"))]
+    let full = 0;
+    for j in full..d {
+        for c in 0..GROUP {
+            panel[j * GROUP + c] = if c < rows { x[c * d + j] } else { 0 };
+        }
+    }
+}
+
+/// Columns `j0 .. j0 + 16` of [`transpose`]: a 16×16 block of bytes transposed in
+/// registers, by interleaving rows pairwise four times (bytes, then pairs, fours
+/// and eights of bytes); the result's vector `i` holds column `bit_reverse(i)`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn transpose_block(x: &[u8], d: usize, rows: usize, j0: usize, panel: &mut [u8]) {
+    use std::arch::x86_64::*;
+    /// One round: `out[p]`, `out[p + 8]` interleave the low and high halves of
+    /// `a[2p]` and `a[2p + 1]`.
+    macro_rules! round {
+        ($a:expr, $lo:ident, $hi:ident) => {{
+            let a = $a;
+            let lo: [__m128i; 8] = std::array::from_fn(|p| $lo(a[2 * p], a[2 * p + 1]));
+            let hi: [__m128i; 8] = std::array::from_fn(|p| $hi(a[2 * p], a[2 * p + 1]));
+            let mut out = a;
+            out[..8].copy_from_slice(&lo);
+            out[8..].copy_from_slice(&hi);
+            out
+        }};
+    }
+    let mut a = [_mm_setzero_si128(); 16];
+    for (r, v) in a.iter_mut().enumerate().take(rows) {
+        let src = &x[r * d + j0..r * d + j0 + GROUP];
+        // SAFETY: `src` holds 16 readable bytes (unaligned load).
+        *v = unsafe { _mm_loadu_si128(src.as_ptr().cast::<__m128i>()) };
+    }
+    let a = round!(a, _mm_unpacklo_epi8, _mm_unpackhi_epi8);
+    let a = round!(a, _mm_unpacklo_epi16, _mm_unpackhi_epi16);
+    let a = round!(a, _mm_unpacklo_epi32, _mm_unpackhi_epi32);
+    let a = round!(a, _mm_unpacklo_epi64, _mm_unpackhi_epi64);
+    for (v, &col) in a.iter().zip(&BIT_REVERSE) {
+        let at = (j0 + col) * GROUP;
+        let dst = &mut panel[at..at + GROUP];
+        // SAFETY: `dst` holds 16 writable bytes (unaligned store).
+        unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast::<__m128i>(), *v) };
+    }
+}
+
+/// Vector `i` of a block transposed by four rounds of interleaving holds column
+/// `BIT_REVERSE[i]` (and column `c` is in vector `BIT_REVERSE[c]`).
+#[cfg(target_arch = "x86_64")]
+const BIT_REVERSE: [usize; 16] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
+
+/// Columns `j0 .. j0 + 64` of [`transpose`]: four 16×16 blocks side by side, one
+/// in each 128-bit lane, transposed by the rounds of [`transpose_block`] on 512-bit
+/// vectors; then the lanes of each four vectors holding columns `c .. c + 4` of
+/// every block are transposed, so that each vector holds four consecutive columns
+/// (64 bytes of the panel).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn transpose_block4(_: Avx512, x: &[u8], d: usize, rows: usize, j0: usize, panel: &mut [u8]) {
+    use std::arch::x86_64::*;
+    macro_rules! round {
+        ($a:expr, $lo:ident, $hi:ident) => {{
+            let a = $a;
+            let lo: [__m512i; 8] = std::array::from_fn(|p| $lo(a[2 * p], a[2 * p + 1]));
+            let hi: [__m512i; 8] = std::array::from_fn(|p| $hi(a[2 * p], a[2 * p + 1]));
+            let mut out = a;
+            out[..8].copy_from_slice(&lo);
+            out[8..].copy_from_slice(&hi);
+            out
+        }};
+    }
+    let mut a = [_mm512_setzero_si512(); 16];
+    for (r, v) in a.iter_mut().enumerate().take(rows) {
+        let src = &x[r * d + j0..r * d + j0 + 4 * GROUP];
+        // SAFETY: `src` holds 64 readable bytes (unaligned load).
+        *v = unsafe { _mm512_loadu_si512(src.as_ptr().cast()) };
+    }
+    let a = round!(a, _mm512_unpacklo_epi8, _mm512_unpackhi_epi8);
+    let a = round!(a, _mm512_unpacklo_epi16, _mm512_unpackhi_epi16);
+    let a = round!(a, _mm512_unpacklo_epi32, _mm512_unpackhi_epi32);
+    let a = round!(a, _mm512_unpacklo_epi64, _mm512_unpackhi_epi64);
+    // Lane L of a[BIT_REVERSE[c]] is column j0 + 16 L + c.
+    for c in (0..GROUP).step_by(4) {
+        let [v0, v1, v2, v3] = std::array::from_fn(|q| a[BIT_REVERSE[c + q]]);
+        let t0 = _mm512_shuffle_i32x4::<0x44>(v0, v1);
+        let t1 = _mm512_shuffle_i32x4::<0xEE>(v0, v1);
+        let t2 = _mm512_shuffle_i32x4::<0x44>(v2, v3);
+        let t3 = _mm512_shuffle_i32x4::<0xEE>(v2, v3);
+        // Vector L: columns j0 + 16 L + c .. + 4.
+        let out = [
+            _mm512_shuffle_i32x4::<0x88>(t0, t2),
+            _mm512_shuffle_i32x4::<0xDD>(t0, t2),
+            _mm512_shuffle_i32x4::<0x88>(t1, t3),
+            _mm512_shuffle_i32x4::<0xDD>(t1, t3),
+        ];
+        for (lane, v) in out.into_iter().enumerate() {
+            let at = (j0 + GROUP * lane + c) * GROUP;
+            let dst = &mut panel[at..at + 4 * GROUP];
+            // SAFETY: `dst` holds 64 writable bytes (unaligned store).
+            unsafe { _mm512_storeu_si512(dst.as_mut_ptr().cast(), v) };
+        }
+    }
+}
+
+/// `s[c·m + r] = b[r] + Σ_j wt[j·m + r] panel[j·16 + c]` for the first `rows`
+/// images `c` of a panel and every row `r < m = b.len()`; `wt: d×m`, `s: rows×m`.
+/// `next`, the bytes of the next group of images (16 of them take as many bytes
+/// as a panel), is fetched into the L2 cache meanwhile, so that its transposition
+/// does not wait for memory.
+pub(crate) fn scores(
+    isa: super::Isa,
+    (wt, b): (&[f32], &[f32]),
+    (panel, rows): (&[u8], usize),
+    next: &[u8],
+    s: &mut [f32],
+) {
+    let m = b.len();
+    let d = panel.len() / GROUP;
+    assert!(m > 0 && rows <= GROUP && wt.len() == d * m && s.len() >= rows * m);
+    match isa.0 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX-512F was detected.
+        super::micro::Kind::Avx512(t) => unsafe { scores_avx512(t, (wt, b), panel, rows, next, s) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX2 and FMA were detected.
+        super::micro::Kind::Avx2(t) => unsafe { scores_avx2(t, (wt, b), panel, rows, next, s) },
+        super::micro::Kind::Portable => {
+            tiles::<_, 4, 2, 2>(Portable, (wt, b), panel, rows, next, s)
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn scores_avx512(
+    t: Avx512,
+    wb: (&[f32], &[f32]),
+    panel: &[u8],
+    rows: usize,
+    next: &[u8],
+    s: &mut [f32],
+) {
+    tiles::<_, 20, 10, 1>(t, wb, panel, rows, next, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn scores_avx2(
+    t: Avx2,
+    wb: (&[f32], &[f32]),
+    panel: &[u8],
+    rows: usize,
+    next: &[u8],
+    s: &mut [f32],
+) {
+    tiles::<_, 6, 3, 2>(t, wb, panel, rows, next, s)
+}
+
+/// The rows in tiles of `MR` rows while they last, then of `MR2`, then one by one;
+/// `H = 16 / N` vectors hold a pixel of the group's images.
+#[inline(always)]
+fn tiles<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
+    l: L,
+    (wt, b): (&[f32], &[f32]),
+    panel: &[u8],
+    rows: usize,
+    next: &[u8],
+    s: &mut [f32],
+) {
+    let m = b.len();
+    let mut r = 0;
+    // The first tile fetches `next`.
+    let mut next = next;
+    while r + MR <= m {
+        tile::<L, MR, H>(l, (wt, b), panel, (r, rows), std::mem::take(&mut next), s);
+        r += MR;
+    }
+    while r + MR2 <= m {
+        tile::<L, MR2, H>(l, (wt, b), panel, (r, rows), std::mem::take(&mut next), s);
+        r += MR2;
+    }
+    while r < m {
+        tile::<L, 1, H>(l, (wt, b), panel, (r, rows), std::mem::take(&mut next), s);
+        r += 1;
+    }
+}
+
+/// Rows `r0 .. r0 + MR` of the scores of the panel's first `rows` images.
+#[inline(always)]
+fn tile<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    (wt, b): (&[f32], &[f32]),
+    panel: &[u8],
+    (r0, rows): (usize, usize),
+    next: &[u8],
+    s: &mut [f32],
+) {
+    let m = b.len();
+    let d = panel.len() / GROUP;
+    assert!(H * L::N == GROUP && r0 + MR <= m && wt.len() >= d * m);
+    let mut acc = [[l.zero(); H]; MR];
+    let mut xv = [l.zero(); H];
+    for j in 0..d {
+        // One 64-byte line every 4 pixels: the 16 bytes a pixel takes in a panel.
+        if j % 4 == 0 && !next.is_empty() {
+            prefetch_l2(next, j * GROUP);
+        }
+        for (h, v) in xv.iter_mut().enumerate() {
+            // SAFETY: j < d and h·N + N <= 16, so j·16 + h·N + N <= d·16 <= panel.len().
+            *v = unsafe { l.load_u8_unchecked(panel, j * GROUP + h * L::N) };
+        }
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            // SAFETY: j < d and r0 + k < m, so j·m + r0 + k < d·m <= wt.len().
+            let w = l.splat(unsafe { *wt.get_unchecked(j * m + r0 + k) });
+            for (a, &x) in acc_k.iter_mut().zip(&xv) {
+                *a = l.mul_add(w, x, *a);
+            }
+        }
+    }
+    let mut lanes = [0f32; GROUP];
+    for (k, acc_k) in acc.iter().enumerate() {
+        for (h, &v) in acc_k.iter().enumerate() {
+            l.store(v, &mut lanes[h * L::N..]);
+        }
+        let r = r0 + k;
+        for (c, &v) in lanes.iter().enumerate().take(rows) {
+            s[c * m + r] = v + b[r];
+        }
+    }
+}
