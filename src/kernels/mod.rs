@@ -114,6 +114,14 @@ impl<'a> Images<'a> {
     }
 }
 
+/// The row stride of the folded weights: `d` rounded up to whole 64-byte lines,
+/// plus one line. With a stride of a multiple of 4 KiB (d = 3072 floats is 12 KiB)
+/// the same column of every row would fall in the same set of the L1 cache, which
+/// holds only 8 to 12 lines per set; the extra line spreads the rows over the sets.
+fn padded(d: usize) -> usize {
+    d.next_multiple_of(16) + 16
+}
+
 /// Buffers reused across steps and evaluations, and the instruction set chosen.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -128,8 +136,8 @@ pub struct Workspace {
     b_shifted: Vec<f32>,
     /// `G 1`: `m`.
     gsum: Vec<f32>,
-    /// `(W ⊙ a)ᵀ`: `d×m`.
-    wt: Vec<f32>,
+    /// `W ⊙ a`: `m×d` with row stride [`padded`]`(d)`.
+    w_scaled: Vec<f32>,
     /// A group of images transposed, `d×16` bytes.
     panel: Vec<u8>,
 }
@@ -150,7 +158,7 @@ impl Workspace {
             two_lambda: Vec::new(),
             b_shifted: Vec::new(),
             gsum: Vec::new(),
-            wt: Vec::new(),
+            w_scaled: Vec::new(),
             panel: Vec::new(),
         }
     }
@@ -220,8 +228,7 @@ impl Workspace {
         self.isa.update(w, &step, x.pixels, d);
     }
 
-    /// `wt = (W ⊙ a)ᵀ` (`d×m`: row `j` is column `j` of `W` times `a[j]`) and
-    /// `b_shifted = b − W β` (in f64, in 8 interleaved partial sums so that it
+    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β` (in f64, in 8 interleaved partial sums so that it
     /// vectorises).
     fn fold(&mut self, stack: &Stack, affine: &Affine) {
         let (m, d) = stack.w.dim();
@@ -229,10 +236,14 @@ impl Workspace {
             .w
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        self.wt.resize(d * m, 0.0);
-        for ((wt_j, &a), j) in self.wt.chunks_exact_mut(m).zip(&affine.a).zip(0..) {
-            for (v, row) in wt_j.iter_mut().zip(w.chunks_exact(d)) {
-                *v = row[j] * a;
+        self.w_scaled.resize(m * padded(d), 0.0);
+        for (out, row) in self
+            .w_scaled
+            .chunks_exact_mut(padded(d))
+            .zip(w.chunks_exact(d))
+        {
+            for ((o, &w), &a) in out.iter_mut().zip(row).zip(&affine.a) {
+                *o = w * a;
             }
         }
         self.b_shifted.clear();
@@ -265,8 +276,17 @@ impl Workspace {
             let xg = &x[g * group..g * group + rows * d];
             let next = x.get((g + 1) * group..).unwrap_or_default();
             panel::transpose(self.isa, xg, d, rows, &mut self.panel);
-            let wb = (&self.wt[..], &self.b_shifted[..]);
-            panel::scores(self.isa, wb, (&self.panel, rows), next, sg);
+            let wb = panel::Weights {
+                w: &self.w_scaled,
+                ld: padded(d),
+                b: &self.b_shifted,
+            };
+            let p = panel::Panel {
+                panel: &self.panel,
+                rows,
+                next,
+            };
+            panel::scores(self.isa, wb, p, sg);
         }
     }
 
@@ -349,7 +369,7 @@ fn softmax_minus_onehot(col: &mut [f32], y: usize) {
 }
 
 /// `(logΣexp(s) − s[y], argmax s)` of one column of scores, the first maximum
-/// winning ties; the exponentials are summed in f64.
+/// winning ties; the exponentials (of f32 arguments ≤ 0, in f32) are summed in f64.
 fn cross_entropy_argmax(s: &[f32], y: usize) -> (f64, usize) {
     let mut max = f32::NEG_INFINITY;
     let mut best = 0;
@@ -359,7 +379,7 @@ fn cross_entropy_argmax(s: &[f32], y: usize) -> (f64, usize) {
             best = i;
         }
     }
-    let sum: f64 = s.iter().map(|&v| f64::from(v - max).exp()).sum();
+    let sum: f64 = s.iter().map(|&v| f64::from((v - max).exp())).sum();
     (f64::from(max) + sum.ln() - f64::from(s[y]), best)
 }
 

@@ -3,12 +3,12 @@
 //!
 //! ```text
 //! P = X_gᵀ                                  d×16 bytes: column c is image c of the group
-//! S_g[c, r] = b[r] + Σ_j Wᵀ[j, r] P[j, c]    16×m, each score one lane of one register
+//! S_g[c, r] = b[r] + Σ_j W[r, j] P[j, c]     16×m, each score one lane of one register
 //! ```
 //!
-//! with `Wᵀ: d×m` the folded weights transposed. For every pixel `j` one load brings
-//! that pixel of all the group's images, and each of the tile's `MR` weight rows adds
-//! a broadcast of `Wᵀ[j, r]` times it: no partial sums leave the registers and no
+//! with `W: m×d` the folded weights. For every pixel `j` one load brings that pixel
+//! of all the group's images, and each of the tile's `MR` weight rows adds a
+//! broadcast of `W[r, j]` times it: no partial sums leave the registers and no
 //! lanes need summing at the end, so the products run near the FMA units' peak. A
 //! score's value is `b[r]` plus the multiply-adds over `j = 0, 1, …, d−1` in order,
 //! in one lane, wherever its row and image sit in a tile: stacking runs changes
@@ -150,102 +150,94 @@ fn transpose_block4(_: Avx512, x: &[u8], d: usize, rows: usize, j0: usize, panel
     }
 }
 
-/// `s[c·m + r] = b[r] + Σ_j wt[j·m + r] panel[j·16 + c]` for the first `rows`
-/// images `c` of a panel and every row `r < m = b.len()`; `wt: d×m`, `s: rows×m`.
-/// `next`, the bytes of the next group of images (16 of them take as many bytes
-/// as a panel), is fetched into the L2 cache meanwhile, so that its transposition
-/// does not wait for memory.
-pub(crate) fn scores(
-    isa: super::Isa,
-    (wt, b): (&[f32], &[f32]),
-    (panel, rows): (&[u8], usize),
-    next: &[u8],
-    s: &mut [f32],
-) {
-    let m = b.len();
-    let d = panel.len() / GROUP;
-    assert!(m > 0 && rows <= GROUP && wt.len() == d * m && s.len() >= rows * m);
+/// The folded weights the scores are made of: `w: m×ld` (row-major, row stride
+/// `ld ≥ d`) and `b: m`.
+#[derive(Clone, Copy)]
+pub(crate) struct Weights<'a> {
+    pub w: &'a [f32],
+    pub ld: usize,
+    pub b: &'a [f32],
+}
+
+/// The images of one panel: `panel: d×16` bytes, of which the first `rows`
+/// columns are images; `next`, the bytes of the next group of images (16 of them
+/// take as many bytes as a panel), to fetch into the L2 cache meanwhile, so that
+/// its transposition does not wait for memory.
+#[derive(Clone, Copy)]
+pub(crate) struct Panel<'a> {
+    pub panel: &'a [u8],
+    pub rows: usize,
+    pub next: &'a [u8],
+}
+
+/// `s[c·m + r] = b[r] + Σ_j w[r·ld + j] panel[j·16 + c]` for the panel's images
+/// `c < rows` and every row `r < m = b.len()`; `s: rows×m`.
+pub(crate) fn scores(isa: super::Isa, wb: Weights, p: Panel, s: &mut [f32]) {
+    let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
+    assert!(m > 0 && p.rows <= GROUP && wb.ld >= d && wb.w.len() == wb.ld * m);
+    assert!(s.len() >= p.rows * m);
     match isa.0 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512F was detected.
-        super::micro::Kind::Avx512(t) => unsafe { scores_avx512(t, (wt, b), panel, rows, next, s) },
+        super::micro::Kind::Avx512(t) => unsafe { scores_avx512(t, wb, p, s) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2 and FMA were detected.
-        super::micro::Kind::Avx2(t) => unsafe { scores_avx2(t, (wt, b), panel, rows, next, s) },
-        super::micro::Kind::Portable => {
-            tiles::<_, 4, 2, 2>(Portable, (wt, b), panel, rows, next, s)
-        }
+        super::micro::Kind::Avx2(t) => unsafe { scores_avx2(t, wb, p, s) },
+        super::micro::Kind::Portable => tiles::<_, 4, 2, 2>(Portable, wb, p, s),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn scores_avx512(
-    t: Avx512,
-    wb: (&[f32], &[f32]),
-    panel: &[u8],
-    rows: usize,
-    next: &[u8],
-    s: &mut [f32],
-) {
-    tiles::<_, 20, 10, 1>(t, wb, panel, rows, next, s)
+fn scores_avx512(t: Avx512, wb: Weights, p: Panel, s: &mut [f32]) {
+    tiles::<_, 20, 10, 1>(t, wb, p, s)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn scores_avx2(
-    t: Avx2,
-    wb: (&[f32], &[f32]),
-    panel: &[u8],
-    rows: usize,
-    next: &[u8],
-    s: &mut [f32],
-) {
-    tiles::<_, 6, 3, 2>(t, wb, panel, rows, next, s)
+fn scores_avx2(t: Avx2, wb: Weights, p: Panel, s: &mut [f32]) {
+    tiles::<_, 6, 3, 2>(t, wb, p, s)
 }
 
 /// The rows in tiles of `MR` rows while they last, then of `MR2`, then one by one;
-/// `H = 16 / N` vectors hold a pixel of the group's images.
+/// `H = 16 / N` vectors hold a pixel of the group's images. The first tile
+/// fetches `next`.
 #[inline(always)]
 fn tiles<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
     l: L,
-    (wt, b): (&[f32], &[f32]),
-    panel: &[u8],
-    rows: usize,
-    next: &[u8],
+    wb: Weights,
+    p: Panel,
     s: &mut [f32],
 ) {
-    let m = b.len();
+    let m = wb.b.len();
+    let mut p = p;
     let mut r = 0;
-    // The first tile fetches `next`.
-    let mut next = next;
     while r + MR <= m {
-        tile::<L, MR, H>(l, (wt, b), panel, (r, rows), std::mem::take(&mut next), s);
-        r += MR;
+        tile::<L, MR, H>(l, wb, p, r, s);
+        (p.next, r) = (&[], r + MR);
     }
     while r + MR2 <= m {
-        tile::<L, MR2, H>(l, (wt, b), panel, (r, rows), std::mem::take(&mut next), s);
-        r += MR2;
+        tile::<L, MR2, H>(l, wb, p, r, s);
+        (p.next, r) = (&[], r + MR2);
     }
     while r < m {
-        tile::<L, 1, H>(l, (wt, b), panel, (r, rows), std::mem::take(&mut next), s);
-        r += 1;
+        tile::<L, 1, H>(l, wb, p, r, s);
+        (p.next, r) = (&[], r + 1);
     }
 }
 
-/// Rows `r0 .. r0 + MR` of the scores of the panel's first `rows` images.
+/// Rows `r0 .. r0 + MR` of the scores of the panel's images.
 #[inline(always)]
 fn tile<L: Lanes, const MR: usize, const H: usize>(
     l: L,
-    (wt, b): (&[f32], &[f32]),
-    panel: &[u8],
-    (r0, rows): (usize, usize),
-    next: &[u8],
+    Weights { w, ld, b }: Weights,
+    Panel { panel, rows, next }: Panel,
+    r0: usize,
     s: &mut [f32],
 ) {
     let m = b.len();
     let d = panel.len() / GROUP;
-    assert!(H * L::N == GROUP && r0 + MR <= m && wt.len() >= d * m);
+    assert!(H * L::N == GROUP && r0 + MR <= m && w.len() >= (m - 1) * ld + d);
     let mut acc = [[l.zero(); H]; MR];
     let mut xv = [l.zero(); H];
     for j in 0..d {
@@ -258,8 +250,8 @@ fn tile<L: Lanes, const MR: usize, const H: usize>(
             *v = unsafe { l.load_u8_unchecked(panel, j * GROUP + h * L::N) };
         }
         for (k, acc_k) in acc.iter_mut().enumerate() {
-            // SAFETY: j < d and r0 + k < m, so j·m + r0 + k < d·m <= wt.len().
-            let w = l.splat(unsafe { *wt.get_unchecked(j * m + r0 + k) });
+            // SAFETY: j < d and r0 + k < m, so (r0 + k)·ld + j < (m − 1)·ld + d <= w.len().
+            let w = l.splat(unsafe { *w.get_unchecked((r0 + k) * ld + j) });
             for (a, &x) in acc_k.iter_mut().zip(&xv) {
                 *a = l.mul_add(w, x, *a);
             }
