@@ -102,6 +102,14 @@ pub struct RunConfig {
     /// keep the weights of the best epoch (off in the report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<usize>,
+    /// Label smoothing ε ∈ [0, 1) of the softmax loss: the steps fit the targets
+    /// `(1 − ε) y + ε/K` instead of `y` (0 in the report).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_smoothing: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// The options beyond the report's method, all off by default.
@@ -119,6 +127,24 @@ pub struct RunOptions {
     /// Patience of early stopping on the validation loss, in epochs.
     #[serde(default)]
     pub early_stopping: Option<usize>,
+    /// Label smoothing ε of the softmax loss (0: none).
+    #[serde(default)]
+    pub label_smoothing: f64,
+}
+
+impl RunOptions {
+    /// The loss the gradient steps use: [`Loss::SmoothedSoftmax`] for a softmax
+    /// run with label smoothing, else [`RunOptions::loss`]. Every loss reported
+    /// (training, validation, test) is `loss`'s, so that runs with and without
+    /// smoothing compare.
+    pub fn step_loss(&self) -> Loss {
+        match self.loss {
+            Loss::Softmax if self.label_smoothing > 0.0 => {
+                Loss::SmoothedSoftmax(self.label_smoothing)
+            }
+            l => l,
+        }
+    }
 }
 
 /// Checked hyper-parameters of one run.
@@ -174,6 +200,7 @@ impl RunConfig {
             flip: 0.0,
             translate: 0,
             early_stopping: None,
+            label_smoothing: 0.0,
         }
     }
 
@@ -222,6 +249,7 @@ impl RunConfig {
                 "must be at least 1, got 0",
             ));
         }
+        self.check_label_smoothing(&field("label_smoothing"))?;
         let name = match &self.name {
             Some(n) => check_name(&field("name"), n)?,
             None => run_name(self.lambda, self.eta),
@@ -239,8 +267,27 @@ impl RunConfig {
                 schedule: self.schedule,
                 augment,
                 early_stopping: self.early_stopping,
+                label_smoothing: self.label_smoothing,
             },
         })
+    }
+
+    /// Label smoothing must be in `[0, 1)`, and only softmax runs smooth.
+    fn check_label_smoothing(&self, field: &str) -> Result<(), ConfigError> {
+        let eps = self.label_smoothing;
+        if !(0.0..1.0).contains(&eps) {
+            return Err(invalid(field, format!("must be in [0, 1), got {eps}")));
+        }
+        if eps > 0.0 && self.loss != Loss::Softmax {
+            return Err(invalid(
+                field,
+                format!(
+                    "smooths the softmax loss only, but the loss is {}",
+                    self.loss
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -493,6 +540,27 @@ mod tests {
                 .starts_with("--n_epochs")
         );
         r.n_epochs = 1;
+        for (eps, loss) in [
+            (1.0, Loss::Softmax),
+            (-0.1, Loss::Softmax),
+            (f64::NAN, Loss::Softmax),
+            (0.1, Loss::Hinge),
+        ] {
+            r.label_smoothing = eps;
+            r.loss = loss;
+            let e = r.check("--", 100).unwrap_err().to_string();
+            assert!(e.starts_with("--label_smoothing"), "{e}");
+        }
+        r.loss = Loss::Softmax;
+        r.label_smoothing = 0.3;
+        let h = r.check("--", 100).unwrap();
+        assert_eq!(h.options.step_loss(), Loss::SmoothedSoftmax(0.3));
+        assert_eq!(h.options.loss, Loss::Softmax);
+        r.label_smoothing = 0.0;
+        assert_eq!(
+            r.check("--", 100).unwrap().options.step_loss(),
+            Loss::Softmax
+        );
         r.name = Some("../escape".into());
         assert!(
             r.check("--", 100)

@@ -14,7 +14,11 @@
 //!   `ℓ = −(1/K) Σₖ [yₖ log σ(sₖ) + (1 − yₖ) log(1 − σ(sₖ))]`, `g = (σ(s) − y) / K`;
 //! - multi-class SVM (hinge): `ℓ = Σ_{j≠y} max(0, s_j − s_y + 1)`, whose
 //!   sub-gradient is `g_j = 1[s_j − s_y + 1 > 0]` for `j ≠ y` and
-//!   `g_y = −Σ_{j≠y} g_j`.
+//!   `g_y = −Σ_{j≠y} g_j`;
+//! - softmax cross-entropy against smoothed targets `t = (1 − ε) y + ε/K`
+//!   (label smoothing, `0 ≤ ε < 1`): `ℓ = −Σₖ tₖ log pₖ
+//!   = logΣexp(s) − (1 − ε) s_y − (ε/K) Σₖ sₖ`, `g = p − t`. A softmax run with
+//!   `label_smoothing = ε` takes its steps with it; at ε = 0 it is the softmax loss.
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{self, Model};
 
 /// Which loss a run minimises.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
     /// Softmax cross-entropy, the report's.
@@ -36,6 +40,11 @@ pub enum Loss {
     Sigmoid,
     /// Multi-class SVM (hinge) loss with margin 1.
     Hinge,
+    /// Softmax cross-entropy against the targets `(1 − ε) y + ε/K`, with ε the
+    /// field. Not named by a config's `loss`: it is what a softmax run with
+    /// `label_smoothing = ε` steps with (see [`crate::config::RunOptions::step_loss`]).
+    #[serde(skip)]
+    SmoothedSoftmax(f64),
 }
 
 impl Loss {
@@ -48,6 +57,7 @@ impl Loss {
             Loss::Softmax => "softmax",
             Loss::Sigmoid => "sigmoid",
             Loss::Hinge => "hinge",
+            Loss::SmoothedSoftmax(_) => "smoothed_softmax",
         }
     }
 
@@ -70,6 +80,12 @@ impl Loss {
                     a + (v - s[y] + T::one()).max(T::zero())
                 }
             }),
+            Loss::SmoothedSoftmax(eps) => {
+                let (eps, one) = (T::from(eps).unwrap_or_else(T::zero), T::one());
+                let k = T::from(s.len()).unwrap_or_else(T::one);
+                let sum = s.fold(T::zero(), |a, &v| a + v);
+                model::log_sum_exp(s) - (one - eps) * s[y] - eps / k * sum
+            }
         }
     }
 
@@ -91,11 +107,15 @@ impl Loss {
     pub fn score_gradient<T: Float>(self, mut col: ArrayViewMut1<T>, y: usize) {
         match self {
             Loss::Softmax => {
-                let max = col.fold(T::neg_infinity(), |m, &v| m.max(v));
-                col.mapv_inplace(|v| (v - max).exp());
-                let sum = col.fold(T::zero(), |a, &v| a + v);
-                col.mapv_inplace(|v| v / sum);
+                Loss::Softmax.probabilities(col.view_mut());
                 col[y] = col[y] - T::one();
+            }
+            Loss::SmoothedSoftmax(eps) => {
+                let (eps, one) = (T::from(eps).unwrap_or_else(T::zero), T::one());
+                let k = T::from(col.len()).unwrap_or_else(T::one);
+                Loss::Softmax.probabilities(col.view_mut());
+                col.mapv_inplace(|v| v - eps / k);
+                col[y] = col[y] - (one - eps);
             }
             Loss::Sigmoid => {
                 let k = T::from(col.len()).unwrap_or_else(T::one);
@@ -119,12 +139,12 @@ impl Loss {
     }
 
     /// Replaces one image's scores by the class probabilities the loss models:
-    /// `softmax(s)` for softmax, `σ(s)` (one independent probability per class)
+    /// `softmax(s)` for softmax (smoothed or not), `σ(s)` (one independent probability per class)
     /// for sigmoid. The hinge loss models no probabilities; its scores are mapped
     /// through `softmax` so that they can be averaged in an ensemble.
     pub fn probabilities<T: Float>(self, mut col: ArrayViewMut1<T>) {
         match self {
-            Loss::Softmax | Loss::Hinge => {
+            Loss::Softmax | Loss::Hinge | Loss::SmoothedSoftmax(_) => {
                 let max = col.fold(T::neg_infinity(), |m, &v| m.max(v));
                 col.mapv_inplace(|v| (v - max).exp());
                 let sum = col.fold(T::zero(), |a, &v| a + v);
@@ -228,6 +248,33 @@ mod tests {
     }
 
     #[test]
+    fn smoothed_softmax_by_hand() {
+        // s = (ln 3, 0), y = 1, ε = 0.5, K = 2: p = (3/4, 1/4), t = (1/4, 3/4);
+        // ℓ = −(1/4 ln 3/4 + 3/4 ln 1/4) = ln 4 − (1/4) ln 3, g = p − t = (1/2, −1/2).
+        let l = Loss::SmoothedSoftmax(0.5);
+        let s = array![3f64.ln(), 0.0];
+        let want = 4f64.ln() - 0.25 * 3f64.ln();
+        assert!((l.example_loss(s.view(), 1) - want).abs() < 1e-15);
+        let mut g = s.clone();
+        l.score_gradient(g.view_mut(), 1);
+        assert!(
+            (g[0] - 0.5).abs() < 1e-15 && (g[1] + 0.5).abs() < 1e-15,
+            "{g}"
+        );
+        // ε = 0 is the softmax loss.
+        let s = array![0.3f64, -2.0, 5.0, 0.0];
+        let (mut a, mut b) = (s.clone(), s.clone());
+        Loss::SmoothedSoftmax(0.0).score_gradient(a.view_mut(), 2);
+        Loss::Softmax.score_gradient(b.view_mut(), 2);
+        assert!((&a - &b).iter().all(|v| v.abs() < 1e-15));
+        let (ls, l0) = (
+            Loss::Softmax.example_loss(s.view(), 2),
+            Loss::SmoothedSoftmax(0.0).example_loss(s.view(), 2),
+        );
+        assert!((ls - l0).abs() < 1e-15);
+    }
+
+    #[test]
     fn sigmoid_by_hand() {
         // ℓ = −(1/2)(log σ(1) + log(1 − σ(−1))) = −log σ(1) = log(1 + e^−1).
         let s = array![1.0f64, -1.0];
@@ -263,7 +310,7 @@ mod tests {
     fn every_loss_passes_the_gradient_check() {
         let (x, y) = data(20, 15, 7);
         let cfg = crate::gradcheck::GradCheckConfig::default();
-        for loss in Loss::ALL {
+        for loss in Loss::ALL.into_iter().chain([Loss::SmoothedSoftmax(0.3)]) {
             for lambda in [0.0, 0.1] {
                 let r = crate::gradcheck::check_loss(loss, x.view(), &y, 10, lambda, &cfg);
                 assert!(r.max_rel() < 1e-6, "{loss} λ={lambda}: {r:?}");

@@ -58,7 +58,8 @@ pub struct Trained {
 /// An epoch visits `⌊n / n_batch⌋` mini-batches in order (or in a fresh seeded
 /// permutation when `h.shuffle`); like the report's code, the last `n mod n_batch`
 /// images of an epoch are left out. Update `t` uses the rate of `h.options.schedule`
-/// and the gradient of `h.options.loss`; the gathered mini-batch is augmented when
+/// and the gradient of `h.options.step_loss()` (the loss, with its targets smoothed
+/// when asked); the metrics are those of `h.options.loss`. The gathered mini-batch is augmented when
 /// asked. If the cost becomes non-finite, training stops, the weights of the
 /// previous epoch are kept and the run is marked diverged. With early stopping,
 /// training stops once the validation loss has not improved for `patience`
@@ -233,6 +234,7 @@ fn train_stack(
         let lambda: Vec<f64> = active.iter().map(|&i| hs[i].lambda).collect();
         let lambda32: Vec<f32> = lambda.iter().map(|&l| l as f32).collect();
         let loss: Vec<Loss> = active.iter().map(|&i| hs[i].options.loss).collect();
+        let step_loss: Vec<Loss> = active.iter().map(|&i| hs[i].options.step_loss()).collect();
         for j in 0..n_batches {
             eta.clear();
             eta.extend(
@@ -243,7 +245,7 @@ fn train_stack(
             step += 1;
             let (pixels, labels) = batches.get(j);
             let x = Images::new(pixels, &at);
-            ws.sgd_step(&mut stack, x, labels, &eta, &lambda32, &loss);
+            ws.sgd_step(&mut stack, x, labels, &eta, &lambda32, &step_loss);
             for &i in &active {
                 if let Some(o) = runs[i].observer.as_mut() {
                     o.on_batch(epoch, j + 1, n_batches);

@@ -67,6 +67,12 @@ fn with(mut h: Hyper, loss: Loss, schedule: Schedule) -> Hyper {
     h
 }
 
+/// `h` with label smoothing `eps`.
+fn smoothed(mut h: Hyper, eps: f64) -> Hyper {
+    h.options.label_smoothing = eps;
+    h
+}
+
 /// The report's loop, plainly: mini-batches in order, `W ← W − η_t ∂J/∂W` with the
 /// run's loss and schedule, then the cost and accuracy of both sets (as
 /// `(loss, cost, accuracy)` per epoch).
@@ -75,13 +81,15 @@ fn reference(h: &Hyper, tr: &Dataset, va: &Dataset) -> (Model<f64>, Vec<[f64; 6]
     let (xt, xv) = (tr.columns_f64(0..tr.len()), va.columns_f64(0..va.len()));
     let mut hist = Vec::new();
     let kind = h.options.loss;
+    // Steps with the smoothed targets when asked; metrics of the plain loss.
+    let step_kind = h.options.step_loss();
     let mut scheduler = Scheduler::new(h.options.schedule, h.eta);
     let mut step = 0;
     for epoch in 1..=h.n_epochs {
         for j in 0..tr.len() / h.n_batch {
             let r = j * h.n_batch..(j + 1) * h.n_batch;
             let xb = xt.slice(ndarray::s![.., r.clone()]);
-            let (gw, gb) = loss::gradients(kind, &m, xb, &tr.labels[r], h.lambda);
+            let (gw, gb) = loss::gradients(step_kind, &m, xb, &tr.labels[r], h.lambda);
             let eta = scheduler.eta(epoch, step);
             step += 1;
             m.w = &m.w - &(gw * eta);
@@ -127,6 +135,7 @@ fn a_short_training_matches_the_reference_loop() {
             Loss::Hinge,
             plateau,
         ),
+        smoothed(hyper("smoothed", 0.1, 0.01, 3, 11, false), 0.3),
     ] {
         let got = train::train(&h, &tr, &va, &mut Silent);
         let (want, hist) = reference(&h, &tr, &va);

@@ -49,6 +49,7 @@ fn config() -> SearchConfig {
                     every: 1,
                 },
             ],
+            label_smoothing: vec![],
         },
         random: None,
     }
@@ -81,6 +82,38 @@ fn the_grid_holds_every_combination_and_random_draws_stay_in_range() {
     bad.space.eta = vec![0.1, -1.0];
     let e = bad.candidates(200).unwrap_err().to_string();
     assert!(e.starts_with("run002.eta"), "{e}");
+}
+
+#[test]
+fn label_smoothing_is_searched_like_the_other_settings() {
+    let mut c = config();
+    c.space.label_smoothing = vec![0.0, 0.3];
+    let runs = c.candidates(200).unwrap();
+    assert_eq!(runs.len(), 2 * 3 * 2 * 2);
+    assert_eq!(
+        (runs[0].label_smoothing, runs[1].label_smoothing),
+        (0.0, 0.3)
+    );
+    c.random = Some(RandomSearch { n: 40, seed: 3 });
+    let drawn = c.candidates(200).unwrap();
+    assert!(drawn.iter().any(|d| d.label_smoothing == 0.0));
+    assert!(drawn.iter().any(|d| d.label_smoothing == 0.3));
+    // A single value is not a draw: the other settings come out as without it.
+    let mut plain = config();
+    plain.random = c.random;
+    let mut single = plain.clone();
+    single.space.label_smoothing = vec![0.2];
+    let (a, b) = (
+        plain.candidates(200).unwrap(),
+        single.candidates(200).unwrap(),
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.lambda, x.eta, x.schedule), (y.lambda, y.eta, y.schedule));
+        assert_eq!((x.label_smoothing, y.label_smoothing), (0.0, 0.2));
+    }
+    c.space.label_smoothing = vec![0.3, 1.5];
+    let e = c.candidates(200).unwrap_err().to_string();
+    assert!(e.contains("label_smoothing"), "{e}");
 }
 
 #[test]

@@ -28,7 +28,7 @@ enum Command {
     /// Run the report's four experiments and write results, weights, figures and the report.
     Reproduce(reproduce::ReproduceArgs),
     /// Train custom runs from flags or from a TOML experiment file.
-    Train(reproduce::TrainArgs),
+    Train(Box<reproduce::TrainArgs>),
     /// Compare analytic and numerical gradients on the real data.
     Gradcheck(gradcheck::GradcheckArgs),
     /// Grid or random search over λ, η, batch size and schedule, picked on validation.
@@ -74,7 +74,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reproduce(a) => reproduce::reproduce(a),
-        Command::Train(a) => reproduce::train(a),
+        Command::Train(a) => reproduce::train(*a),
         Command::Gradcheck(a) => gradcheck::run(a),
         Command::Search(a) => search::run(a),
         Command::Bonus(a) => bonus::run(a),

@@ -38,7 +38,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     fetch: FetchArgs,
     /// TOML experiment file (a [split] and [[run]] entries); replaces the run flags.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size", "loss", "schedule", "flip", "translate", "early_stopping"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size", "loss", "schedule", "flip", "translate", "early_stopping", "label_smoothing"])]
     config: Option<PathBuf>,
     /// L2 penalty λ.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
@@ -77,6 +77,14 @@ pub struct TrainArgs {
     /// Stop when the validation loss has not improved for this many epochs; keep the best weights.
     #[arg(long, value_name = "EPOCHS")]
     early_stopping: Option<usize>,
+    /// Label smoothing ε of the softmax loss: fit the targets (1 − ε) y + ε/K.
+    #[arg(
+        long,
+        value_name = "EPSILON",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    label_smoothing: f64,
     /// Training batches, e.g. 1,2,3,4,5.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     train_batches: Vec<u8>,
@@ -145,6 +153,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
                     flip: a.flip,
                     translate: a.translate,
                     early_stopping: a.early_stopping,
+                    label_smoothing: a.label_smoothing,
                 }],
             }
         }
@@ -166,6 +175,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
                 e.to_string()
                     .replace("--n_", "--n-")
                     .replace("--early_stopping", "--early-stopping")
+                    .replace("--label_smoothing", "--label-smoothing")
             )
         })?;
     }

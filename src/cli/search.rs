@@ -31,8 +31,12 @@ pub struct SearchArgs {
 
 fn line(r: &SearchRecord) -> String {
     let u = &r.run;
+    let smoothing = match u.label_smoothing {
+        0.0 => String::new(),
+        e => format!("smooth {e:<5}"),
+    };
     format!(
-        "{:<7} lambda {:<8} eta {:<8} batch {:<4} {:<18} val acc {:6.2}% loss {:7.4}  epoch {:>3}/{:<3} {:6.1} s{}",
+        "{:<7} lambda {:<8} eta {:<8} batch {:<4} {:<18} {smoothing}val acc {:6.2}% loss {:7.4}  epoch {:>3}/{:<3} {:6.1} s{}",
         u.name.as_deref().unwrap_or(""),
         u.lambda,
         u.eta,

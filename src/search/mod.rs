@@ -43,6 +43,7 @@ pub use runner::{BEST, RECORDS, SearchOptions, TABLE, pick_best, read_npy, run_s
 /// eta = [0.005, 0.01]
 /// n_batch = [100]                       # optional: the base's when absent
 /// schedule = ["constant", { step = { factor = 10.0, every = 15 } }]   # optional
+/// label_smoothing = [0.0, 0.3]          # optional
 ///
 /// [random]          # optional: draw `n` settings instead of the whole grid
 /// n = 20
@@ -65,7 +66,8 @@ pub struct SearchConfig {
 
 /// The values searched. In a random search, λ and η are drawn log-uniformly
 /// between the smallest and largest listed value (uniformly from the list when it
-/// holds 0), the mini-batch size and schedule uniformly from their lists.
+/// holds 0), the mini-batch size, schedule and label smoothing uniformly from
+/// their lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Space {
@@ -79,7 +81,13 @@ pub struct Space {
     /// Schedules (the base's when empty).
     #[serde(default)]
     pub schedule: Vec<Schedule>,
+    /// Label smoothing ε of the softmax loss (the base's when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label_smoothing: Vec<f64>,
 }
+
+/// One candidate's searched values: λ, η, mini-batch size, schedule, label smoothing.
+type Setting = (f64, f64, usize, Schedule, f64);
 
 /// A random search.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -199,14 +207,15 @@ impl SearchConfig {
         }
         let batches = or_base(&self.space.n_batch, self.base.n_batch);
         let schedules = or_base(&self.space.schedule, self.base.schedule);
-        let settings: Vec<(f64, f64, usize, Schedule)> = match self.random {
+        let smoothings = or_base(&self.space.label_smoothing, self.base.label_smoothing);
+        let settings: Vec<Setting> = match self.random {
             None => {
                 let mut all = vec![];
                 for &l in &self.space.lambda {
                     for &e in &self.space.eta {
                         for &b in &batches {
                             for &s in &schedules {
-                                all.push((l, e, b, s));
+                                all.extend(smoothings.iter().map(|&ls| (l, e, b, s, ls)));
                             }
                         }
                     }
@@ -228,7 +237,13 @@ impl SearchConfig {
                         let e = draw(&self.space.eta, &mut rng);
                         let b = batches[rng.random_range(0..batches.len())];
                         let s = schedules[rng.random_range(0..schedules.len())];
-                        (l, e, b, s)
+                        // Drawn only when there is a choice, so that searches
+                        // without the field draw as they always did.
+                        let ls = match smoothings.len() {
+                            1 => smoothings[0],
+                            n => smoothings[rng.random_range(0..n)],
+                        };
+                        (l, e, b, s, ls)
                     })
                     .collect()
             }
@@ -236,13 +251,14 @@ impl SearchConfig {
         settings
             .into_iter()
             .enumerate()
-            .map(|(i, (lambda, eta, n_batch, schedule))| {
+            .map(|(i, (lambda, eta, n_batch, schedule, label_smoothing))| {
                 let run = RunConfig {
                     name: Some(format!("run{i:03}")),
                     lambda,
                     eta,
                     n_batch,
                     schedule,
+                    label_smoothing,
                     ..self.base.clone()
                 };
                 run.check(&format!("run{i:03}."), n_train)?;
