@@ -43,6 +43,22 @@ fn bad_training_flags_are_named() {
         &["--train-batches"],
     );
     fails_with(&["train", "--eta", "abc", "--out", o], &["--eta"]);
+    fails_with(
+        &["train", "--label-smoothing", "1", "--out", o],
+        &["--label-smoothing", "[0, 1)"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--loss",
+            "hinge",
+            "--label-smoothing",
+            "0.1",
+            "--out",
+            o,
+        ],
+        &["--label-smoothing", "softmax loss only", "hinge"],
+    );
     fails_with(&["reproduce", "--threads", "0", "--out", o], &["--threads"]);
     assert!(empty_or_absent(&out));
 }
