@@ -1,5 +1,5 @@
 //! Hyper-parameter search: a grid, or random draws, over λ, η, the mini-batch
-//! size and the learning-rate schedule, around a base run.
+//! size, the learning-rate schedule and label smoothing, around a base run.
 //!
 //! Runs train in parallel, one per worker thread and one thread per run (the
 //! matrix products are single-threaded), so `threads` workers use `threads` cores.
