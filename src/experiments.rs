@@ -14,7 +14,7 @@ use crate::kernels;
 use crate::model::Model;
 use crate::modelfile::{DataFingerprint, ModelFile, ModelMeta};
 use crate::normalize::{Dataset, Normalizer};
-use crate::results::{GradientCheck, Results, RunResult, Setup};
+use crate::results::{GradCheckReport, GradientCheck, Results, RunResult, Setup};
 use crate::train::{self, Observer};
 use crate::{K, Result};
 
@@ -65,14 +65,21 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
             )
         }
     };
-    let normalizer = Normalizer::fit(&train);
     let train_batches: Vec<String> = split
         .train_batches
         .iter()
         .map(|&b| BatchName::Data(b).stem())
         .collect();
-    let fingerprint =
-        DataFingerprint::of(&read.source.display().to_string(), &train_batches, &train);
+    let source = read.source.display().to_string();
+    // The fingerprint (an md5 of the training records) on a second core.
+    let (normalizer, fingerprint) = std::thread::scope(|s| {
+        let fingerprint = s.spawn(|| DataFingerprint::of(&source, &train_batches, &train));
+        let normalizer = Normalizer::fit(&train);
+        let fingerprint = fingerprint
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (normalizer, fingerprint)
+    });
     let setup = Setup {
         data: read.source.display().to_string(),
         train_batches,
@@ -135,10 +142,24 @@ pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
     let examples = cfg.examples.min(data.len());
     let x = data.columns_f64(0..examples);
     let check = |lambda| gradcheck::check(x.view(), &data.labels[..examples], K, lambda, cfg);
-    GradientCheck {
-        lambda_zero: check(0.0),
-        lambda_positive: check(GRADCHECK_LAMBDA),
-    }
+    both(|| check(0.0), || check(GRADCHECK_LAMBDA))
+}
+
+/// The checks at λ = 0 and at [`GRADCHECK_LAMBDA`], one on each of two threads.
+fn both(
+    zero: impl FnOnce() -> GradCheckReport + Send,
+    positive: impl FnOnce() -> GradCheckReport + Send,
+) -> GradientCheck {
+    std::thread::scope(|s| {
+        let lambda_zero = s.spawn(zero);
+        let lambda_positive = positive();
+        GradientCheck {
+            lambda_zero: lambda_zero
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            lambda_positive,
+        }
+    })
 }
 
 /// Floor of the relative error's denominator in the hinge loss's check: its
@@ -177,10 +198,7 @@ pub fn gradient_checks_for(
     let x = data.columns_f64(0..examples);
     let check =
         |lambda| gradcheck::check_loss(loss, x.view(), &data.labels[..examples], K, lambda, cfg);
-    GradientCheck {
-        lambda_zero: check(0.0),
-        lambda_positive: check(GRADCHECK_LAMBDA),
-    }
+    both(|| check(0.0), || check(GRADCHECK_LAMBDA))
 }
 
 /// A finished run: its record and its weights.

@@ -380,7 +380,9 @@ fn cross_entropy_argmax(s: &[f32], y: usize) -> (f64, usize) {
         }
     }
     let sum: f64 = s.iter().map(|&v| f64::from((v - max).exp())).sum();
-    (f64::from(max) + sum.ln() - f64::from(s[y]), best)
+    // sum ∈ [1, K]: its logarithm in f32 is exact to a few 1e-8.
+    let log_sum = f64::from((sum as f32).ln());
+    (f64::from(max) + log_sum - f64::from(s[y]), best)
 }
 
 /// `(ℓ(s, y), argmax s)` of one column of scores under `loss`: softmax through

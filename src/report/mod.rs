@@ -274,18 +274,23 @@ pub fn render(
             ),
         });
     }
-    let mut files = Vec::new();
     let names = &r.setup.class_names;
-    for (run, w) in r.runs.iter().zip(weights) {
-        let dir = PathBuf::from(&run.name);
-        for q in Quantity::ALL {
-            let fig = curves::run_figure(run, q);
-            files.push((dir.join(format!("{}.png", q.stem())), plot::to_png(&fig)?));
-            files.push((dir.join(format!("{}.svg", q.stem())), plot::to_svg(&fig)?));
-        }
-        let title = format!("Class templates — {}", run_label(run));
-        let png = templates::grid_png(w.view(), names, 5, &title)?;
-        files.push((dir.join("templates.png"), png));
+    // Each run's figures on a thread of its own (PNG encoding takes a while).
+    let per_run: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = r
+            .runs
+            .iter()
+            .zip(weights)
+            .map(|(run, w)| s.spawn(move || run_files(run, w, names)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut files = Vec::new();
+    for run_files in per_run {
+        files.extend(run_files?);
     }
     let fig = curves::validation_loss_figure(&r.runs);
     files.push((format!("{VALIDATION_LOSS}.png").into(), plot::to_png(&fig)?));
@@ -298,6 +303,26 @@ pub fn render(
     let p = page(r);
     files.push(("report.md".into(), markdown::render(&p).into_bytes()));
     files.push(("report.html".into(), html::render(&p).into_bytes()));
+    Ok(files)
+}
+
+/// The figures of one run, under its folder: loss, cost and accuracy curves (PNG
+/// and SVG) and the class templates.
+fn run_files(
+    run: &crate::results::RunResult,
+    w: &Array2<f32>,
+    names: &[String],
+) -> Result<Vec<(PathBuf, Vec<u8>)>, ReportError> {
+    let dir = PathBuf::from(&run.name);
+    let mut files = Vec::new();
+    for q in Quantity::ALL {
+        let fig = curves::run_figure(run, q);
+        files.push((dir.join(format!("{}.png", q.stem())), plot::to_png(&fig)?));
+        files.push((dir.join(format!("{}.svg", q.stem())), plot::to_svg(&fig)?));
+    }
+    let title = format!("Class templates — {}", run_label(run));
+    let png = templates::grid_png(w.view(), names, 5, &title)?;
+    files.push((dir.join("templates.png"), png));
     Ok(files)
 }
 
