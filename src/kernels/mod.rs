@@ -194,7 +194,7 @@ impl Workspace {
         self.fold(stack, x.affine);
         self.s.resize(n * m, 0.0);
         let mut s = std::mem::take(&mut self.s);
-        self.scores(x.pixels, d, &mut s[..n * m]);
+        self.scores(x.pixels, d, &mut s[..n * m], None);
         self.s = s;
         let g = &mut self.s[..n * m];
         for (gi, &y) in g.chunks_exact_mut(m).zip(labels) {
@@ -266,11 +266,19 @@ impl Workspace {
     /// `s = X (W ⊙ a)ᵀ + b_shifted`, the scores `n×m` (image-major) of the images
     /// `x: n×d`, from the folded weights: 16 images at a time transposed into a
     /// panel, each panel's scores by [`panel::scores`] while the next group of
-    /// images is fetched.
-    fn scores(&mut self, x: &[u8], d: usize, s: &mut [f32]) {
+    /// images is fetched. With `terms` (then `n ≤ 16`), also the softmax terms of
+    /// the leading runs it returns the number of.
+    fn scores(
+        &mut self,
+        x: &[u8],
+        d: usize,
+        s: &mut [f32],
+        mut terms: Option<panel::SoftmaxTerms>,
+    ) -> usize {
         let m = self.b_shifted.len();
         let group = panel::GROUP * d;
         self.panel.resize(group, 0);
+        let mut covered = 0;
         for (g, sg) in s.chunks_mut(panel::GROUP * m).enumerate() {
             let rows = sg.len() / m;
             let xg = &x[g * group..g * group + rows * d];
@@ -286,8 +294,9 @@ impl Workspace {
                 rows,
                 next,
             };
-            panel::scores(self.isa, wb, p, sg);
+            covered = panel::scores(self.isa, wb, p, sg, terms.take());
         }
+        covered
     }
 
     fn per_row(&mut self, k: usize, eta: &[f32], lambda: &[f32]) {
@@ -319,16 +328,27 @@ impl Workspace {
         }
         let mut s = std::mem::take(&mut self.s);
         s.resize(panel::GROUP * m, 0.0);
+        let (mut max, mut sum) = (
+            vec![0f32; panel::GROUP * runs],
+            vec![0f32; panel::GROUP * runs],
+        );
         let group = panel::GROUP * d;
         for (g, yg) in labels.chunks(panel::GROUP).enumerate() {
             if m == 0 || d == 0 {
                 break;
             }
             let s = &mut s[..yg.len() * m];
-            self.scores(&x.pixels[g * group..], d, s);
-            for (si, &y) in s.chunks_exact(m).zip(yg) {
+            let terms = panel::SoftmaxTerms {
+                k,
+                max: &mut max,
+                sum: &mut sum,
+            };
+            let covered = self.scores(&x.pixels[g * group..], d, s, Some(terms));
+            for (c, (si, &y)) in s.chunks_exact(m).zip(yg).enumerate() {
                 for ((r, col), &kind) in si.chunks_exact(k).enumerate().zip(loss) {
-                    let (l, best) = loss_argmax(kind, col, y as usize);
+                    let at = c * runs + r;
+                    let terms = (r < covered).then(|| (max[at], sum[at]));
+                    let (l, best) = loss_argmax(kind, col, y as usize, terms);
                     total[r] += l;
                     correct[r] += usize::from(best == y as usize);
                 }
@@ -368,9 +388,8 @@ fn softmax_minus_onehot(col: &mut [f32], y: usize) {
     col[y] -= 1.0;
 }
 
-/// `(logΣexp(s) − s[y], argmax s)` of one column of scores, the first maximum
-/// winning ties; the exponentials (of f32 arguments ≤ 0, in f32) are summed in f64.
-fn cross_entropy_argmax(s: &[f32], y: usize) -> (f64, usize) {
+/// The index of the largest of `s`, the first one on ties (NaN never wins).
+fn argmax(s: &[f32]) -> usize {
     let mut max = f32::NEG_INFINITY;
     let mut best = 0;
     for (i, &v) in s.iter().enumerate() {
@@ -379,29 +398,21 @@ fn cross_entropy_argmax(s: &[f32], y: usize) -> (f64, usize) {
             best = i;
         }
     }
-    let sum: f64 = s.iter().map(|&v| f64::from((v - max).exp())).sum();
-    // sum ∈ [1, K]: its logarithm in f32 is exact to a few 1e-8.
-    let log_sum = f64::from((sum as f32).ln());
-    (f64::from(max) + log_sum - f64::from(s[y]), best)
+    best
 }
 
-/// `(ℓ(s, y), argmax s)` of one column of scores under `loss`: softmax through
-/// [`cross_entropy_argmax`], the others through [`Loss::example_loss`] in f64.
-fn loss_argmax(loss: Loss, s: &[f32], y: usize) -> (f64, usize) {
+/// `(ℓ(s, y), argmax s)` of one column of scores under `loss`. Softmax:
+/// `logΣexp(s) − s[y] = max + ln(sum) − s[y]` from the column's softmax terms
+/// `(max, sum)` (given, or computed by [`panel::softmax_terms`]; see
+/// [`panel::SoftmaxTerms`]); the others through [`Loss::example_loss`] in f64.
+fn loss_argmax(loss: Loss, s: &[f32], y: usize, terms: Option<(f32, f32)>) -> (f64, usize) {
+    let best = argmax(s);
     if loss == Loss::Softmax {
-        return cross_entropy_argmax(s, y);
+        let (max, sum) = terms.unwrap_or_else(|| panel::softmax_terms(s));
+        // sum ∈ [1, K]: its logarithm in f32 is exact to a few 1e-8.
+        return (f64::from(max) + f64::from(sum.ln()) - f64::from(s[y]), best);
     }
     let s64: Array1<f64> = s.iter().map(|&v| f64::from(v)).collect();
-    let best = s64
-        .iter()
-        .enumerate()
-        .fold(
-            (0, f64::NEG_INFINITY),
-            |(b, m), (i, &v)| {
-                if v > m { (i, v) } else { (b, m) }
-            },
-        )
-        .0;
     (loss.example_loss(s64.view(), y), best)
 }
 

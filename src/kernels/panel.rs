@@ -16,7 +16,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
-use super::simd::{Lanes, Portable, prefetch_l2};
+use super::simd::{Lanes, Portable, exp_neg, max_ps, prefetch_l2};
 
 /// Images per panel.
 pub(crate) const GROUP: usize = 16;
@@ -170,63 +170,120 @@ pub(crate) struct Panel<'a> {
     pub next: &'a [u8],
 }
 
+/// For the softmax loss of runs of `k` classes (rows `q·k .. (q+1)·k` are run
+/// `q`): per image `c` and run `q`, `max[c·R + q] = max_r s[c·m + r]` and
+/// `sum[c·R + q] = Σ_r e^(s[c·m + r] − max)` over the run's rows in order, with
+/// `R = m / k` runs, each maximum taken as [`max_ps`] takes it and each
+/// exponential by [`exp_neg`]: the values [`softmax_terms`] gives.
+pub(crate) struct SoftmaxTerms<'a> {
+    pub k: usize,
+    pub max: &'a mut [f32],
+    pub sum: &'a mut [f32],
+}
+
+/// `(max, sum)` of [`SoftmaxTerms`] for the scores `s` of one image and one run.
+pub(crate) fn softmax_terms(s: &[f32]) -> (f32, f32) {
+    let max = s[1..].iter().fold(s[0], |m, &v| max_ps(m, v));
+    let sum = s.iter().fold(0.0, |t, &v| t + exp_neg(v - max));
+    (max, sum)
+}
+
 /// `s[c·m + r] = b[r] + Σ_j w[r·ld + j] panel[j·16 + c]` for the panel's images
-/// `c < rows` and every row `r < m = b.len()`; `s: rows×m`.
-pub(crate) fn scores(isa: super::Isa, wb: Weights, p: Panel, s: &mut [f32]) {
+/// `c < rows` and every row `r < m = b.len()`; `s: rows×m`. With `terms`, also
+/// the [`SoftmaxTerms`] of a leading number of runs, which it returns (the runs
+/// whose rows fall in whole tiles; the others are left to [`softmax_terms`]).
+pub(crate) fn scores(
+    isa: super::Isa,
+    wb: Weights,
+    p: Panel,
+    s: &mut [f32],
+    terms: Option<SoftmaxTerms>,
+) -> usize {
     let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
     assert!(m > 0 && p.rows <= GROUP && wb.ld >= d && wb.w.len() == wb.ld * m);
     assert!(s.len() >= p.rows * m);
+    if let Some(t) = &terms {
+        let runs = m / t.k.max(1);
+        assert!(t.k > 0 && m % t.k == 0 && t.max.len() >= p.rows * runs);
+        assert!(t.sum.len() >= p.rows * runs);
+    }
     match isa.0 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512F was detected.
-        super::micro::Kind::Avx512(t) => unsafe { scores_avx512(t, wb, p, s) },
+        super::micro::Kind::Avx512(t) => unsafe { scores_avx512(t, wb, p, s, terms) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2 and FMA were detected.
-        super::micro::Kind::Avx2(t) => unsafe { scores_avx2(t, wb, p, s) },
-        super::micro::Kind::Portable => tiles::<_, 4, 2, 2>(Portable, wb, p, s),
+        super::micro::Kind::Avx2(t) => unsafe { scores_avx2(t, wb, p, s, terms) },
+        super::micro::Kind::Portable => tiles::<_, 4, 2, 2>(Portable, wb, p, s, terms),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn scores_avx512(t: Avx512, wb: Weights, p: Panel, s: &mut [f32]) {
-    tiles::<_, 20, 10, 1>(t, wb, p, s)
+fn scores_avx512(
+    t: Avx512,
+    wb: Weights,
+    p: Panel,
+    s: &mut [f32],
+    terms: Option<SoftmaxTerms>,
+) -> usize {
+    tiles::<_, 20, 10, 1>(t, wb, p, s, terms)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn scores_avx2(t: Avx2, wb: Weights, p: Panel, s: &mut [f32]) {
-    tiles::<_, 6, 3, 2>(t, wb, p, s)
+fn scores_avx2(
+    t: Avx2,
+    wb: Weights,
+    p: Panel,
+    s: &mut [f32],
+    terms: Option<SoftmaxTerms>,
+) -> usize {
+    tiles::<_, 6, 3, 2>(t, wb, p, s, terms)
 }
 
 /// The rows in tiles of `MR` rows while they last, then of `MR2`, then one by one;
 /// `H = 16 / N` vectors hold a pixel of the group's images. The first tile
-/// fetches `next`.
+/// fetches `next`. Returns the number of leading runs whose softmax terms the
+/// tiles computed: those in tiles of a whole number of runs.
 #[inline(always)]
 fn tiles<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
     l: L,
     wb: Weights,
     p: Panel,
     s: &mut [f32],
-) {
+    mut terms: Option<SoftmaxTerms>,
+) -> usize {
     let m = wb.b.len();
-    let mut p = p;
-    let mut r = 0;
+    let k = terms.as_ref().map_or(0, |t| t.k);
+    let (mut p, mut r, mut covered) = (p, 0, terms.is_some());
+    let mut runs = 0;
     while r + MR <= m {
-        tile::<L, MR, H>(l, wb, p, r, s);
+        covered &= MR.is_multiple_of(k.max(1));
+        let t = terms.as_mut().filter(|_| covered);
+        tile::<L, MR, H>(l, wb, p, r, s, t);
         (p.next, r) = (&[], r + MR);
+        runs += if covered { MR / k } else { 0 };
     }
     while r + MR2 <= m {
-        tile::<L, MR2, H>(l, wb, p, r, s);
+        covered &= MR2.is_multiple_of(k.max(1));
+        let t = terms.as_mut().filter(|_| covered);
+        tile::<L, MR2, H>(l, wb, p, r, s, t);
         (p.next, r) = (&[], r + MR2);
+        runs += if covered { MR2 / k } else { 0 };
     }
     while r < m {
-        tile::<L, 1, H>(l, wb, p, r, s);
+        covered &= k == 1;
+        let t = terms.as_mut().filter(|_| covered);
+        tile::<L, 1, H>(l, wb, p, r, s, t);
         (p.next, r) = (&[], r + 1);
+        runs += usize::from(covered);
     }
+    runs
 }
 
-/// Rows `r0 .. r0 + MR` of the scores of the panel's images.
+/// Rows `r0 .. r0 + MR` of the scores of the panel's images, and with `terms`
+/// (then `MR` is a multiple of `k` and so is `r0`) the softmax terms of its runs.
 #[inline(always)]
 fn tile<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -234,6 +291,7 @@ fn tile<L: Lanes, const MR: usize, const H: usize>(
     Panel { panel, rows, next }: Panel,
     r0: usize,
     s: &mut [f32],
+    terms: Option<&mut SoftmaxTerms>,
 ) {
     let m = b.len();
     let d = panel.len() / GROUP;
@@ -257,14 +315,55 @@ fn tile<L: Lanes, const MR: usize, const H: usize>(
             }
         }
     }
-    let mut lanes = [0f32; GROUP];
-    for (k, acc_k) in acc.iter().enumerate() {
+    // The scores, the sums plus the bias, leave the registers here: `out[k][c]`
+    // for row `r0 + k` and image `c`.
+    let mut out = [[0f32; GROUP]; MR];
+    for (k, (acc_k, out_k)) in acc.iter().zip(out.iter_mut()).enumerate() {
+        let bias = l.splat(b[r0 + k]);
         for (h, &v) in acc_k.iter().enumerate() {
-            l.store(v, &mut lanes[h * L::N..]);
+            l.store(l.add(v, bias), &mut out_k[h * L::N..]);
         }
-        let r = r0 + k;
-        for (c, &v) in lanes.iter().enumerate().take(rows) {
-            s[c * m + r] = v + b[r];
+        for (c, &v) in out_k.iter().enumerate().take(rows) {
+            s[c * m + r0 + k] = v;
+        }
+    }
+    if let Some(t) = terms {
+        softmax_tile(l, &out, (r0, rows, m), t);
+    }
+}
+
+/// The [`SoftmaxTerms`] of the runs in a tile's scores `out` (rows `r0 ..`), the
+/// operations of [`softmax_terms`] in each lane.
+#[inline(always)]
+fn softmax_tile<L: Lanes>(
+    l: L,
+    out: &[[f32; GROUP]],
+    (r0, rows, m): (usize, usize, usize),
+    t: &mut SoftmaxTerms,
+) {
+    let (k, runs) = (t.k, m / t.k);
+    let minus_one = l.splat(-1.0);
+    let mut lanes = [[0f32; GROUP]; 2];
+    for (q, run) in out.chunks_exact(k).enumerate() {
+        for h in (0..GROUP).step_by(L::N) {
+            // Plain loops: closures would not inherit the caller's target features.
+            let mut max = l.load(&run[0][h..]);
+            for s in &run[1..] {
+                max = l.max(max, l.load(&s[h..]));
+            }
+            let neg = l.mul(max, minus_one);
+            let mut sum = l.zero();
+            for s in run {
+                sum = l.add(sum, l.exp(l.add(l.load(&s[h..]), neg)));
+            }
+            l.store(max, &mut lanes[0][h..]);
+            l.store(sum, &mut lanes[1][h..]);
+        }
+        let at = r0 / k + q;
+        let [max, sum] = &lanes;
+        for (c, (&mx, &sm)) in max.iter().zip(sum).enumerate().take(rows) {
+            t.max[c * runs + at] = mx;
+            t.sum[c * runs + at] = sm;
         }
     }
 }

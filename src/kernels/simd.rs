@@ -33,6 +33,50 @@ pub(crate) trait Lanes: Copy {
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `a · b`.
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a + b`.
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise `if a > b { a } else { b }` ([`max_ps`]).
+    fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise `e^x` for `x ≤ 0`, bit for bit [`exp_neg`].
+    fn exp(self, x: Self::V) -> Self::V;
+}
+
+/// `if a > b { a } else { b }`: the maximum as the x86 `max` instructions take
+/// it (`b` when either is NaN).
+#[inline(always)]
+pub(crate) fn max_ps(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
+}
+
+/// Below this `e^x` is not a normal f32: [`exp_neg`] clamps its argument here.
+const EXP_MIN: f32 = -87.336_54;
+const LOG2_E: f32 = std::f32::consts::LOG2_E;
+/// ln 2 in two parts, `C1 + C2`, `C1` with few bits so that `n·C1` is exact.
+const LN2_C1: f32 = 0.693_359_4;
+const LN2_C2: f32 = -2.121_944_4e-4;
+/// The polynomial of Cephes' `expf` for `e^r − 1 − r` over `|r| ≤ ln 2 / 2`.
+const EXP_P: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+    0.5, // Cephes: 5.0000001201e-1, which is 0.5 in f32
+];
+
+/// `e^x` for `x ≤ 0` in f32 to about 1 ulp (Cephes' `expf`): `n = round(x log₂e)`,
+/// `r = x − n ln 2`, `e^x = 2ⁿ (1 + r + r² P(r))`, with fused multiply-adds. The
+/// vector versions ([`Lanes::exp`]) run the same operations in each lane, so that a
+/// value is the same whichever computes it. Arguments below [`EXP_MIN`] (whose
+/// result would not be a normal f32) are clamped; NaN stays NaN.
+pub(crate) fn exp_neg(x: f32) -> f32 {
+    let x = max_ps(EXP_MIN, x);
+    let n = (x * LOG2_E).round_ties_even();
+    let r = (-LN2_C2).mul_add(n, (-LN2_C1).mul_add(n, x));
+    let p = EXP_P[1..].iter().fold(EXP_P[0], |p, &c| p.mul_add(r, c));
+    let p = p.mul_add(r * r, r) + 1.0;
+    // n ∈ [−126, 0] here (NaN becomes 0 and keeps p NaN).
+    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }
 
 /// The portable fallback: 8 lanes in an array, `mul_add` not fused.
@@ -73,6 +117,18 @@ impl Lanes for Portable {
     #[inline(always)]
     fn mul(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
         std::array::from_fn(|i| a[i] * b[i])
+    }
+    #[inline(always)]
+    fn add(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| a[i] + b[i])
+    }
+    #[inline(always)]
+    fn max(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| max_ps(a[i], b[i]))
+    }
+    #[inline(always)]
+    fn exp(self, x: [f32; 8]) -> [f32; 8] {
+        x.map(exp_neg)
     }
 }
 
@@ -133,6 +189,36 @@ impl Lanes for Avx2 {
     fn mul(self, a: __m256, b: __m256) -> __m256 {
         // SAFETY: AVX detected.
         unsafe { _mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn add(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX detected.
+        unsafe { _mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn max(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX detected.
+        unsafe { _mm256_max_ps(a, b) }
+    }
+    #[inline(always)]
+    fn exp(self, x: __m256) -> __m256 {
+        // SAFETY: AVX2 and FMA detected. The steps of `exp_neg`, lane by lane.
+        unsafe {
+            let x = _mm256_max_ps(_mm256_set1_ps(EXP_MIN), x);
+            let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                _mm256_mul_ps(x, _mm256_set1_ps(LOG2_E)),
+            );
+            let r = _mm256_fmadd_ps(_mm256_set1_ps(-LN2_C1), n, x);
+            let r = _mm256_fmadd_ps(_mm256_set1_ps(-LN2_C2), n, r);
+            let mut p = _mm256_set1_ps(EXP_P[0]);
+            for &c in &EXP_P[1..] {
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+            }
+            let p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+            let p = _mm256_add_ps(p, _mm256_set1_ps(1.0));
+            let e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+            _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32::<23>(e)))
+        }
     }
 }
 
@@ -195,6 +281,36 @@ impl Lanes for Avx512 {
         // SAFETY: AVX-512F detected.
         unsafe { _mm512_mul_ps(a, b) }
     }
+    #[inline(always)]
+    fn add(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F detected.
+        unsafe { _mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn max(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F detected.
+        unsafe { _mm512_max_ps(a, b) }
+    }
+    #[inline(always)]
+    fn exp(self, x: __m512) -> __m512 {
+        // SAFETY: AVX-512F detected. The steps of `exp_neg`, lane by lane; `scalef`
+        // multiplies by 2ⁿ exactly.
+        unsafe {
+            let x = _mm512_max_ps(_mm512_set1_ps(EXP_MIN), x);
+            let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                _mm512_mul_ps(x, _mm512_set1_ps(LOG2_E)),
+            );
+            let r = _mm512_fmadd_ps(_mm512_set1_ps(-LN2_C1), n, x);
+            let r = _mm512_fmadd_ps(_mm512_set1_ps(-LN2_C2), n, r);
+            let mut p = _mm512_set1_ps(EXP_P[0]);
+            for &c in &EXP_P[1..] {
+                p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+            }
+            let p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
+            let p = _mm512_add_ps(p, _mm512_set1_ps(1.0));
+            _mm512_scalef_ps(p, n)
+        }
+    }
 }
 
 /// Asks the CPU to bring the cache line holding `s[at]` into the L2 cache, if `at`
@@ -209,4 +325,83 @@ pub(crate) fn prefetch_l2<T>(s: &[T], at: usize) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (s, at);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Arguments across the whole domain, both clamps and the special values.
+    fn arguments() -> Vec<f32> {
+        let mut xs: Vec<f32> = (0..=20_000).map(|i| -100.0 * i as f32 / 20_000.0).collect();
+        xs.extend([
+            0.0,
+            -0.0,
+            -1e-30,
+            -87.336_54,
+            -87.4,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ]);
+        xs.extend((1..50).map(|i| -(i as f32) * std::f32::consts::LN_2));
+        xs
+    }
+
+    #[test]
+    fn exp_is_within_two_ulp_of_the_exact_value() {
+        for x in arguments().into_iter().filter(|x| *x >= -87.0) {
+            let got = f64::from(exp_neg(x));
+            let want = f64::from(x).exp();
+            assert!(
+                (got - want).abs() <= 2.0 * f64::from(f32::EPSILON) * want,
+                "exp({x}) = {got}, not {want}"
+            );
+        }
+        assert!(exp_neg(f32::NAN).is_nan());
+        assert!(exp_neg(-1000.0) > 0.0 && exp_neg(-1000.0) < 1e-37);
+    }
+
+    /// Each vector `exp` gives, lane by lane, exactly the scalar `exp_neg`.
+    fn agrees<L: Lanes>(l: L) {
+        let xs = arguments();
+        for chunk in xs.chunks_exact(L::N) {
+            let mut out = vec![0f32; L::N];
+            l.store(l.exp(l.load(chunk)), &mut out);
+            for (&x, &y) in chunk.iter().zip(&out) {
+                let want = exp_neg(x);
+                assert!(
+                    y.to_bits() == want.to_bits() || (y.is_nan() && want.is_nan()),
+                    "exp({x}): {y} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn vector_exp_equals_the_scalar_one_bit_for_bit() {
+        agrees(Portable);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(t) = Avx2::detect() {
+                // SAFETY: AVX2 and FMA were detected.
+                unsafe { agrees_avx2(t) };
+            }
+            if let Some(t) = Avx512::detect() {
+                // SAFETY: AVX-512F was detected.
+                unsafe { agrees_avx512(t) };
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn agrees_avx2(t: Avx2) {
+        agrees(t)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn agrees_avx512(t: Avx512) {
+        agrees(t)
+    }
 }

@@ -229,3 +229,29 @@ fn panels_hold_the_images_transposed() {
         }
     }
 }
+
+/// The softmax terms come from the tiles for runs that fill whole tiles and from
+/// the scalar code for the others: a run's loss is the same either way.
+#[test]
+fn evaluation_is_the_same_stacked_or_alone_for_any_class_count() {
+    for k in [2, 3, 5, 10, 20] {
+        let models: Vec<Model> = (0..3).map(|r| random(k, 300, 1, 0.05, 40 + r).0).collect();
+        let (_, x, y, affine) = random(k, 300, 37, 0.05, 7);
+        let xs = Images::new(&x, &affine);
+        let losses = [Loss::Softmax; 3];
+        for isa in isas() {
+            let mut ws = Workspace::with_isa(isa);
+            let together = ws.evaluate(&Stack::new(&models), xs, &y, &[0.1; 3], &losses);
+            for (r, m) in models.iter().enumerate() {
+                let alone = ws.evaluate(
+                    &Stack::new(std::slice::from_ref(m)),
+                    xs,
+                    &y,
+                    &[0.1],
+                    &losses[..1],
+                );
+                assert_eq!(alone[0], together[r], "{} k={k} run {r}", isa.name());
+            }
+        }
+    }
+}
