@@ -225,8 +225,22 @@ pub fn run_group(
     data: &Prepared,
     observers: &mut [&mut dyn Observer],
 ) -> Vec<RunOutput> {
+    run_group_in(hypers, data, None, observers)
+}
+
+/// [`run_group`], as a member of a team evaluating on `data`'s training and
+/// validation sets when `member` is given (then the group is one stack).
+fn run_group_in(
+    hypers: &[Hyper],
+    data: &Prepared,
+    member: Option<&kernels::TeamMember>,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<RunOutput> {
     let start = Instant::now();
-    let trained = train::train_runs(hypers, &data.train, &data.val, observers);
+    let trained = match member {
+        Some(m) => train::train_in_team(hypers, m, observers),
+        None => train::train_runs(hypers, &data.train, &data.val, observers),
+    };
     let outputs: Vec<_> = hypers
         .iter()
         .zip(trained)
@@ -311,10 +325,20 @@ pub fn run_all(
     let groups = plan(hypers, threads.max(1));
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<Option<RunOutput>>> = Mutex::new(vec![None; hypers.len()]);
+    let workers = threads.clamp(1, groups.len().max(1));
+    // The groups that start together, each one stack, evaluate together.
+    let one_stack = |g: &Vec<usize>| {
+        let hs: Vec<Hyper> = g.iter().map(|&i| hypers[i].clone()).collect();
+        train::stack_groups(&hs).len() == 1
+    };
+    let teamed = workers > 1 && groups.iter().take(workers).all(one_stack);
+    let team = kernels::Team::new(&data.train, &data.val, if teamed { workers } else { 0 });
     std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, groups.len().max(1)) {
+        for _ in 0..workers {
             scope.spawn(|| {
-                while let Some(group) = groups.get(next.fetch_add(1, Ordering::Relaxed)) {
+                loop {
+                    let gi = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(group) = groups.get(gi) else { break };
                     let hs: Vec<Hyper> = group.iter().map(|&i| hypers[i].clone()).collect();
                     let mut boxes: Vec<_> =
                         group.iter().map(|&i| observers(i, &hypers[i])).collect();
@@ -322,7 +346,10 @@ pub fn run_all(
                         .iter_mut()
                         .map(|b| b.as_mut() as &mut dyn Observer)
                         .collect();
-                    let outs = run_group(&hs, data, &mut obs);
+                    // Member `gi` of the team; it leaves when dropped, after its group.
+                    let member = (teamed && gi < workers).then(|| team.member(gi));
+                    let outs = run_group_in(&hs, data, member.as_ref(), &mut obs);
+                    drop(member);
                     if let Ok(mut d) = done.lock() {
                         for (&i, out) in group.iter().zip(outs) {
                             d[i] = Some(out);

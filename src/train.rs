@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::config::Hyper;
-use crate::kernels::{Images, Stack, Workspace};
+use crate::kernels::{self, Images, Stack, Workspace};
 use crate::loss::Loss;
 use crate::model::Model;
 use crate::normalize::Dataset;
@@ -117,11 +117,28 @@ pub fn train_runs(
             .iter()
             .map(|&i| observers.get_mut(i).and_then(Option::take))
             .collect();
-        for (i, t) in group.iter().zip(train_stack(&hs, train, val, obs)) {
+        for (i, t) in group.iter().zip(train_stack(&hs, (train, val), None, obs)) {
             out[*i] = Some(t);
         }
     }
     out.into_iter().flatten().collect()
+}
+
+/// [`train_runs`] for runs that share their [`batch_key`] (one stack), as a member
+/// of a team of threads ([`kernels::Team`]) that evaluate their stacks together
+/// on the team's training and validation sets. The results are those of
+/// [`train_runs`].
+pub fn train_in_team(
+    hypers: &[Hyper],
+    member: &kernels::TeamMember,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<Trained> {
+    assert!(stack_groups(hypers).len() <= 1, "one stack");
+    let obs = observers
+        .iter_mut()
+        .map(|o| -> Option<&mut dyn Observer> { Some(*o) })
+        .collect();
+    train_stack(hypers, member.sets(), Some(member), obs)
 }
 
 /// Seed offsets of the shuffling and augmentation streams, so that turning either
@@ -198,8 +215,8 @@ impl Run<'_> {
 /// diverged or run out of early-stopping patience.
 fn train_stack(
     hs: &[Hyper],
-    train: &Dataset,
-    val: &Dataset,
+    (train, val): (&Dataset, &Dataset),
+    team: Option<&kernels::TeamMember>,
     observers: Vec<Option<&mut dyn Observer>>,
 ) -> Vec<Trained> {
     let Some(first) = hs.first() else {
@@ -252,20 +269,25 @@ fn train_stack(
                 }
             }
         }
-        let tr = ws.evaluate(
-            &stack,
-            Images::new(&train.pixels, &at),
-            &train.labels,
-            &lambda,
-            &loss,
-        );
-        let va = ws.evaluate(
-            &stack,
-            Images::new(&val.pixels, &av),
-            &val.labels,
-            &lambda,
-            &loss,
-        );
+        let (tr, va) = match team {
+            Some(member) => member.evaluate(&mut ws, &stack, &lambda, &loss),
+            None => (
+                ws.evaluate(
+                    &stack,
+                    Images::new(&train.pixels, &at),
+                    &train.labels,
+                    &lambda,
+                    &loss,
+                ),
+                ws.evaluate(
+                    &stack,
+                    Images::new(&val.pixels, &av),
+                    &val.labels,
+                    &lambda,
+                    &loss,
+                ),
+            ),
+        };
         let mut leaving = Vec::new();
         for (r, &i) in active.iter().enumerate() {
             let finite = tr[r].cost.is_finite() && va[r].cost.is_finite() && stack.is_finite(r);

@@ -1,11 +1,13 @@
 //! Whole short trainings through the fast path against a plain reference loop
 //! written here with the reference maths of `onelayer::model` in f64, and stacked
-//! training against training one run at a time.
+//! training (alone or evaluated as a team of threads) against training one run at
+//! a time.
 
 use ndarray::Array2;
 use onelayer::augment::Augment;
 use onelayer::config::{Hyper, RunOptions};
 use onelayer::data::LabeledImages;
+use onelayer::kernels;
 use onelayer::loss::{self, Loss};
 use onelayer::model::{self, Model};
 use onelayer::normalize::{Dataset, Normalizer};
@@ -244,4 +246,49 @@ fn stacked_training_equals_training_one_run_at_a_time() {
     let stops = &together[7];
     assert!(stops.stopped_at_epoch.is_some_and(|e| e < 20), "{stops:?}");
     assert_eq!(stops.stopped_at_epoch, stops.best_epoch.map(|e| e + 1));
+}
+
+/// Trains `hs` (one stack) as member `id` of `team`.
+fn in_team(hs: &[Hyper], team: &kernels::Team, id: usize) -> Vec<Trained> {
+    let mut silents: Vec<Silent> = vec![Silent; hs.len()];
+    let mut obs: Vec<&mut dyn train::Observer> = silents
+        .iter_mut()
+        .map(|s| s as &mut dyn train::Observer)
+        .collect();
+    train::train_in_team(hs, &team.member(id), &mut obs)
+}
+
+#[test]
+fn stacks_evaluated_as_a_team_train_as_each_run_alone() {
+    let (tr, va) = datasets(100, 40, 3);
+    // Members of different lengths: the longer one goes on alone; runs diverge
+    // and stop early, leaving their stacks.
+    let a = [
+        hyper("a", 0.0, 0.1, 3, 1, false),
+        hyper("diverges", 1.0, 1e38, 3, 5, false),
+        Hyper {
+            options: RunOptions {
+                early_stopping: Some(1),
+                ..Default::default()
+            },
+            ..hyper("stops", 0.0, 0.3, 20, 8, false)
+        },
+    ];
+    let b = [
+        hyper("b", 0.0, 0.001, 2, 2, false),
+        with(
+            hyper("sigmoid", 0.1, 0.05, 3, 6, false),
+            Loss::Sigmoid,
+            Schedule::Constant,
+        ),
+    ];
+    let team = kernels::Team::new(&tr, &va, 2);
+    let (ta, tb) = std::thread::scope(|s| {
+        let ta = s.spawn(|| in_team(&a, &team, 0));
+        let tb = in_team(&b, &team, 1);
+        (ta.join().unwrap(), tb)
+    });
+    for (h, t) in a.iter().zip(&ta).chain(b.iter().zip(&tb)) {
+        same(t, &train::train(h, &tr, &va, &mut Silent));
+    }
 }

@@ -20,12 +20,14 @@
 //! which reads 4× fewer bytes than f32 images: the evaluation passes are bound by
 //! memory traffic. Shapes: `W: m×d` with `m = R·K`; scores `S: n×m`, image-major.
 
+mod eval;
 mod micro;
 mod panel;
 mod simd;
 
 use ndarray::{Array1, Array2, Axis, concatenate};
 
+pub use eval::{Team, TeamMember};
 pub use micro::Isa;
 use micro::Step;
 
@@ -194,7 +196,7 @@ impl Workspace {
         self.fold(stack, x.affine);
         self.s.resize(n * m, 0.0);
         let mut s = std::mem::take(&mut self.s);
-        self.scores(x.pixels, d, &mut s[..n * m], None);
+        self.scores(x.pixels, d, &mut s[..n * m]);
         self.s = s;
         let g = &mut self.s[..n * m];
         for (gi, &y) in g.chunks_exact_mut(m).zip(labels) {
@@ -264,39 +266,14 @@ impl Workspace {
     }
 
     /// `s = X (W ⊙ a)ᵀ + b_shifted`, the scores `n×m` (image-major) of the images
-    /// `x: n×d`, from the folded weights: 16 images at a time transposed into a
-    /// panel, each panel's scores by [`panel::scores`] while the next group of
-    /// images is fetched. With `terms` (then `n ≤ 16`), also the softmax terms of
-    /// the leading runs it returns the number of.
-    fn scores(
-        &mut self,
-        x: &[u8],
-        d: usize,
-        s: &mut [f32],
-        mut terms: Option<panel::SoftmaxTerms>,
-    ) -> usize {
-        let m = self.b_shifted.len();
-        let group = panel::GROUP * d;
-        self.panel.resize(group, 0);
-        let mut covered = 0;
-        for (g, sg) in s.chunks_mut(panel::GROUP * m).enumerate() {
-            let rows = sg.len() / m;
-            let xg = &x[g * group..g * group + rows * d];
-            let next = x.get((g + 1) * group..).unwrap_or_default();
-            panel::transpose(self.isa, xg, d, rows, &mut self.panel);
-            let wb = panel::Weights {
-                w: &self.w_scaled,
-                ld: padded(d),
-                b: &self.b_shifted,
-            };
-            let p = panel::Panel {
-                panel: &self.panel,
-                rows,
-                next,
-            };
-            covered = panel::scores(self.isa, wb, p, sg, terms.take());
-        }
-        covered
+    /// `x: n×d` from the weights this workspace folded last (see [`panel_scores`]).
+    fn scores(&mut self, x: &[u8], d: usize, s: &mut [f32]) {
+        let wb = panel::Weights {
+            w: &self.w_scaled,
+            ld: padded(d),
+            b: &self.b_shifted,
+        };
+        panel_scores(self.isa, &mut self.panel, wb, (x, d), s, None);
     }
 
     fn per_row(&mut self, k: usize, eta: &[f32], lambda: &[f32]) {
@@ -307,71 +284,34 @@ impl Workspace {
             self.two_lambda.extend(std::iter::repeat_n(2.0 * l, k));
         }
     }
+}
 
-    /// Loss, cost and accuracy of every run of `stack` on the whole set `x` with
-    /// `labels`, run `r` with `lambda[r]` and `loss[r]`. The softmax loss goes through
-    /// log-sum-exp, the others through [`Loss::example_loss`] in f64; sums in f64.
-    pub fn evaluate(
-        &mut self,
-        stack: &Stack,
-        x: Images,
-        labels: &[u8],
-        lambda: &[f64],
-        loss: &[Loss],
-    ) -> Vec<Metrics> {
-        let (m, k, n, d) = (stack.b.len(), stack.k, labels.len(), stack.w.ncols());
-        let runs = stack.runs();
-        let mut total = vec![0f64; runs];
-        let mut correct = vec![0usize; runs];
-        if m > 0 && d > 0 {
-            self.fold(stack, x.affine);
-        }
-        let mut s = std::mem::take(&mut self.s);
-        s.resize(panel::GROUP * m, 0.0);
-        let (mut max, mut sum) = (
-            vec![0f32; panel::GROUP * runs],
-            vec![0f32; panel::GROUP * runs],
-        );
-        let group = panel::GROUP * d;
-        for (g, yg) in labels.chunks(panel::GROUP).enumerate() {
-            if m == 0 || d == 0 {
-                break;
-            }
-            let s = &mut s[..yg.len() * m];
-            let terms = panel::SoftmaxTerms {
-                k,
-                max: &mut max,
-                sum: &mut sum,
-            };
-            let covered = self.scores(&x.pixels[g * group..], d, s, Some(terms));
-            for (c, (si, &y)) in s.chunks_exact(m).zip(yg).enumerate() {
-                for ((r, col), &kind) in si.chunks_exact(k).enumerate().zip(loss) {
-                    let at = c * runs + r;
-                    let terms = (r < covered).then(|| (max[at], sum[at]));
-                    let (l, best) = loss_argmax(kind, col, y as usize, terms);
-                    total[r] += l;
-                    correct[r] += usize::from(best == y as usize);
-                }
-            }
-        }
-        self.s = s;
-        (0..runs)
-            .map(|r| {
-                let rows = stack.w.slice(ndarray::s![r * k..(r + 1) * k, ..]);
-                let l2: f64 = rows.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-                let mean = if n > 0 { total[r] / n as f64 } else { 0.0 };
-                Metrics {
-                    loss: mean,
-                    cost: mean + lambda[r] * l2,
-                    accuracy: if n > 0 {
-                        correct[r] as f64 / n as f64
-                    } else {
-                        0.0
-                    },
-                }
-            })
-            .collect()
+/// `s = X Wᵀ + b`, the scores `n×m` (image-major) of the images `x: n×d` under the
+/// folded weights `wb`: 16 images at a time transposed into `panel`, each panel's
+/// scores by [`panel::scores`] while the next group of images is fetched. With
+/// `terms` (then `n ≤ 16`), also the softmax terms of the leading runs it returns
+/// the number of.
+fn panel_scores(
+    isa: Isa,
+    panel: &mut Vec<u8>,
+    wb: panel::Weights,
+    (x, d): (&[u8], usize),
+    s: &mut [f32],
+    mut terms: Option<panel::SoftmaxTerms>,
+) -> usize {
+    let m = wb.b.len();
+    let group = panel::GROUP * d;
+    panel.resize(group, 0);
+    let mut covered = 0;
+    for (g, sg) in s.chunks_mut(panel::GROUP * m).enumerate() {
+        let rows = sg.len() / m;
+        let xg = &x[g * group..g * group + rows * d];
+        let next = x.get((g + 1) * group..).unwrap_or_default();
+        panel::transpose(isa, xg, d, rows, panel);
+        let p = panel::Panel { panel, rows, next };
+        covered = panel::scores(isa, wb, p, sg, terms.take());
     }
+    covered
 }
 
 /// `col ← softmax(col) − e_y`, subtracting the max first.
@@ -386,34 +326,6 @@ fn softmax_minus_onehot(col: &mut [f32], y: usize) {
         *v /= sum;
     }
     col[y] -= 1.0;
-}
-
-/// The index of the largest of `s`, the first one on ties (NaN never wins).
-fn argmax(s: &[f32]) -> usize {
-    let mut max = f32::NEG_INFINITY;
-    let mut best = 0;
-    for (i, &v) in s.iter().enumerate() {
-        if v > max {
-            max = v;
-            best = i;
-        }
-    }
-    best
-}
-
-/// `(ℓ(s, y), argmax s)` of one column of scores under `loss`. Softmax:
-/// `logΣexp(s) − s[y] = max + ln(sum) − s[y]` from the column's softmax terms
-/// `(max, sum)` (given, or computed by [`panel::softmax_terms`]; see
-/// [`panel::SoftmaxTerms`]); the others through [`Loss::example_loss`] in f64.
-fn loss_argmax(loss: Loss, s: &[f32], y: usize, terms: Option<(f32, f32)>) -> (f64, usize) {
-    let best = argmax(s);
-    if loss == Loss::Softmax {
-        let (max, sum) = terms.unwrap_or_else(|| panel::softmax_terms(s));
-        // sum ∈ [1, K]: its logarithm in f32 is exact to a few 1e-8.
-        return (f64::from(max) + f64::from(sum.ln()) - f64::from(s[y]), best);
-    }
-    let s64: Array1<f64> = s.iter().map(|&v| f64::from(v)).collect();
-    (loss.example_loss(s64.view(), y), best)
 }
 
 /// Loss, cost and accuracy of one model on a whole data set (softmax loss).

@@ -1,0 +1,408 @@
+//! The evaluation of whole data sets: loss, cost and accuracy of every run of a
+//! stack, alone ([`Workspace::evaluate`]) or as a [`Team`]. Threads that train
+//! stacks on the same training and validation sets evaluate all their runs
+//! together at the end of each epoch: they share the images out 16 at a time, so
+//! that each panel of images serves every run, and a thread that finished its
+//! epoch early takes a larger share.
+//!
+//! The sums are the same either way: each group of 16 images gives, per run, the
+//! sum of its images' losses (in image order) and its count of right answers, and
+//! the groups' sums are added in group order.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use ndarray::Array1;
+
+use super::{Images, Isa, Stack, Workspace, padded, panel, panel_scores};
+use crate::loss::Loss;
+use crate::normalize::{Affine, Dataset};
+use crate::results::Metrics;
+
+/// Per run: the sum of the losses of some images and how many it classified right.
+type Sums = Vec<(f64, usize)>;
+
+/// The runs as an evaluation needs them: folded weights `w: m×ld`, biases `b: m`,
+/// `k` classes per run, each run's loss.
+#[derive(Debug, Clone)]
+struct Folded {
+    w: Vec<f32>,
+    ld: usize,
+    b: Vec<f32>,
+    k: usize,
+    loss: Vec<Loss>,
+}
+
+impl Folded {
+    fn weights(&self) -> panel::Weights<'_> {
+        panel::Weights {
+            w: &self.w,
+            ld: self.ld,
+            b: &self.b,
+        }
+    }
+}
+
+/// Scratch space of one thread's evaluation.
+#[derive(Default)]
+struct Scratch {
+    max: Vec<f32>,
+    sum: Vec<f32>,
+}
+
+impl Workspace {
+    /// Loss, cost and accuracy of every run of `stack` on the whole set `x` with
+    /// `labels`, run `r` with `lambda[r]` and `loss[r]`. The softmax loss goes
+    /// through log-sum-exp, the others through [`Loss::example_loss`] in f64; sums
+    /// in f64.
+    pub fn evaluate(
+        &mut self,
+        stack: &Stack,
+        x: Images,
+        labels: &[u8],
+        lambda: &[f64],
+        loss: &[Loss],
+    ) -> Vec<Metrics> {
+        let (m, d) = stack.w.dim();
+        let mut total = vec![(0.0, 0); stack.runs()];
+        if m > 0 && d > 0 {
+            self.fold(stack, x.affine);
+            let wb = panel::Weights {
+                w: &self.w_scaled,
+                ld: padded(d),
+                b: &self.b_shifted,
+            };
+            let (mut scratch, mut sums) = (Scratch::default(), Sums::new());
+            let group = panel::GROUP * d;
+            for (g, yg) in labels.chunks(panel::GROUP).enumerate() {
+                let bufs = (&mut self.panel, &mut self.s, &mut scratch);
+                let xg = (&x.pixels[g * group..], d);
+                group_sums(self.isa, bufs, (wb, stack.k, loss), xg, yg, &mut sums);
+                add(&mut total, &sums);
+            }
+        }
+        metrics(stack, &total, labels.len(), lambda)
+    }
+
+    /// The runs of `stack` folded with `affine`, as an owned copy.
+    fn folded(&mut self, stack: &Stack, affine: &Affine, loss: &[Loss]) -> Folded {
+        self.fold(stack, affine);
+        Folded {
+            w: self.w_scaled.clone(),
+            ld: padded(stack.w.ncols()),
+            b: self.b_shifted.clone(),
+            k: stack.k,
+            loss: loss.to_vec(),
+        }
+    }
+}
+
+fn add(total: &mut [(f64, usize)], sums: &[(f64, usize)]) {
+    for (t, s) in total.iter_mut().zip(sums) {
+        t.0 += s.0;
+        t.1 += s.1;
+    }
+}
+
+/// Metrics of each run of `stack` from its summed losses and right answers over
+/// `n` images: the mean loss, plus `λ‖W‖²` for the cost.
+fn metrics(stack: &Stack, total: &[(f64, usize)], n: usize, lambda: &[f64]) -> Vec<Metrics> {
+    let k = stack.k;
+    total
+        .iter()
+        .zip(lambda)
+        .enumerate()
+        .map(|(r, (&(sum, correct), &lambda))| {
+            let rows = stack.w.slice(ndarray::s![r * k..(r + 1) * k, ..]);
+            let l2: f64 = rows.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            let mean = if n > 0 { sum / n as f64 } else { 0.0 };
+            Metrics {
+                loss: mean,
+                cost: mean + lambda * l2,
+                accuracy: if n > 0 {
+                    correct as f64 / n as f64
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect()
+}
+
+/// The [`Sums`] of one group of `labels.len() ≤ 16` images, the first of `x`
+/// (the rest of the set follows, to be fetched meanwhile), under the runs `wb`
+/// of `k` classes with their losses.
+fn group_sums(
+    isa: Isa,
+    (panel_buf, s, scratch): (&mut Vec<u8>, &mut Vec<f32>, &mut Scratch),
+    (wb, k, loss): (panel::Weights, usize, &[Loss]),
+    (x, d): (&[u8], usize),
+    labels: &[u8],
+    out: &mut Sums,
+) {
+    let (m, n) = (wb.b.len(), labels.len());
+    let runs = m / k;
+    s.resize(n * m, 0.0);
+    scratch.max.resize(n * runs, 0.0);
+    scratch.sum.resize(n * runs, 0.0);
+    let terms = panel::SoftmaxTerms {
+        k,
+        max: &mut scratch.max,
+        sum: &mut scratch.sum,
+    };
+    let s = &mut s[..n * m];
+    let covered = panel_scores(isa, panel_buf, wb, (x, d), s, Some(terms));
+    out.clear();
+    out.resize(runs, (0.0, 0));
+    for (c, (si, &y)) in s.chunks_exact(m).zip(labels).enumerate() {
+        for (r, (col, &kind)) in si.chunks_exact(k).zip(loss).enumerate() {
+            let at = c * runs + r;
+            let terms = (r < covered).then(|| (scratch.max[at], scratch.sum[at]));
+            let (l, best) = loss_argmax(kind, col, y as usize, terms);
+            out[r].0 += l;
+            out[r].1 += usize::from(best == y as usize);
+        }
+    }
+}
+
+/// The index of the largest of `s`, the first one on ties (NaN never wins).
+fn argmax(s: &[f32]) -> usize {
+    let mut max = f32::NEG_INFINITY;
+    let mut best = 0;
+    for (i, &v) in s.iter().enumerate() {
+        if v > max {
+            max = v;
+            best = i;
+        }
+    }
+    best
+}
+
+/// `(ℓ(s, y), argmax s)` of one column of scores under `loss`. Softmax:
+/// `logΣexp(s) − s[y] = max + ln(sum) − s[y]` from the column's softmax terms
+/// `(max, sum)` (given, or computed by [`panel::softmax_terms`]; see
+/// [`panel::SoftmaxTerms`]); the others through [`Loss::example_loss`] in f64.
+fn loss_argmax(loss: Loss, s: &[f32], y: usize, terms: Option<(f32, f32)>) -> (f64, usize) {
+    let best = argmax(s);
+    if loss == Loss::Softmax {
+        let (max, sum) = terms.unwrap_or_else(|| panel::softmax_terms(s));
+        // sum ∈ [1, K]: its logarithm in f32 is exact to a few 1e-8.
+        return (f64::from(max) + f64::from(sum.ln()) - f64::from(s[y]), best);
+    }
+    let s64: Array1<f64> = s.iter().map(|&v| f64::from(v)).collect();
+    (loss.example_loss(s64.view(), y), best)
+}
+
+/// Threads training stacks on the same training and validation sets, evaluating
+/// them together after every epoch (see the module's documentation). Each thread
+/// takes a [`TeamMember`]; a member leaves when it is dropped, and the others go
+/// on without it.
+pub struct Team<'d> {
+    /// Training set (0) and validation set (1): images, labels, normalisation.
+    sets: [(&'d Dataset, Affine); 2],
+    state: Mutex<State>,
+    turn: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// Members that have not left.
+    members: usize,
+    /// The runs of the members waiting for the next round, by member.
+    waiting: Vec<(usize, [Folded; 2])>,
+    /// Rounds started so far, and the last one.
+    started: usize,
+    round: Option<Arc<Round>>,
+}
+
+/// One evaluation of the runs of every member on both sets.
+struct Round {
+    /// All runs, the members' one after the other, folded for each set.
+    folded: [Folded; 2],
+    /// Per member in the round: its id, its first run in `folded`, its runs.
+    owners: Vec<(usize, usize, usize)>,
+    /// Groups of 16 images in each set.
+    groups: [usize; 2],
+    /// The next group to evaluate, counting the training set's first.
+    next: AtomicUsize,
+    /// Each group's sums, once evaluated.
+    sums: Mutex<Vec<Sums>>,
+    /// Members that finished their share.
+    done: AtomicUsize,
+}
+
+impl<'d> Team<'d> {
+    /// A team of `members` threads on the training set `train` and validation set
+    /// `val`.
+    pub fn new(train: &'d Dataset, val: &'d Dataset, members: usize) -> Team<'d> {
+        Team {
+            sets: [
+                (train, train.normalizer.affine()),
+                (val, val.normalizer.affine()),
+            ],
+            state: Mutex::new(State {
+                members,
+                ..State::default()
+            }),
+            turn: Condvar::new(),
+        }
+    }
+
+    /// Member `id` (`0 ≤ id < members`, each id taken by one thread).
+    pub fn member(&self, id: usize) -> TeamMember<'_, 'd> {
+        TeamMember { team: self, id }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a round when every member still in the team is waiting.
+    fn maybe_start(&self, st: &mut State) {
+        if st.waiting.is_empty() || st.waiting.len() < st.members {
+            return;
+        }
+        let mut waiting = std::mem::take(&mut st.waiting);
+        waiting.sort_by_key(|(id, _)| *id);
+        let mut owners = Vec::new();
+        let mut first = 0;
+        for (id, f) in &waiting {
+            let runs = f[0].b.len() / f[0].k;
+            owners.push((*id, first, runs));
+            first += runs;
+        }
+        let folded = [0, 1].map(|set| {
+            let all: Vec<&Folded> = waiting.iter().map(|(_, f)| &f[set]).collect();
+            let (k, ld) = (all[0].k, all[0].ld);
+            assert!(all.iter().all(|f| f.k == k && f.ld == ld), "one shape");
+            Folded {
+                w: all.iter().flat_map(|f| f.w.iter().copied()).collect(),
+                ld,
+                b: all.iter().flat_map(|f| f.b.iter().copied()).collect(),
+                k,
+                loss: all.iter().flat_map(|f| f.loss.iter().copied()).collect(),
+            }
+        });
+        let groups = self
+            .sets
+            .each_ref()
+            .map(|(d, _)| d.len().div_ceil(panel::GROUP));
+        st.round = Some(Arc::new(Round {
+            folded,
+            owners,
+            groups,
+            next: AtomicUsize::new(0),
+            sums: Mutex::new(vec![Sums::new(); groups[0] + groups[1]]),
+            done: AtomicUsize::new(0),
+        }));
+        st.started += 1;
+        self.turn.notify_all();
+    }
+}
+
+/// One thread's place in a [`Team`].
+pub struct TeamMember<'t, 'd> {
+    team: &'t Team<'d>,
+    id: usize,
+}
+
+impl<'d> TeamMember<'_, 'd> {
+    /// The team's training and validation sets.
+    pub fn sets(&self) -> (&'d Dataset, &'d Dataset) {
+        (self.team.sets[0].0, self.team.sets[1].0)
+    }
+
+    /// What [`Workspace::evaluate`] gives for `stack` on the training set and on
+    /// the validation set, computed with the other members.
+    pub fn evaluate(
+        &self,
+        ws: &mut Workspace,
+        stack: &Stack,
+        lambda: &[f64],
+        loss: &[Loss],
+    ) -> (Vec<Metrics>, Vec<Metrics>) {
+        let team = self.team;
+        let folded = team.sets.each_ref().map(|(_, a)| ws.folded(stack, a, loss));
+        let round = {
+            let mut st = team.lock();
+            let ticket = st.started;
+            st.waiting.push((self.id, folded));
+            team.maybe_start(&mut st);
+            while st.started == ticket {
+                st = team.turn.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            st.round
+                .clone()
+                .unwrap_or_else(|| unreachable!("a round started"))
+        };
+        self.share(ws, &round);
+        let participants = round.owners.len();
+        if round.done.fetch_add(1, Ordering::AcqRel) + 1 == participants {
+            let _st = team.lock();
+            team.turn.notify_all();
+        } else {
+            let mut st = team.lock();
+            while round.done.load(Ordering::Acquire) < participants {
+                st = team.turn.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        let &(_, first, runs) = round
+            .owners
+            .iter()
+            .find(|(id, ..)| *id == self.id)
+            .unwrap_or_else(|| unreachable!("a member is in its round"));
+        let sums = round.sums.lock().unwrap_or_else(|e| e.into_inner());
+        let [tr, va] = [0, 1].map(|set| {
+            let range = if set == 0 {
+                0..round.groups[0]
+            } else {
+                round.groups[0]..round.groups[0] + round.groups[1]
+            };
+            let mut total = vec![(0.0, 0); runs];
+            for g in range {
+                add(&mut total, &sums[g][first..first + runs]);
+            }
+            metrics(stack, &total, team.sets[set].0.len(), lambda)
+        });
+        (tr, va)
+    }
+
+    /// Evaluates groups of the round until none is left.
+    fn share(&self, ws: &mut Workspace, round: &Round) {
+        let (mut scratch, mut sums) = (Scratch::default(), Sums::new());
+        loop {
+            let g = round.next.fetch_add(1, Ordering::Relaxed);
+            let set = usize::from(g >= round.groups[0]);
+            let local = if set == 0 { g } else { g - round.groups[0] };
+            if local >= round.groups[set] {
+                return;
+            }
+            let (data, _) = self.team.sets[set];
+            let f = &round.folded[set];
+            let d = data.pixels.len() / data.len().max(1);
+            let x = &data.pixels[local * panel::GROUP * d..];
+            let labels = &data.labels[local * panel::GROUP..];
+            let labels = &labels[..labels.len().min(panel::GROUP)];
+            let bufs = (&mut ws.panel, &mut ws.s, &mut scratch);
+            group_sums(
+                ws.isa,
+                bufs,
+                (f.weights(), f.k, &f.loss),
+                (x, d),
+                labels,
+                &mut sums,
+            );
+            let mut all = round.sums.lock().unwrap_or_else(|e| e.into_inner());
+            all[g] = std::mem::take(&mut sums);
+        }
+    }
+}
+
+impl Drop for TeamMember<'_, '_> {
+    /// Leaves the team: the others no longer wait for this member.
+    fn drop(&mut self) {
+        let mut st = self.team.lock();
+        st.members = st.members.saturating_sub(1);
+        self.team.maybe_start(&mut st);
+    }
+}
