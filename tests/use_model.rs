@@ -267,7 +267,9 @@ fn trained_model_predicts_cifar_pngs_as_it_evaluates_their_records() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let file = ModelFile::load(&model).unwrap();
-    // The fingerprint of training batch 1 is the published md5 of data_batch_1.bin.
+    // The fingerprint of training batch 1 is the published md5 of data_batch_1.bin
+    // (taken from the verified file; that it is the md5 of the records is checked
+    // by `the_records_of_batch_1_hash_to_its_published_md5`).
     assert_eq!(
         file.meta.data.train_records_md5,
         "5dd7e06a14cb22eb9f671a540d1b7c25"
@@ -435,4 +437,17 @@ fn download_flag_fetches_only_when_the_data_is_missing() {
         s(&out),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn the_records_of_batch_1_hash_to_its_published_md5() {
+    let Some(dir) = common::real_data() else {
+        return;
+    };
+    let which = [onelayer::data::BatchName::Data(1)];
+    let read = onelayer::data::read(&dir, &which, &Default::default()).unwrap();
+    assert_eq!(
+        modelfile::records_md5(&read.batches[0]),
+        onelayer::data::verify::official_md5("data_batch_1.bin").unwrap()
+    );
 }

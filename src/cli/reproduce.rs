@@ -258,9 +258,22 @@ fn run(
     let progress = Progress::for_stderr();
     let observers = |_: usize, h: &onelayer::config::Hyper| progress.observer(h);
     let exp = experiments::run_experiment(config, &path, &opts, threads, &observers)?;
-    experiments::stage_outputs(&mut stage, &exp)?;
     let weights: Vec<_> = exp.models.iter().map(|m| m.w.clone()).collect();
-    let html = report::stage(&mut stage, &exp.results, &weights)?;
+    // The figures and the report render on another thread while the weights and
+    // model files are written.
+    let (staged, rendered) = std::thread::scope(|s| {
+        let rendered = s.spawn(|| report::render(&exp.results, &weights));
+        let staged = experiments::stage_outputs(&mut stage, &exp);
+        let rendered = rendered
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (staged, rendered)
+    });
+    staged?;
+    for (rel, bytes) in rendered? {
+        stage.write_bytes(rel, &bytes)?;
+    }
+    let html = stage.dir().join("report.html");
     stage.commit()?;
     print!("{}", exp.results.summary_table());
     println!("results written to {}", out.join("results.json").display());

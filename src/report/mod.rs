@@ -275,31 +275,38 @@ pub fn render(
         });
     }
     let names = &r.setup.class_names;
-    // Each run's figures on a thread of its own (PNG encoding takes a while).
-    let per_run: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = r
+    // Each run's figures, and each figure of all runs, on a thread of its own
+    // (PNG encoding takes a while).
+    let parts: Vec<_> = std::thread::scope(|s| {
+        let mut handles: Vec<_> = r
             .runs
             .iter()
             .zip(weights)
             .map(|(run, w)| s.spawn(move || run_files(run, w, names)))
             .collect();
+        handles.push(s.spawn(|| {
+            let fig = curves::validation_loss_figure(&r.runs);
+            Ok(vec![
+                (format!("{VALIDATION_LOSS}.png").into(), plot::to_png(&fig)?),
+                (format!("{VALIDATION_LOSS}.svg").into(), plot::to_svg(&fig)?),
+            ])
+        }));
+        handles.push(s.spawn(|| {
+            let views: Vec<_> = weights.iter().map(|w| w.view()).collect();
+            let labels: Vec<String> = r.runs.iter().map(run_label).collect();
+            let title = "Class templates of every run";
+            let png = templates::stacked_png(&views, &labels, names, title)?;
+            Ok(vec![(STACKED_TEMPLATES.into(), png)])
+        }));
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
     let mut files = Vec::new();
-    for run_files in per_run {
-        files.extend(run_files?);
+    for part in parts {
+        files.extend(part?);
     }
-    let fig = curves::validation_loss_figure(&r.runs);
-    files.push((format!("{VALIDATION_LOSS}.png").into(), plot::to_png(&fig)?));
-    files.push((format!("{VALIDATION_LOSS}.svg").into(), plot::to_svg(&fig)?));
-    let views: Vec<_> = weights.iter().map(|w| w.view()).collect();
-    let labels: Vec<String> = r.runs.iter().map(run_label).collect();
-    let title = "Class templates of every run";
-    let png = templates::stacked_png(&views, &labels, names, title)?;
-    files.push((STACKED_TEMPLATES.into(), png));
     let p = page(r);
     files.push(("report.md".into(), markdown::render(&p).into_bytes()));
     files.push(("report.html".into(), html::render(&p).into_bytes()));
