@@ -1,8 +1,8 @@
-//! The two products of the hot path, written once over [`Lanes`] and compiled for
-//! each instruction set:
+//! The instruction set chosen at run time, and the update of the weights, written
+//! once over [`Lanes`] and compiled for each instruction set (the scores are in
+//! [`super::panel`]):
 //!
 //! ```text
-//! scores:  S[i, r] = b[r] + Σ_j W[r, j] X[i, j]                       S: nb×m (image-major)
 //! update:  W[r, :] ← W[r, :] − η_r ((1/n) Σ_i G[i, r] X̂[i, :] + 2λ_r W[r, :])
 //!          with X̂[i, j] = a[j] X[i, j] − β[j], so Σ_i G[i, r] X̂[i, j] = a[j] Σ_i G[i, r] X[i, j] − β[j] Σ_i G[i, r]
 //! ```

@@ -17,8 +17,10 @@
 //! G X̂     = (G X) ⊙ a − (G 1) βᵀ            the gradient
 //! ```
 //!
-//! which reads 4× fewer bytes than f32 images: the evaluation passes are bound by
-//! memory traffic. Shapes: `W: m×d` with `m = R·K`; scores `S: n×m`, image-major.
+//! which reads 4× fewer bytes than f32 images. Shapes: `W: m×d` with `m = R·K`;
+//! scores `S: n×m`, image-major. The scores are computed in `panel.rs`, the update
+//! in `micro.rs`, whole-set evaluations (alone or as a [`Team`] of threads) in
+//! `eval.rs`.
 
 mod eval;
 mod micro;
