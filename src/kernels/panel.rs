@@ -54,6 +54,21 @@ pub(crate) fn transpose(isa: super::Isa, x: &[u8], d: usize, rows: usize, panel:
     }
 }
 
+/// One round of a transposition: `out[p]`, `out[p + 8]` interleave the low and
+/// high halves (by the intrinsics `$lo`, `$hi`) of `a[2p]` and `a[2p + 1]`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! round {
+    ($a:expr, $lo:ident, $hi:ident) => {{
+        let a = $a;
+        let lo: [_; 8] = std::array::from_fn(|p| $lo(a[2 * p], a[2 * p + 1]));
+        let hi: [_; 8] = std::array::from_fn(|p| $hi(a[2 * p], a[2 * p + 1]));
+        let mut out = a;
+        out[..8].copy_from_slice(&lo);
+        out[8..].copy_from_slice(&hi);
+        out
+    }};
+}
+
 /// Columns `j0 .. j0 + 16` of [`transpose`]: a 16×16 block of bytes transposed in
 /// registers, by interleaving rows pairwise four times (bytes, then pairs, fours
 /// and eights of bytes); the result's vector `i` holds column `bit_reverse(i)`.
@@ -61,19 +76,6 @@ pub(crate) fn transpose(isa: super::Isa, x: &[u8], d: usize, rows: usize, panel:
 #[target_feature(enable = "sse2")]
 fn transpose_block(x: &[u8], d: usize, rows: usize, j0: usize, panel: &mut [u8]) {
     use std::arch::x86_64::*;
-    /// One round: `out[p]`, `out[p + 8]` interleave the low and high halves of
-    /// `a[2p]` and `a[2p + 1]`.
-    macro_rules! round {
-        ($a:expr, $lo:ident, $hi:ident) => {{
-            let a = $a;
-            let lo: [__m128i; 8] = std::array::from_fn(|p| $lo(a[2 * p], a[2 * p + 1]));
-            let hi: [__m128i; 8] = std::array::from_fn(|p| $hi(a[2 * p], a[2 * p + 1]));
-            let mut out = a;
-            out[..8].copy_from_slice(&lo);
-            out[8..].copy_from_slice(&hi);
-            out
-        }};
-    }
     let mut a = [_mm_setzero_si128(); 16];
     for (r, v) in a.iter_mut().enumerate().take(rows) {
         let src = &x[r * d + j0..r * d + j0 + GROUP];
@@ -106,17 +108,6 @@ const BIT_REVERSE: [usize; 16] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11,
 #[target_feature(enable = "avx512f,avx512bw")]
 fn transpose_block4(_: Avx512, x: &[u8], d: usize, rows: usize, j0: usize, panel: &mut [u8]) {
     use std::arch::x86_64::*;
-    macro_rules! round {
-        ($a:expr, $lo:ident, $hi:ident) => {{
-            let a = $a;
-            let lo: [__m512i; 8] = std::array::from_fn(|p| $lo(a[2 * p], a[2 * p + 1]));
-            let hi: [__m512i; 8] = std::array::from_fn(|p| $hi(a[2 * p], a[2 * p + 1]));
-            let mut out = a;
-            out[..8].copy_from_slice(&lo);
-            out[8..].copy_from_slice(&hi);
-            out
-        }};
-    }
     let mut a = [_mm512_setzero_si512(); 16];
     for (r, v) in a.iter_mut().enumerate().take(rows) {
         let src = &x[r * d + j0..r * d + j0 + 4 * GROUP];
