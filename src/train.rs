@@ -128,6 +128,9 @@ pub fn train_runs(
 /// of a team of threads ([`kernels::Team`]) that evaluate their stacks together
 /// on the team's training and validation sets. The results are those of
 /// [`train_runs`].
+///
+/// # Panics
+/// If the runs do not form one stack.
 pub fn train_in_team(
     hypers: &[Hyper],
     member: &kernels::TeamMember,

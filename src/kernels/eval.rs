@@ -22,11 +22,12 @@ use crate::results::Metrics;
 /// Per run: the sum of the losses of some images and how many it classified right.
 type Sums = Vec<(f64, usize)>;
 
-/// The runs as an evaluation needs them: folded weights `w: m×ld`, biases `b: m`,
-/// `k` classes per run, each run's loss.
+/// The runs as an evaluation needs them: folded weights `w: m×d` (row stride
+/// `ld`), biases `b: m`, `k` classes per run, each run's loss.
 #[derive(Debug, Clone)]
 struct Folded {
     w: Vec<f32>,
+    d: usize,
     ld: usize,
     b: Vec<f32>,
     k: usize,
@@ -89,6 +90,7 @@ impl Workspace {
         self.fold(stack, affine);
         Folded {
             w: self.w_scaled.clone(),
+            d: stack.w.ncols(),
             ld: padded(stack.w.ncols()),
             b: self.b_shifted.clone(),
             k: stack.k,
@@ -273,10 +275,11 @@ impl<'d> Team<'d> {
         }
         let folded = [0, 1].map(|set| {
             let all: Vec<&Folded> = waiting.iter().map(|(_, f)| &f[set]).collect();
-            let (k, ld) = (all[0].k, all[0].ld);
-            assert!(all.iter().all(|f| f.k == k && f.ld == ld), "one shape");
+            let (k, d, ld) = (all[0].k, all[0].d, all[0].ld);
+            assert!(all.iter().all(|f| (f.k, f.d) == (k, d)), "one shape");
             Folded {
                 w: all.iter().flat_map(|f| f.w.iter().copied()).collect(),
+                d,
                 ld,
                 b: all.iter().flat_map(|f| f.b.iter().copied()).collect(),
                 k,
@@ -379,19 +382,12 @@ impl<'d> TeamMember<'_, 'd> {
             }
             let (data, _) = self.team.sets[set];
             let f = &round.folded[set];
-            let d = data.pixels.len() / data.len().max(1);
-            let x = &data.pixels[local * panel::GROUP * d..];
+            let x = &data.pixels[local * panel::GROUP * f.d..];
             let labels = &data.labels[local * panel::GROUP..];
             let labels = &labels[..labels.len().min(panel::GROUP)];
             let bufs = (&mut ws.panel, &mut ws.s, &mut scratch);
-            group_sums(
-                ws.isa,
-                bufs,
-                (f.weights(), f.k, &f.loss),
-                (x, d),
-                labels,
-                &mut sums,
-            );
+            let runs = (f.weights(), f.k, &f.loss[..]);
+            group_sums(ws.isa, bufs, runs, (x, f.d), labels, &mut sums);
             let mut all = round.sums.lock().unwrap_or_else(|e| e.into_inner());
             all[g] = std::mem::take(&mut sums);
         }
