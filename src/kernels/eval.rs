@@ -338,17 +338,21 @@ impl<'d> TeamMember<'_, 'd> {
                 .clone()
                 .unwrap_or_else(|| unreachable!("a round started"))
         };
-        self.share(ws, &round);
-        let participants = round.owners.len();
-        if round.done.fetch_add(1, Ordering::AcqRel) + 1 == participants {
-            let _st = team.lock();
-            team.turn.notify_all();
-        } else {
-            let mut st = team.lock();
-            while round.done.load(Ordering::Acquire) < participants {
-                st = team.turn.wait(st).unwrap_or_else(|e| e.into_inner());
-            }
+        {
+            // Counts this member as done even if its share panics, so that the
+            // others are not left waiting (they then fail on the missing sums).
+            let _done = Done {
+                team,
+                round: &round,
+            };
+            self.share(ws, &round);
         }
+        let participants = round.owners.len();
+        let mut st = team.lock();
+        while round.done.load(Ordering::Acquire) < participants {
+            st = team.turn.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(st);
         let &(_, first, runs) = round
             .owners
             .iter()
@@ -391,6 +395,20 @@ impl<'d> TeamMember<'_, 'd> {
             let mut all = round.sums.lock().unwrap_or_else(|e| e.into_inner());
             all[g] = std::mem::take(&mut sums);
         }
+    }
+}
+
+/// Marks a member's share of a round as done when dropped, and wakes the others.
+struct Done<'a, 'd> {
+    team: &'a Team<'d>,
+    round: &'a Round,
+}
+
+impl Drop for Done<'_, '_> {
+    fn drop(&mut self) {
+        let _st = self.team.lock();
+        self.round.done.fetch_add(1, Ordering::AcqRel);
+        self.team.turn.notify_all();
     }
 }
 
