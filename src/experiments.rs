@@ -255,12 +255,13 @@ pub fn run_group(
 fn run_group_in(
     hypers: &[Hyper],
     data: &Prepared,
-    member: Option<&kernels::TeamMember>,
+    member: Option<kernels::TeamMember>,
     observers: &mut [&mut dyn Observer],
 ) -> Vec<RunOutput> {
     let start = Instant::now();
     let trained = match member {
-        Some(m) => train::train_in_team(hypers, m, observers),
+        // The member leaves as soon as its training is over.
+        Some(m) => train::train_in_team(hypers, &m, observers),
         None => train::train_runs(hypers, &data.train, &data.val, observers),
     };
     // The test set once for all the group's runs, stacked (as each alone).
@@ -367,6 +368,9 @@ pub fn run_all(
             scope.spawn(|| {
                 loop {
                     let gi = next.fetch_add(1, Ordering::Relaxed);
+                    // Member `gi` of the team, taken first: it leaves when dropped
+                    // (after training, or on a panic), and the others stop waiting.
+                    let member = (teamed && gi < workers).then(|| team.member(gi));
                     let Some(group) = groups.get(gi) else { break };
                     let hs: Vec<Hyper> = group.iter().map(|&i| hypers[i].clone()).collect();
                     let mut boxes: Vec<_> =
@@ -375,10 +379,7 @@ pub fn run_all(
                         .iter_mut()
                         .map(|b| b.as_mut() as &mut dyn Observer)
                         .collect();
-                    // Member `gi` of the team; it leaves when dropped, after its group.
-                    let member = (teamed && gi < workers).then(|| team.member(gi));
-                    let outs = run_group_in(&hs, data, member.as_ref(), &mut obs);
-                    drop(member);
+                    let outs = run_group_in(&hs, data, member, &mut obs);
                     if let Ok(mut d) = done.lock() {
                         for (&i, out) in group.iter().zip(outs) {
                             d[i] = Some(out);

@@ -1,9 +1,9 @@
 //! The evaluation of whole data sets: loss, cost and accuracy of every run of a
 //! stack, alone ([`Workspace::evaluate`]) or as a [`Team`]. Threads that train
 //! stacks on the same training and validation sets evaluate all their runs
-//! together at the end of each epoch: they share the images out 16 at a time, so
-//! that each panel of images serves every run, and a thread that finished its
-//! epoch early takes a larger share.
+//! together at the end of each epoch: they meet, then share the images out 16 at
+//! a time, so that each panel of images serves every run and neither thread waits
+//! for the other at the end of the evaluation.
 //!
 //! The sums are the same either way: each group of 16 images gives, per run, the
 //! sum of its images' losses (in image order) and its count of right answers, and
@@ -276,7 +276,6 @@ impl<'d> Team<'d> {
         let folded = [0, 1].map(|set| {
             let all: Vec<&Folded> = waiting.iter().map(|(_, f)| &f[set]).collect();
             let (k, d, ld) = (all[0].k, all[0].d, all[0].ld);
-            assert!(all.iter().all(|f| (f.k, f.d) == (k, d)), "one shape");
             Folded {
                 w: all.iter().flat_map(|f| f.w.iter().copied()).collect(),
                 d,
@@ -329,6 +328,14 @@ impl<'d> TeamMember<'_, 'd> {
         let round = {
             let mut st = team.lock();
             let ticket = st.started;
+            if let Some((_, other)) = st.waiting.first() {
+                let shape = |f: &Folded| (f.k, f.d);
+                assert_eq!(
+                    shape(&other[0]),
+                    shape(&folded[0]),
+                    "a team's runs are alike"
+                );
+            }
             st.waiting.push((self.id, folded));
             team.maybe_start(&mut st);
             while st.started == ticket {

@@ -48,6 +48,13 @@ pub(crate) fn max_ps(a: f32, b: f32) -> f32 {
     if a > b { a } else { b }
 }
 
+/// `if a < b { a } else { b }`: the minimum as the x86 `min` instructions take
+/// it (`b` when either is NaN).
+#[inline(always)]
+fn min_ps(a: f32, b: f32) -> f32 {
+    if a < b { a } else { b }
+}
+
 /// Below this `e^x` is not a normal f32: [`exp_neg`] clamps its argument here.
 const EXP_MIN: f32 = -87.336_54;
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
@@ -67,10 +74,12 @@ const EXP_P: [f32; 6] = [
 /// `e^x` for `x ≤ 0` in f32 to about 1 ulp (Cephes' `expf`): `n = round(x log₂e)`,
 /// `r = x − n ln 2`, `e^x = 2ⁿ (1 + r + r² P(r))`, with fused multiply-adds. The
 /// vector versions ([`Lanes::exp`]) run the same operations in each lane, so that a
-/// value is the same whichever computes it. Arguments below [`EXP_MIN`] (whose
-/// result would not be a normal f32) are clamped; NaN stays NaN.
+/// value is the same whichever computes it. Arguments are clamped to
+/// `[EXP_MIN, 0]` (below [`EXP_MIN`] the result would not be a normal f32; above 0
+/// is outside the domain: a NaN among the scores can let a maximum miss +∞); NaN
+/// stays NaN.
 pub(crate) fn exp_neg(x: f32) -> f32 {
-    let x = max_ps(EXP_MIN, x);
+    let x = min_ps(0.0, max_ps(EXP_MIN, x));
     let n = (x * LOG2_E).round_ties_even();
     let r = (-LN2_C2).mul_add(n, (-LN2_C1).mul_add(n, x));
     let p = EXP_P[1..].iter().fold(EXP_P[0], |p, &c| p.mul_add(r, c));
@@ -205,6 +214,7 @@ impl Lanes for Avx2 {
         // SAFETY: AVX2 and FMA detected. The steps of `exp_neg`, lane by lane.
         unsafe {
             let x = _mm256_max_ps(_mm256_set1_ps(EXP_MIN), x);
+            let x = _mm256_min_ps(_mm256_setzero_ps(), x);
             let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
                 _mm256_mul_ps(x, _mm256_set1_ps(LOG2_E)),
             );
@@ -297,6 +307,7 @@ impl Lanes for Avx512 {
         // multiplies by 2ⁿ exactly.
         unsafe {
             let x = _mm512_max_ps(_mm512_set1_ps(EXP_MIN), x);
+            let x = _mm512_min_ps(_mm512_setzero_ps(), x);
             let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
                 _mm512_mul_ps(x, _mm512_set1_ps(LOG2_E)),
             );
@@ -349,7 +360,10 @@ mod tests {
 
     #[test]
     fn exp_is_within_two_ulp_of_the_exact_value() {
-        for x in arguments().into_iter().filter(|x| *x >= -87.0) {
+        for x in arguments()
+            .into_iter()
+            .filter(|x| (-87.0..=0.0).contains(x))
+        {
             let got = f64::from(exp_neg(x));
             let want = f64::from(x).exp();
             assert!(
@@ -358,6 +372,7 @@ mod tests {
             );
         }
         assert!(exp_neg(f32::NAN).is_nan());
+        assert_eq!(exp_neg(f32::INFINITY), 1.0);
         assert!(exp_neg(-1000.0) > 0.0 && exp_neg(-1000.0) < 1e-37);
     }
 

@@ -275,14 +275,24 @@ pub fn render(
         });
     }
     let names = &r.setup.class_names;
-    // Each run's figures, and each figure of all runs, on a thread of its own
-    // (PNG encoding takes a while).
+    // The runs' figures on as many threads as there are cores, and each figure of
+    // all runs on a thread of its own (PNG encoding takes a while).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = r.runs.len().div_ceil(cores).max(1);
     let parts: Vec<_> = std::thread::scope(|s| {
         let mut handles: Vec<_> = r
             .runs
-            .iter()
-            .zip(weights)
-            .map(|(run, w)| s.spawn(move || run_files(run, w, names)))
+            .chunks(per_thread)
+            .zip(weights.chunks(per_thread))
+            .map(|(runs, ws)| {
+                s.spawn(move || {
+                    let mut files = Vec::new();
+                    for (run, w) in runs.iter().zip(ws) {
+                        files.extend(run_files(run, w, names)?);
+                    }
+                    Ok::<_, ReportError>(files)
+                })
+            })
             .collect();
         handles.push(s.spawn(|| {
             let fig = curves::validation_loss_figure(&r.runs);
