@@ -12,7 +12,7 @@ use crate::gradcheck::{self, GradCheckConfig};
 use crate::io::{self, OutputError};
 use crate::kernels;
 use crate::model::Model;
-use crate::modelfile::{DataFingerprint, ModelFile, ModelMeta};
+use crate::modelfile::{self, DataFingerprint, ModelFile, ModelMeta};
 use crate::normalize::{Dataset, Normalizer};
 use crate::results::{GradCheckReport, GradientCheck, Results, RunResult, Setup};
 use crate::train::{self, Observer};
@@ -85,23 +85,19 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
         }
         _ => None,
     };
-    // Else the fingerprint (an md5 of the training records) on a second core.
-    let (normalizer, fingerprint) = std::thread::scope(|s| {
-        let fingerprint = s.spawn(|| match verified {
-            Some(md5) => DataFingerprint {
-                source: source.clone(),
-                train_batches: train_batches.clone(),
-                n_train: train.len(),
-                train_records_md5: md5.to_string(),
-            },
-            None => DataFingerprint::of(&source, &train_batches, &train),
-        });
+    // Else the md5 of the training records, on a second core.
+    let (normalizer, md5) = std::thread::scope(|s| {
+        let computed = verified
+            .is_none()
+            .then(|| s.spawn(|| modelfile::records_md5(&train)));
         let normalizer = Normalizer::fit(&train);
-        let fingerprint = fingerprint
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (normalizer, fingerprint)
+        let md5 = match computed {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => verified.unwrap_or_default().to_string(),
+        };
+        (normalizer, md5)
     });
+    let fingerprint = DataFingerprint::with_md5(&source, &train_batches, train.len(), md5);
     let setup = Setup {
         data: read.source.display().to_string(),
         train_batches,

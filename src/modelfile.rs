@@ -70,11 +70,21 @@ pub struct DataFingerprint {
 impl DataFingerprint {
     /// The fingerprint of the training images `train`.
     pub fn of(source: &str, train_batches: &[String], train: &LabeledImages) -> DataFingerprint {
+        DataFingerprint::with_md5(source, train_batches, train.len(), records_md5(train))
+    }
+
+    /// The fingerprint of `n_train` training images whose [`records_md5`] is known.
+    pub fn with_md5(
+        source: &str,
+        train_batches: &[String],
+        n_train: usize,
+        train_records_md5: String,
+    ) -> DataFingerprint {
         DataFingerprint {
             source: source.to_string(),
             train_batches: train_batches.to_vec(),
-            n_train: train.len(),
-            train_records_md5: records_md5(train),
+            n_train,
+            train_records_md5,
         }
     }
 }

@@ -172,6 +172,16 @@ fn a_short_training_matches_the_reference_loop() {
     }
 }
 
+/// `f` given `n` observers that report nothing.
+fn silent<R>(n: usize, f: impl FnOnce(&mut [&mut dyn train::Observer]) -> R) -> R {
+    let mut silents: Vec<Silent> = vec![Silent; n];
+    let mut obs: Vec<&mut dyn train::Observer> = silents
+        .iter_mut()
+        .map(|s| s as &mut dyn train::Observer)
+        .collect();
+    f(&mut obs)
+}
+
 fn same(a: &Trained, b: &Trained) {
     assert_eq!(a.model, b.model);
     assert_eq!(a.history, b.history);
@@ -231,12 +241,7 @@ fn stacked_training_equals_training_one_run_at_a_time() {
         train::stack_groups(&hs),
         [vec![0, 1, 3, 4, 5, 6, 7], vec![2], vec![8]]
     );
-    let mut silents: Vec<Silent> = vec![Silent; hs.len()];
-    let mut obs: Vec<&mut dyn train::Observer> = silents
-        .iter_mut()
-        .map(|s| s as &mut dyn train::Observer)
-        .collect();
-    let together = train::train_runs(&hs, &tr, &va, &mut obs);
+    let together = silent(hs.len(), |obs| train::train_runs(&hs, &tr, &va, obs));
     assert_eq!(together.len(), hs.len());
     for (h, t) in hs.iter().zip(&together) {
         same(t, &train::train(h, &tr, &va, &mut Silent));
@@ -250,12 +255,9 @@ fn stacked_training_equals_training_one_run_at_a_time() {
 
 /// Trains `hs` (one stack) as member `id` of `team`.
 fn in_team(hs: &[Hyper], team: &kernels::Team, id: usize) -> Vec<Trained> {
-    let mut silents: Vec<Silent> = vec![Silent; hs.len()];
-    let mut obs: Vec<&mut dyn train::Observer> = silents
-        .iter_mut()
-        .map(|s| s as &mut dyn train::Observer)
-        .collect();
-    train::train_in_team(hs, &team.member(id), &mut obs)
+    silent(hs.len(), |obs| {
+        train::train_in_team(hs, &team.member(id), obs)
+    })
 }
 
 #[test]

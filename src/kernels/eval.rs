@@ -23,12 +23,11 @@ use crate::results::Metrics;
 type Sums = Vec<(f64, usize)>;
 
 /// The runs as an evaluation needs them: folded weights `w: m×d` (row stride
-/// `ld`), biases `b: m`, `k` classes per run, each run's loss.
+/// [`padded`]`(d)`), biases `b: m`, `k` classes per run, each run's loss.
 #[derive(Debug, Clone)]
 struct Folded {
     w: Vec<f32>,
     d: usize,
-    ld: usize,
     b: Vec<f32>,
     k: usize,
     loss: Vec<Loss>,
@@ -38,7 +37,7 @@ impl Folded {
     fn weights(&self) -> panel::Weights<'_> {
         panel::Weights {
             w: &self.w,
-            ld: self.ld,
+            ld: padded(self.d),
             b: &self.b,
         }
     }
@@ -91,7 +90,6 @@ impl Workspace {
         Folded {
             w: self.w_scaled.clone(),
             d: stack.w.ncols(),
-            ld: padded(stack.w.ncols()),
             b: self.b_shifted.clone(),
             k: stack.k,
             loss: loss.to_vec(),
@@ -275,11 +273,10 @@ impl<'d> Team<'d> {
         }
         let folded = [0, 1].map(|set| {
             let all: Vec<&Folded> = waiting.iter().map(|(_, f)| &f[set]).collect();
-            let (k, d, ld) = (all[0].k, all[0].d, all[0].ld);
+            let (k, d) = (all[0].k, all[0].d);
             Folded {
                 w: all.iter().flat_map(|f| f.w.iter().copied()).collect(),
                 d,
-                ld,
                 b: all.iter().flat_map(|f| f.b.iter().copied()).collect(),
                 k,
                 loss: all.iter().flat_map(|f| f.loss.iter().copied()).collect(),
