@@ -34,8 +34,10 @@ fn random(n: usize, seed: u64) -> (Vec<u8>, Vec<u8>, Affine) {
 }
 
 fn isas() -> Vec<Isa> {
-    let mut v = vec![Isa::detect()];
-    v.extend(Isa::avx2().filter(|i| i.name() != v[0].name()));
+    let best = Isa::detect();
+    let mut v = vec![best];
+    v.extend(best.has_tiles().then(|| best.without_tiles()));
+    v.extend(Isa::avx2().filter(|i| i.name() != best.name()));
     v.push(Isa::portable());
     v
 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use ndarray::Array1;
 
+use super::amx::Quantized;
 use super::{Images, Isa, Stack, Workspace, padded, panel, panel_scores};
 use crate::loss::Loss;
 use crate::normalize::{Affine, Dataset};
@@ -23,7 +24,8 @@ use crate::results::Metrics;
 type Sums = Vec<(f64, usize)>;
 
 /// The runs as an evaluation needs them: folded weights `w: m×d` (row stride
-/// [`padded`]`(d)`), biases `b: m`, `k` classes per run, each run's loss.
+/// [`padded`]`(d)`), biases `b: m`, `k` classes per run, each run's loss; and the
+/// weights in fixed point for the AMX tiles, where there are.
 #[derive(Debug, Clone)]
 struct Folded {
     w: Vec<f32>,
@@ -31,16 +33,38 @@ struct Folded {
     b: Vec<f32>,
     k: usize,
     loss: Vec<Loss>,
+    tiles: Option<Quantized>,
 }
 
 impl Folded {
-    fn weights(&self) -> panel::Weights<'_> {
-        panel::Weights {
-            w: &self.w,
-            ld: padded(self.d),
-            b: &self.b,
+    fn runs(&self) -> Runs<'_> {
+        Runs {
+            wb: panel::Weights {
+                w: &self.w,
+                ld: padded(self.d),
+                b: &self.b,
+            },
+            tiles: self.tiles.as_ref(),
+            k: self.k,
+            loss: &self.loss,
         }
     }
+}
+
+/// What the scores of an evaluation are made of: the folded weights `wb` (and
+/// the same in fixed point for the AMX tiles, which then compute the scores),
+/// `k` classes per run, each run's loss.
+#[derive(Clone, Copy)]
+struct Runs<'a> {
+    wb: panel::Weights<'a>,
+    tiles: Option<&'a Quantized>,
+    k: usize,
+    loss: &'a [Loss],
+}
+
+/// `wb` in fixed point, if `isa` has the AMX tiles and they can take it.
+fn quantized(isa: Isa, wb: panel::Weights, d: usize) -> Option<Quantized> {
+    isa.1.and_then(|t| Quantized::new(t, wb, d))
 }
 
 /// Scratch space of one thread's evaluation.
@@ -48,6 +72,8 @@ impl Folded {
 struct Scratch {
     max: Vec<f32>,
     sum: Vec<f32>,
+    /// A group's scores by row, `m × 16`.
+    by_row: Vec<[f32; panel::GROUP]>,
 }
 
 impl Workspace {
@@ -72,12 +98,19 @@ impl Workspace {
                 ld: padded(d),
                 b: &self.b_shifted,
             };
+            let tiles = quantized(self.isa, wb, d);
+            let runs = Runs {
+                wb,
+                tiles: tiles.as_ref(),
+                k: stack.k,
+                loss,
+            };
             let (mut scratch, mut sums) = (Scratch::default(), Sums::new());
             let group = panel::GROUP * d;
             for (g, yg) in labels.chunks(panel::GROUP).enumerate() {
                 let bufs = (&mut self.panel, &mut self.s, &mut scratch);
                 let xg = (&x.pixels[g * group..], d);
-                group_sums(self.isa, bufs, (wb, stack.k, loss), xg, yg, &mut sums);
+                group_sums(self.isa, bufs, runs, xg, yg, &mut sums);
                 add(&mut total, &sums);
             }
         }
@@ -93,6 +126,7 @@ impl Workspace {
             b: self.b_shifted.clone(),
             k: stack.k,
             loss: loss.to_vec(),
+            tiles: None,
         }
     }
 }
@@ -130,12 +164,11 @@ fn metrics(stack: &Stack, total: &[(f64, usize)], n: usize, lambda: &[f64]) -> V
 }
 
 /// The [`Sums`] of one group of `labels.len() ≤ 16` images, the first of `x`
-/// (the rest of the set follows, to be fetched meanwhile), under the runs `wb`
-/// of `k` classes with their losses.
+/// (the rest of the set follows, to be fetched meanwhile), under `runs`.
 fn group_sums(
     isa: Isa,
     (panel_buf, s, scratch): (&mut Vec<u8>, &mut Vec<f32>, &mut Scratch),
-    (wb, k, loss): (panel::Weights, usize, &[Loss]),
+    Runs { wb, tiles, k, loss }: Runs,
     (x, d): (&[u8], usize),
     labels: &[u8],
     out: &mut Sums,
@@ -151,7 +184,15 @@ fn group_sums(
         sum: &mut scratch.sum,
     };
     let s = &mut s[..n * m];
-    let covered = panel_scores(isa, panel_buf, wb, (x, d), s, Some(terms));
+    let covered = match tiles {
+        Some(q) => {
+            scratch.by_row.resize(m, [0.0; panel::GROUP]);
+            q.scores(&x[..n * d], s, panel_buf, Some(&mut scratch.by_row));
+            panel::softmax_rows(isa, &scratch.by_row, n, terms);
+            runs
+        }
+        None => panel_scores(isa, panel_buf, wb, (x, d), s, Some(terms)),
+    };
     out.clear();
     out.resize(runs, (0.0, 0));
     for (c, (si, &y)) in s.chunks_exact(m).zip(labels).enumerate() {
@@ -208,8 +249,9 @@ pub struct Team<'d> {
 struct State {
     /// Members that have not left.
     members: usize,
-    /// The runs of the members waiting for the next round, by member.
-    waiting: Vec<(usize, [Folded; 2])>,
+    /// The runs of the members waiting for the next round, by member, with the
+    /// member's instruction set.
+    waiting: Vec<(usize, Isa, [Folded; 2])>,
     /// Rounds started so far, and the last one.
     started: usize,
     round: Option<Arc<Round>>,
@@ -263,24 +305,30 @@ impl<'d> Team<'d> {
             return;
         }
         let mut waiting = std::mem::take(&mut st.waiting);
-        waiting.sort_by_key(|(id, _)| *id);
+        waiting.sort_by_key(|(id, ..)| *id);
         let mut owners = Vec::new();
         let mut first = 0;
-        for (id, f) in &waiting {
+        for (id, _, f) in &waiting {
             let runs = f[0].b.len() / f[0].k;
             owners.push((*id, first, runs));
             first += runs;
         }
         let folded = [0, 1].map(|set| {
-            let all: Vec<&Folded> = waiting.iter().map(|(_, f)| &f[set]).collect();
+            let all: Vec<&Folded> = waiting.iter().map(|(.., f)| &f[set]).collect();
             let (k, d) = (all[0].k, all[0].d);
-            Folded {
+            let mut f = Folded {
                 w: all.iter().flat_map(|f| f.w.iter().copied()).collect(),
                 d,
                 b: all.iter().flat_map(|f| f.b.iter().copied()).collect(),
                 k,
                 loss: all.iter().flat_map(|f| f.loss.iter().copied()).collect(),
+                tiles: None,
+            };
+            // The tiles only if every member may use them.
+            if waiting.iter().all(|(_, isa, _)| isa.has_tiles()) {
+                f.tiles = quantized(waiting[0].1, f.runs().wb, d);
             }
+            f
         });
         let groups = self
             .sets
@@ -325,7 +373,7 @@ impl<'d> TeamMember<'_, 'd> {
         let round = {
             let mut st = team.lock();
             let ticket = st.started;
-            if let Some((_, other)) = st.waiting.first() {
+            if let Some((.., other)) = st.waiting.first() {
                 let shape = |f: &Folded| (f.k, f.d);
                 assert_eq!(
                     shape(&other[0]),
@@ -333,7 +381,7 @@ impl<'d> TeamMember<'_, 'd> {
                     "a team's runs are alike"
                 );
             }
-            st.waiting.push((self.id, folded));
+            st.waiting.push((self.id, ws.isa, folded));
             team.maybe_start(&mut st);
             while st.started == ticket {
                 st = team.turn.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -394,8 +442,7 @@ impl<'d> TeamMember<'_, 'd> {
             let labels = &data.labels[local * panel::GROUP..];
             let labels = &labels[..labels.len().min(panel::GROUP)];
             let bufs = (&mut ws.panel, &mut ws.s, &mut scratch);
-            let runs = (f.weights(), f.k, &f.loss[..]);
-            group_sums(ws.isa, bufs, runs, (x, f.d), labels, &mut sums);
+            group_sums(ws.isa, bufs, f.runs(), (x, f.d), labels, &mut sums);
             let mut all = round.sums.lock().unwrap_or_else(|e| e.into_inner());
             all[g] = std::mem::take(&mut sums);
         }

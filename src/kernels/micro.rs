@@ -17,9 +17,18 @@
 use super::simd::{Avx2, Avx512};
 use super::simd::{Lanes, Portable};
 
-/// The instruction set the kernels run on, chosen at run time.
+/// The instruction set the kernels run on, chosen at run time: the vector
+/// instructions, and the AMX tiles if the CPU has them (see [`super::amx`]).
 #[derive(Debug, Clone, Copy)]
-pub struct Isa(pub(super) Kind);
+pub struct Isa(pub(super) Kind, pub(super) Option<Tiles>);
+
+#[cfg(target_arch = "x86_64")]
+pub(super) use super::amx::Amx as Tiles;
+
+/// No tiles off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Tiles {}
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Kind {
@@ -32,25 +41,35 @@ pub(super) enum Kind {
 
 impl Isa {
     /// The widest instruction set this CPU supports: AVX-512F, else AVX2+FMA, else
-    /// portable code.
+    /// portable code; with AMX tiles where there are.
     pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
             if let Some(t) = Avx512::detect() {
-                return Isa(Kind::Avx512(t));
+                return Isa(Kind::Avx512(t), Tiles::detect());
             }
             if let Some(t) = Avx2::detect() {
-                return Isa(Kind::Avx2(t));
+                return Isa(Kind::Avx2(t), None);
             }
         }
-        Isa(Kind::Portable)
+        Isa(Kind::Portable, None)
+    }
+
+    /// The same vector instructions without the AMX tiles.
+    pub fn without_tiles(self) -> Isa {
+        Isa(self.0, None)
+    }
+
+    /// Whether the AMX tiles are in use.
+    pub fn has_tiles(&self) -> bool {
+        self.1.is_some()
     }
 
     /// AVX2+FMA, if this CPU has it.
     pub fn avx2() -> Option<Isa> {
         #[cfg(target_arch = "x86_64")]
         {
-            Avx2::detect().map(|t| Isa(Kind::Avx2(t)))
+            Avx2::detect().map(|t| Isa(Kind::Avx2(t), None))
         }
         #[cfg(not(target_arch = "x86_64"))]
         None
@@ -58,12 +77,14 @@ impl Isa {
 
     /// The portable fallback, available everywhere.
     pub fn portable() -> Isa {
-        Isa(Kind::Portable)
+        Isa(Kind::Portable, None)
     }
 
-    /// `"avx512"`, `"avx2"` or `"portable"`.
+    /// `"avx512+amx"`, `"avx512"`, `"avx2"` or `"portable"`.
     pub fn name(&self) -> &'static str {
         match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512(_) if self.has_tiles() => "avx512+amx",
             #[cfg(target_arch = "x86_64")]
             Kind::Avx512(_) => "avx512",
             #[cfg(target_arch = "x86_64")]

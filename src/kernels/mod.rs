@@ -22,6 +22,27 @@
 //! in `micro.rs`, whole-set evaluations (alone or as a [`Team`] of threads) in
 //! `eval.rs`.
 
+#[cfg(target_arch = "x86_64")]
+mod amx;
+/// No AMX tiles off x86-64: nothing here is ever made.
+#[cfg(not(target_arch = "x86_64"))]
+mod amx {
+    use super::micro::Tiles;
+    use super::panel::Weights;
+
+    #[derive(Debug, Clone)]
+    pub(crate) enum Quantized {}
+
+    impl Quantized {
+        pub(crate) fn new(tiles: Tiles, _: Weights, _: usize) -> Option<Quantized> {
+            match tiles {}
+        }
+
+        pub(crate) fn scores(&self, _: &[u8], _: &mut [f32], _: &mut Vec<u8>) {
+            match *self {}
+        }
+    }
+}
 mod eval;
 mod micro;
 mod panel;

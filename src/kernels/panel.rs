@@ -323,6 +323,41 @@ fn tile<L: Lanes, const MR: usize, const H: usize>(
     }
 }
 
+/// The [`SoftmaxTerms`] of every run from the scores of `rows ≤ 16` images by
+/// row: `out[r][c]` for row `r` and image `c` (the values [`softmax_terms`]
+/// gives, computed 16 images at a time).
+pub(crate) fn softmax_rows(
+    isa: super::Isa,
+    out: &[[f32; GROUP]],
+    rows: usize,
+    mut t: SoftmaxTerms,
+) {
+    let m = out.len();
+    assert!(rows <= GROUP && t.k > 0 && m.is_multiple_of(t.k));
+    assert!(t.max.len() >= rows * (m / t.k) && t.sum.len() >= rows * (m / t.k));
+    match isa.0 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX-512F was detected.
+        super::micro::Kind::Avx512(l) => unsafe { softmax_rows_avx512(l, out, rows, &mut t) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX2 and FMA were detected.
+        super::micro::Kind::Avx2(l) => unsafe { softmax_rows_avx2(l, out, rows, &mut t) },
+        super::micro::Kind::Portable => softmax_tile(Portable, out, (0, rows, m), &mut t),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn softmax_rows_avx512(l: Avx512, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+    softmax_tile(l, out, (0, rows, out.len()), t)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn softmax_rows_avx2(l: Avx2, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+    softmax_tile(l, out, (0, rows, out.len()), t)
+}
+
 /// The [`SoftmaxTerms`] of the runs in a tile's scores `out` (rows `r0 ..`), the
 /// operations of [`softmax_terms`] in each lane.
 #[inline(always)]

@@ -11,7 +11,9 @@ use crate::model::{self, Model};
 use crate::normalize::Affine;
 
 fn isas() -> Vec<Isa> {
-    let mut v = vec![Isa::detect(), Isa::portable()];
+    let best = Isa::detect();
+    let mut v = vec![best, Isa::portable()];
+    v.extend(best.has_tiles().then(|| best.without_tiles()));
     v.extend(Isa::avx2());
     v
 }

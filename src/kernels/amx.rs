@@ -1,0 +1,429 @@
+//! Scores on Intel AMX: the tile unit multiplies 16×64 bytes by 64×16 bytes into
+//! 16×16 sums of 32-bit integers, exactly. The images are bytes already; the
+//! weights are written as fixed-point integers split into four signed bytes (its
+//! "limbs"), so that the integer products give each score exactly, up to that
+//! one rounding of the weights:
+//!
+//! ```text
+//! n[r, j] = round(W[r, j] · 2^(27 − e_r))      |n| ≤ 2^27, with |W[r, :]| < 2^e_r
+//!         = ((L0·2^7 + L1)·2^7 + L2)·2^7 + L3  limbs L1..L3 ∈ [−64, 63], L0 ∈ [−64, 64]
+//! C_l[i, r] = Σ_j X[i, j] · L_l[r, j]          i32, exact: |C_l| ≤ d · 255 · 64
+//! S[i, r] = b[r] + 2^(e_r − 27) · (((C_0·2^7 + C_1)·2^7 + C_2)·2^7 + C_3)   in f64, then f32
+//! ```
+//!
+//! `S[i, r]` is then the exact score of the image under weights within
+//! `2^(e_r − 28)` of `W[r, :]` (relative error at most 2^−27 of the row's largest
+//! weight), rounded once to f32: as close to the exact score as the sums of f32
+//! products of the other kernels, or closer.
+//!
+//! One pass of the tile unit takes a group of 16 images (tile A: 16 rows of 64
+//! pixels, read straight from the images) and 16 rows of weights (tile B: the 64
+//! pixels in 16 groups of four, each group of four bytes one class) and adds
+//! `A·B` into one of four accumulator tiles, one per limb.
+
+use std::arch::asm;
+use std::sync::OnceLock;
+
+use super::panel::Weights;
+
+/// Images in a tile.
+pub(crate) const GROUP: usize = 16;
+/// Weight rows (classes) in a tile.
+const COLS: usize = 16;
+/// Pixels per tile row: 64 bytes.
+const DEPTH: usize = 64;
+/// Limbs of a weight, and the bits each carries below the top one.
+const LIMBS: usize = 4;
+const LIMB_BITS: u32 = 7;
+/// Bits of a weight's fixed-point value below its row's largest magnitude.
+const FRACTION_BITS: i32 = 27;
+/// Bytes of one tile: 16 rows of 64.
+const TILE: usize = 1024;
+/// The largest `d` for which the 32-bit sums cannot overflow: d · 255 · 64 < 2^31.
+const MAX_D: usize = (i32::MAX as usize) / (255 * 64);
+
+/// Proof that this CPU has AMX-TILE, AMX-INT8, AVX-512F and AVX-512BW, and that
+/// the operating system granted this process the tile registers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Amx(());
+
+impl Amx {
+    /// The token, if AMX can be used here.
+    pub(crate) fn detect() -> Option<Amx> {
+        static GRANTED: OnceLock<bool> = OnceLock::new();
+        GRANTED
+            .get_or_init(|| {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && cpu_has_amx()
+                    && request_tile_data()
+            })
+            .then_some(Amx(()))
+    }
+}
+
+/// CPUID leaf 7: AMX-TILE is bit 24 of EDX, AMX-INT8 bit 25.
+fn cpu_has_amx() -> bool {
+    use std::arch::x86_64::{__cpuid, __cpuid_count};
+    #[allow(unused_unsafe)]
+    // SAFETY: CPUID exists on every x86-64 CPU; leaf 7 is read only if present.
+    let (max_leaf, edx) = unsafe {
+        let max = __cpuid(0).eax;
+        (max, if max >= 7 { __cpuid_count(7, 0).edx } else { 0 })
+    };
+    max_leaf >= 7 && edx & (1 << 24) != 0 && edx & (1 << 25) != 0
+}
+
+/// Linux hands out the (8 KiB) tile state only to processes that ask for it:
+/// `arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`. Without it the first
+/// tile instruction would kill the process.
+#[cfg(target_os = "linux")]
+fn request_tile_data() -> bool {
+    const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+    const XFEATURE_XTILEDATA: libc::c_long = 18;
+    // SAFETY: arch_prctl with these arguments only changes the process's permissions.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_arch_prctl,
+            ARCH_REQ_XCOMP_PERM,
+            XFEATURE_XTILEDATA,
+        )
+    };
+    r == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn request_tile_data() -> bool {
+    false
+}
+
+/// The weights `W: m×d` and biases `b: m` of a stack as the tiles take them (see
+/// the module's documentation).
+#[derive(Debug, Clone)]
+pub(crate) struct Quantized {
+    amx: Amx,
+    m: usize,
+    d: usize,
+    /// Tiles of 64 pixels per row: `⌈d / 64⌉`.
+    chunks: usize,
+    /// Per tile of 16 rows, per chunk of 64 pixels, per limb: one tile B,
+    /// `B[q][4c + t] = L_l[16·tile + c, 64·chunk + 4q + t]`, zero beyond `m`, `d`.
+    limbs: Vec<i8>,
+    /// Per row, `2^(e_r − 27)`.
+    unit: Vec<f64>,
+    b: Vec<f64>,
+}
+
+impl Quantized {
+    /// `wb` (rows of `d` weights) in fixed point, or `None` if `d` is so large
+    /// that the sums could overflow. A row with a weight that is not finite gets
+    /// scores NaN.
+    pub(crate) fn new(amx: Amx, wb: Weights, d: usize) -> Option<Quantized> {
+        let m = wb.b.len();
+        if m == 0 || d == 0 || d > MAX_D {
+            return None;
+        }
+        let rows = (0..m).map(|r| &wb.w[r * wb.ld..r * wb.ld + d]);
+        let chunks = d.div_ceil(DEPTH);
+        let tiles = m.div_ceil(COLS);
+        let mut limbs = vec![0i8; tiles * chunks * LIMBS * TILE];
+        let mut unit = Vec::with_capacity(m);
+        for (r, row) in rows.enumerate() {
+            if row.iter().any(|w| !w.is_finite()) {
+                // A diverged run: its scores are NaN.
+                unit.push(f64::NAN);
+                continue;
+            }
+            let max = row.iter().fold(0f32, |a, &w| a.max(w.abs()));
+            // |W[r, :]| < 2^e; an all-zero row takes e = 0.
+            let e = if max > 0.0 {
+                exponent(f64::from(max))
+            } else {
+                0
+            };
+            unit.push((2f64).powi(e - FRACTION_BITS));
+            let blocks = chunks * LIMBS * TILE;
+            let (tile, c) = (r / COLS, r % COLS);
+            let out = &mut limbs[tile * blocks..(tile + 1) * blocks];
+            // SAFETY: the token proves AVX-512F and AVX-512BW (see `Amx::detect`).
+            unsafe { quantize_row(row, (2f32).powi(FRACTION_BITS - e), c, out) };
+        }
+        let b = wb.b.iter().map(|&b| f64::from(b)).collect();
+        Some(Quantized {
+            amx,
+            m,
+            d,
+            chunks,
+            limbs,
+            unit,
+            b,
+        })
+    }
+
+    /// `s[i·m + r] = S[i, r]` for the `n = s.len() / m` images `x: n×d` (row-major
+    /// bytes), by groups of 16; `stage` holds a copy of a group that is not whole.
+    /// With `by_row` (then `n ≤ 16`), the scores also as `by_row[r][i]`.
+    pub(crate) fn scores(
+        &self,
+        x: &[u8],
+        s: &mut [f32],
+        stage: &mut Vec<u8>,
+        mut by_row: Option<&mut [[f32; GROUP]]>,
+    ) {
+        let (m, d) = (self.m, self.d);
+        assert!(s.len().is_multiple_of(m) && x.len() >= s.len() / m * d);
+        if let Some(t) = &by_row {
+            assert!(s.len() <= GROUP * m && t.len() == m);
+        }
+        let mut acc = Box::new([[0i32; GROUP * COLS]; LIMBS]);
+        for (g, sg) in s.chunks_mut(GROUP * m).enumerate() {
+            let rows = sg.len() / m;
+            let xg = &x[g * GROUP * d..g * GROUP * d + rows * d];
+            let (a, lda) = if rows == GROUP && d.is_multiple_of(DEPTH) {
+                (xg, d)
+            } else {
+                let lda = self.chunks * DEPTH;
+                stage.clear();
+                stage.resize(GROUP * lda, 0);
+                for (src, dst) in xg.chunks_exact(d).zip(stage.chunks_exact_mut(lda)) {
+                    dst[..d].copy_from_slice(src);
+                }
+                (&stage[..], lda)
+            };
+            for (tile, block) in self
+                .limbs
+                .chunks_exact(self.chunks * LIMBS * TILE)
+                .enumerate()
+            {
+                tile_sums(self.amx, (a, lda), block, self.chunks, &mut acc);
+                self.combine(&acc, tile, rows, sg, by_row.as_deref_mut());
+            }
+        }
+    }
+
+    /// The scores of tile `tile`'s rows from its limbs' sums `acc`, into `s`.
+    fn combine(
+        &self,
+        acc: &[[i32; GROUP * COLS]; LIMBS],
+        tile: usize,
+        rows: usize,
+        s: &mut [f32],
+        mut by_row: Option<&mut [[f32; GROUP]]>,
+    ) {
+        let m = self.m;
+        let r0 = tile * COLS;
+        let cols = COLS.min(m - r0);
+        for i in 0..rows {
+            for c in 0..cols {
+                let at = i * COLS + c;
+                let n = acc
+                    .iter()
+                    .fold(0i64, |n, l| (n << LIMB_BITS) + i64::from(l[at]));
+                let v = (self.b[r0 + c] + self.unit[r0 + c] * n as f64) as f32;
+                s[i * m + r0 + c] = v;
+                if let Some(t) = by_row.as_deref_mut() {
+                    t[r0 + c][i] = v;
+                }
+            }
+        }
+    }
+}
+
+/// Writes the limbs of `n = round(row · scale)` as column `c` of the tiles B of
+/// `out` (the blocks of one tile of rows, see [`Quantized`]), 16 weights at a
+/// time: `scale` is a power of two, so the product is exact and the conversion
+/// (to nearest) the only rounding.
+#[target_feature(enable = "avx512f,avx512bw")]
+fn quantize_row(row: &[f32], scale: f32, c: usize, out: &mut [i8]) {
+    use std::arch::x86_64::*;
+    let chunks = row.len().div_ceil(DEPTH);
+    assert!(c < COLS && out.len() >= chunks * LIMBS * TILE);
+    let (scale, half, mask) = (
+        _mm512_set1_ps(scale),
+        _mm512_set1_epi32(64),
+        _mm512_set1_epi32(127),
+    );
+    for (s, w16) in row.chunks(16).enumerate() {
+        let mut w = [0f32; 16];
+        w[..w16.len()].copy_from_slice(w16);
+        // SAFETY: `w` holds 16 floats.
+        let mut v =
+            _mm512_cvtps_epi32(_mm512_mul_ps(unsafe { _mm512_loadu_ps(w.as_ptr()) }, scale));
+        let mut digits = [_mm512_setzero_si512(); LIMBS];
+        for l in (1..LIMBS).rev() {
+            let digit = _mm512_sub_epi32(_mm512_and_si512(_mm512_add_epi32(v, half), mask), half);
+            digits[l] = digit;
+            v = _mm512_srai_epi32::<{ LIMB_BITS }>(_mm512_sub_epi32(v, digit));
+        }
+        digits[0] = v;
+        // Pixels 16s .. 16s + 16 are groups of four q0 .. q0 + 4 of chunk s / 4.
+        let (chunk, q0) = (s / 4, s % 4 * 4);
+        for (l, &digit) in digits.iter().enumerate() {
+            let mut bytes = [0i8; 16];
+            // SAFETY: `bytes` holds 16 writable bytes (unaligned store).
+            unsafe { _mm_storeu_si128(bytes.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(digit)) };
+            let block = (chunk * LIMBS + l) * TILE;
+            for (q, four) in bytes.chunks_exact(4).enumerate() {
+                let at = block + (q0 + q) * DEPTH + 4 * c;
+                out[at..at + 4].copy_from_slice(four);
+            }
+        }
+    }
+}
+
+/// `e` with `2^(e−1) ≤ x < 2^e`, for a positive normal `x`.
+fn exponent(x: f64) -> i32 {
+    ((x.to_bits() >> 52) & 0x7ff) as i32 - 1022
+}
+
+/// The tile configuration: palette 1, tiles 0–7 all 16 rows of 64 bytes.
+#[repr(C, align(64))]
+struct Config([u8; 64]);
+
+const CONFIG: Config = {
+    let mut c = [0u8; 64];
+    c[0] = 1;
+    let mut t = 0;
+    while t < 8 {
+        c[16 + 2 * t] = DEPTH as u8;
+        c[48 + t] = GROUP as u8;
+        t += 1;
+    }
+    Config(c)
+};
+
+/// `acc[l][i·16 + c] = Σ_j a[i·lda + j] · L_l[c, j]` over `j < 64·chunks`, for
+/// the 16 images of `a` (rows `lda` bytes apart) and the limbs `block` of one
+/// tile of weight rows (`chunks × 4` tiles B, see [`Quantized`]).
+///
+/// Tiles 0–3 accumulate the four limbs; tile 4 holds the images' next 64 pixels,
+/// tiles 5 and 6 take turns holding a limb's weights.
+fn tile_sums(
+    _: Amx,
+    (a, lda): (&[u8], usize),
+    block: &[i8],
+    chunks: usize,
+    acc: &mut [[i32; GROUP * COLS]; LIMBS],
+) {
+    assert!(chunks > 0 && lda >= chunks * DEPTH && a.len() >= (GROUP - 1) * lda + chunks * DEPTH);
+    assert!(block.len() >= chunks * LIMBS * TILE);
+    let config = &CONFIG;
+    // SAFETY: the token proves the CPU has AMX-TILE and AMX-INT8 and the tile
+    // state was granted. Every load reads 16 rows of 64 bytes: of `a` at
+    // `a + 64q + i·lda` (i < 16, q < chunks: within `a`, asserted above) and of
+    // `block` at `block + 4096q + 1024l + 64i` (within `block`); the stores write
+    // the 4 KiB of `acc`. The tiles are released before the block ends.
+    unsafe {
+        asm!(
+            "ldtilecfg [{config}]",
+            "tilezero tmm0",
+            "tilezero tmm1",
+            "tilezero tmm2",
+            "tilezero tmm3",
+            "2:",
+            "tileloadd tmm4, [{a} + {lda}*1]",
+            "tileloadd tmm5, [{b} + {row}*1]",
+            "tdpbusd tmm0, tmm4, tmm5",
+            "tileloadd tmm6, [{b} + {row}*1 + 1024]",
+            "tdpbusd tmm1, tmm4, tmm6",
+            "tileloadd tmm5, [{b} + {row}*1 + 2048]",
+            "tdpbusd tmm2, tmm4, tmm5",
+            "tileloadd tmm6, [{b} + {row}*1 + 3072]",
+            "tdpbusd tmm3, tmm4, tmm6",
+            "add {a}, 64",
+            "add {b}, 4096",
+            "dec {n}",
+            "jnz 2b",
+            "tilestored [{acc} + {row}*1], tmm0",
+            "tilestored [{acc} + {row}*1 + 1024], tmm1",
+            "tilestored [{acc} + {row}*1 + 2048], tmm2",
+            "tilestored [{acc} + {row}*1 + 3072], tmm3",
+            "tilerelease",
+            config = in(reg) config.0.as_ptr(),
+            a = inout(reg) a.as_ptr() => _,
+            b = inout(reg) block.as_ptr() => _,
+            n = inout(reg) chunks => _,
+            lda = in(reg) lda,
+            row = in(reg) DEPTH,
+            acc = in(reg) acc.as_mut_ptr(),
+            options(nostack),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The weights the limbs of `q` stand for: `n · 2^(e − 27)`.
+    fn rebuilt(q: &Quantized) -> Vec<Vec<f64>> {
+        let blocks = q.chunks * LIMBS * TILE;
+        (0..q.m)
+            .map(|r| {
+                let (tile, c) = (r / COLS, r % COLS);
+                (0..q.d)
+                    .map(|j| {
+                        let (chunk, qq, t) = (j / DEPTH, j % DEPTH / 4, j % 4);
+                        let n = (0..LIMBS).fold(0i64, |n, l| {
+                            let at =
+                                tile * blocks + (chunk * LIMBS + l) * TILE + qq * DEPTH + 4 * c + t;
+                            let v = q.limbs[at];
+                            assert!(l == 0 || (-64..64).contains(&v), "limb {l}: {v}");
+                            (n << LIMB_BITS) + i64::from(v)
+                        });
+                        n as f64 * q.unit[r]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn limbs_hold_each_weight_to_2_pow_minus_28_of_its_rows_largest() {
+        let Some(amx) = Amx::detect() else {
+            eprintln!("no AMX on this CPU: nothing to test");
+            return;
+        };
+        let (m, d) = (21, 200);
+        let ld = 208;
+        let mut w = vec![0f32; m * ld];
+        for (i, v) in w.iter_mut().enumerate() {
+            let r = i / ld;
+            // Rows of very different scales, powers of two and their neighbours among them.
+            *v = match i % 7 {
+                0 => 0.5,
+                1 => -0.25 * (1.0 + f32::EPSILON),
+                _ => ((i * 2_654_435_761) % 1000) as f32 / 1000.0 - 0.5,
+            } * (2f32).powi(r as i32 - 10);
+        }
+        w[3 * ld..4 * ld].fill(0.0);
+        let b: Vec<f32> = (0..m).map(|r| r as f32).collect();
+        let q =
+            Quantized::new(amx, Weights { w: &w, ld, b: &b }, d).unwrap_or_else(|| unreachable!());
+        for (r, row) in rebuilt(&q).iter().enumerate() {
+            let src = &w[r * ld..r * ld + d];
+            let max = src.iter().fold(0f64, |a, &v| a.max(f64::from(v).abs()));
+            for (&got, &want) in row.iter().zip(src) {
+                let err = (got - f64::from(want)).abs();
+                assert!(err <= max * (2f64).powi(-27), "row {r}: {got} for {want}");
+            }
+        }
+        w[ld + 5] = f32::INFINITY;
+        let q =
+            Quantized::new(amx, Weights { w: &w, ld, b: &b }, d).unwrap_or_else(|| unreachable!());
+        let x: Vec<u8> = (0..3 * d).map(|i| (i % 256) as u8).collect();
+        let mut s = vec![0f32; 3 * m];
+        q.scores(&x, &mut s, &mut Vec::new(), None);
+        for (i, si) in s.chunks_exact(m).enumerate() {
+            assert!(si[1].is_nan() && si[0].is_finite(), "image {i}: {si:?}");
+        }
+    }
+
+    #[test]
+    fn exponent_bounds_its_value() {
+        for x in [1e-30, 0.003, 0.5, 1.0, 1.5, 2.0, 1e10] {
+            let e = exponent(x);
+            assert!((2f64).powi(e - 1) <= x && x < (2f64).powi(e), "{x}: {e}");
+        }
+    }
+}
