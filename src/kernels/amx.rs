@@ -115,54 +115,85 @@ pub(crate) struct Quantized {
 }
 
 impl Quantized {
-    /// `wb` (rows of `d` weights) in fixed point, or `None` if `d` is so large
-    /// that the sums could overflow. A row with a weight that is not finite gets
-    /// scores NaN.
-    pub(crate) fn new(amx: Amx, wb: Weights, d: usize) -> Option<Quantized> {
-        let m = wb.b.len();
-        if m == 0 || d == 0 || d > MAX_D {
-            return None;
-        }
-        let rows = (0..m).map(|r| &wb.w[r * wb.ld..r * wb.ld + d]);
-        let chunks = d.div_ceil(DEPTH);
-        let tiles = m.div_ceil(COLS);
-        let mut limbs = vec![0i8; tiles * chunks * LIMBS * TILE];
-        let mut unit = Vec::with_capacity(m);
-        for (r, row) in rows.enumerate() {
-            if row.iter().any(|w| !w.is_finite()) {
-                // A diverged run: its scores are NaN.
-                unit.push(f64::NAN);
-                continue;
-            }
-            let max = row.iter().fold(0f32, |a, &w| a.max(w.abs()));
-            // |W[r, :]| < 2^e; an all-zero row takes e = 0.
-            let e = if max > 0.0 {
-                exponent(f64::from(max))
-            } else {
-                0
-            };
-            unit.push((2f64).powi(e - FRACTION_BITS));
-            let blocks = chunks * LIMBS * TILE;
-            let (tile, c) = (r / COLS, r % COLS);
-            let out = &mut limbs[tile * blocks..(tile + 1) * blocks];
-            // SAFETY: the token proves AVX-512F and AVX-512BW (see `Amx::detect`).
-            unsafe { quantize_row(row, (2f32).powi(FRACTION_BITS - e), c, out) };
-        }
-        let b = wb.b.iter().map(|&b| f64::from(b)).collect();
-        Some(Quantized {
+    /// No weights yet: see [`Quantized::fill`].
+    pub(crate) fn empty(amx: Amx) -> Quantized {
+        Quantized {
             amx,
-            m,
-            d,
-            chunks,
-            limbs,
-            unit,
-            b,
-        })
+            m: 0,
+            d: 0,
+            chunks: 0,
+            limbs: Vec::new(),
+            unit: Vec::new(),
+            b: Vec::new(),
+        }
+    }
+
+    /// `wb` (rows of `d` weights) in fixed point, or `None` if the tiles cannot
+    /// take it (see [`Quantized::fill`]).
+    pub(crate) fn new(amx: Amx, wb: Weights, d: usize) -> Option<Quantized> {
+        let mut q = Quantized::empty(amx);
+        q.fill((wb.w, wb.ld, d), None, wb.b).then_some(q)
+    }
+
+    /// Takes the weights `W ⊙ a` (each row times `a`, as the folding does) of
+    /// `w: m×d` (row stride `ld`) and the biases `b: m`, reusing the buffers;
+    /// without `a`, `W` itself. False if `d` is so large that the sums could
+    /// overflow (or nothing is there). A row with a weight that is not finite
+    /// gets scores NaN.
+    pub(crate) fn fill(
+        &mut self,
+        (w, ld, d): (&[f32], usize, usize),
+        a: Option<&[f32]>,
+        b: &[f32],
+    ) -> bool {
+        let m = b.len();
+        if m == 0 || d == 0 || d > MAX_D {
+            return false;
+        }
+        assert!(ld >= d && w.len() >= (m - 1) * ld + d && a.is_none_or(|a| a.len() == d));
+        let chunks = d.div_ceil(DEPTH);
+        let blocks = chunks * LIMBS * TILE;
+        if (m, d) != (self.m, self.d) {
+            // Padding (rows beyond m, pixels beyond d) must be zeros.
+            self.limbs.clear();
+            self.limbs.resize(m.div_ceil(COLS) * blocks, 0);
+            (self.m, self.d, self.chunks) = (m, d, chunks);
+        }
+        self.unit.clear();
+        self.b.clear();
+        self.b.extend(b.iter().map(|&b| f64::from(b)));
+        let mut scale = [0f32; COLS];
+        for (tile, out) in self.limbs.chunks_exact_mut(blocks).enumerate() {
+            let r0 = tile * COLS;
+            let rows: Vec<&[f32]> = (r0..m.min(r0 + COLS))
+                .map(|r| &w[r * ld..r * ld + d])
+                .collect();
+            for (row, scale) in rows.iter().zip(&mut scale) {
+                // SAFETY: the token proves AVX-512F (see `Amx::detect`).
+                let (max, finite) = unsafe { max_abs(row, a) };
+                // |W[r, :]| < 2^e, with e ≥ −96 so that 2^(27 − e) is a normal f32
+                // (an all-zero row takes e = 0); a row with a weight that is not
+                // finite (a diverged run) gets scores NaN.
+                let e = if max > 0.0 {
+                    exponent(f64::from(max)).max(-96)
+                } else {
+                    0
+                };
+                *scale = (2f32).powi(FRACTION_BITS - e);
+                self.unit.push(match finite {
+                    true => (2f64).powi(e - FRACTION_BITS),
+                    false => f64::NAN,
+                });
+            }
+            // SAFETY: the token proves AVX-512F and AVX-512BW (see `Amx::detect`).
+            unsafe { quantize_tile(&rows, a, &scale, out) };
+        }
+        true
     }
 
     /// `s[i·m + r] = S[i, r]` for the `n = s.len() / m` images `x: n×d` (row-major
-    /// bytes), by groups of 16; `stage` holds a copy of a group that is not whole.
-    /// With `by_row` (then `n ≤ 16`), the scores also as `by_row[r][i]`.
+    /// bytes), by groups of 16; `stage` holds a copy of a group that is not
+    /// whole. With `by_row` (then `n ≤ 16`), the scores also as `by_row[r][i]`.
     pub(crate) fn scores(
         &self,
         x: &[u8],
@@ -171,10 +202,12 @@ impl Quantized {
         mut by_row: Option<&mut [[f32; GROUP]]>,
     ) {
         let (m, d) = (self.m, self.d);
-        assert!(s.len().is_multiple_of(m) && x.len() >= s.len() / m * d);
+        let n = s.len() / m;
+        assert!(s.len().is_multiple_of(m) && x.len() >= n * d);
         if let Some(t) = &by_row {
-            assert!(s.len() <= GROUP * m && t.len() == m);
+            assert!(n <= GROUP && t.len() == m);
         }
+        let tiles = self.limbs.chunks_exact(self.chunks * LIMBS * TILE);
         let mut acc = Box::new([[0i32; GROUP * COLS]; LIMBS]);
         for (g, sg) in s.chunks_mut(GROUP * m).enumerate() {
             let rows = sg.len() / m;
@@ -190,13 +223,10 @@ impl Quantized {
                 }
                 (&stage[..], lda)
             };
-            for (tile, block) in self
-                .limbs
-                .chunks_exact(self.chunks * LIMBS * TILE)
-                .enumerate()
-            {
+            for (tile, block) in tiles.clone().enumerate() {
                 tile_sums(self.amx, (a, lda), block, self.chunks, &mut acc);
-                self.combine(&acc, tile, rows, sg, by_row.as_deref_mut());
+                let by_row = by_row.as_deref_mut().map(|t| &mut t[g * m..(g + 1) * m]);
+                self.combine(&acc, tile, rows, sg, by_row);
             }
         }
     }
@@ -229,46 +259,133 @@ impl Quantized {
     }
 }
 
-/// Writes the limbs of `n = round(row · scale)` as column `c` of the tiles B of
-/// `out` (the blocks of one tile of rows, see [`Quantized`]), 16 weights at a
-/// time: `scale` is a power of two, so the product is exact and the conversion
-/// (to nearest) the only rounding.
-#[target_feature(enable = "avx512f,avx512bw")]
-fn quantize_row(row: &[f32], scale: f32, c: usize, out: &mut [i8]) {
+/// `(max_j |row[j] · a[j]|, whether every weight is finite)` (without `a`, of
+/// `row[j]`); the maximum ignores NaN.
+#[target_feature(enable = "avx512f")]
+fn max_abs(row: &[f32], a: Option<&[f32]>) -> (f32, bool) {
     use std::arch::x86_64::*;
-    let chunks = row.len().div_ceil(DEPTH);
-    assert!(c < COLS && out.len() >= chunks * LIMBS * TILE);
-    let (scale, half, mask) = (
-        _mm512_set1_ps(scale),
-        _mm512_set1_epi32(64),
-        _mm512_set1_epi32(127),
-    );
+    assert!(a.is_none_or(|a| a.len() == row.len()));
+    let (mut max, mut finite) = (_mm512_setzero_ps(), 0xffffu16);
+    let inf = _mm512_set1_ps(f32::INFINITY);
     for (s, w16) in row.chunks(16).enumerate() {
-        let mut w = [0f32; 16];
+        let (mut w, mut ax) = ([0f32; 16], [1f32; 16]);
         w[..w16.len()].copy_from_slice(w16);
-        // SAFETY: `w` holds 16 floats.
-        let mut v =
-            _mm512_cvtps_epi32(_mm512_mul_ps(unsafe { _mm512_loadu_ps(w.as_ptr()) }, scale));
-        let mut digits = [_mm512_setzero_si512(); LIMBS];
-        for l in (1..LIMBS).rev() {
-            let digit = _mm512_sub_epi32(_mm512_and_si512(_mm512_add_epi32(v, half), mask), half);
-            digits[l] = digit;
-            v = _mm512_srai_epi32::<{ LIMB_BITS }>(_mm512_sub_epi32(v, digit));
+        if let Some(a) = a {
+            ax[..w16.len()].copy_from_slice(&a[16 * s..16 * s + w16.len()]);
         }
-        digits[0] = v;
-        // Pixels 16s .. 16s + 16 are groups of four q0 .. q0 + 4 of chunk s / 4.
-        let (chunk, q0) = (s / 4, s % 4 * 4);
-        for (l, &digit) in digits.iter().enumerate() {
-            let mut bytes = [0i8; 16];
-            // SAFETY: `bytes` holds 16 writable bytes (unaligned store).
-            unsafe { _mm_storeu_si128(bytes.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(digit)) };
-            let block = (chunk * LIMBS + l) * TILE;
-            for (q, four) in bytes.chunks_exact(4).enumerate() {
-                let at = block + (q0 + q) * DEPTH + 4 * c;
-                out[at..at + 4].copy_from_slice(four);
+        // SAFETY: `w` and `ax` hold 16 floats.
+        let (w, ax) = unsafe { (_mm512_loadu_ps(w.as_ptr()), _mm512_loadu_ps(ax.as_ptr())) };
+        finite &= _mm512_cmp_ps_mask::<_CMP_LT_OQ>(_mm512_abs_ps(w), inf);
+        // `max` stays when the product is NaN.
+        max = _mm512_max_ps(_mm512_abs_ps(_mm512_mul_ps(w, ax)), max);
+    }
+    (_mm512_reduce_max_ps(max), finite == 0xffff)
+}
+
+/// Writes the limbs of `n = round((row ⊙ a) · scale)` (without `a`, of `row ·
+/// scale`) for the `≤ 16` `rows` of one tile, row `c` with `scale[c]`, into the
+/// tiles B of `out` (that tile's blocks, see [`Quantized`]); `scale` is a power
+/// of two, so its product is exact and the conversion (to nearest) the only
+/// rounding after `⊙ a`. Per chunk of 64 pixels and limb, the rows' 64 bytes are
+/// 16 groups of four: a 16×16 matrix of 4-byte groups, transposed in registers
+/// into the 16 rows of the tile.
+#[target_feature(enable = "avx512f,avx512bw")]
+fn quantize_tile(rows: &[&[f32]], a: Option<&[f32]>, scale: &[f32; COLS], out: &mut [i8]) {
+    use std::arch::x86_64::*;
+    let d = rows.first().map_or(0, |r| r.len());
+    let chunks = d.div_ceil(DEPTH);
+    assert!(rows.len() <= COLS && rows.iter().all(|r| r.len() == d));
+    assert!(a.is_none_or(|a| a.len() == d) && out.len() >= chunks * LIMBS * TILE);
+    let (half, mask) = (_mm512_set1_epi32(64), _mm512_set1_epi32(127));
+    for chunk in 0..chunks {
+        let j0 = chunk * DEPTH;
+        let width = DEPTH.min(d - j0);
+        let mut ax = [1f32; DEPTH];
+        if let Some(a) = a {
+            ax[..width].copy_from_slice(&a[j0..j0 + width]);
+        }
+        // by_limb[l][c]: row c's 64 limbs l, as 16 groups of four bytes.
+        let mut by_limb = [[_mm512_setzero_si512(); COLS]; LIMBS];
+        for (c, row) in rows.iter().enumerate() {
+            let mut w = [0f32; DEPTH];
+            w[..width].copy_from_slice(&row[j0..j0 + width]);
+            let sc = _mm512_set1_ps(scale[c]);
+            let mut packed = [[0i8; DEPTH]; LIMBS];
+            for q in 0..DEPTH / 16 {
+                // SAFETY: `w` and `ax` hold 64 floats; 16q + 16 <= 64.
+                let (wv, av) = unsafe {
+                    (
+                        _mm512_loadu_ps(w.as_ptr().add(16 * q)),
+                        _mm512_loadu_ps(ax.as_ptr().add(16 * q)),
+                    )
+                };
+                let mut v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_mul_ps(wv, av), sc));
+                for l in (0..LIMBS).rev() {
+                    let digit = if l == 0 {
+                        v
+                    } else {
+                        _mm512_sub_epi32(_mm512_and_si512(_mm512_add_epi32(v, half), mask), half)
+                    };
+                    v = _mm512_srai_epi32::<{ LIMB_BITS }>(_mm512_sub_epi32(v, digit));
+                    let dst = &mut packed[l][16 * q..16 * q + 16];
+                    // SAFETY: `dst` holds 16 writable bytes (unaligned store).
+                    unsafe {
+                        _mm_storeu_si128(dst.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(digit))
+                    };
+                }
+            }
+            for (l, p) in packed.iter().enumerate() {
+                // SAFETY: `p` holds 64 readable bytes.
+                by_limb[l][c] = unsafe { _mm512_loadu_si512(p.as_ptr().cast()) };
+            }
+        }
+        for (l, m) in by_limb.iter().enumerate() {
+            let t = transpose_dwords(m);
+            let block = &mut out[(chunk * LIMBS + l) * TILE..(chunk * LIMBS + l + 1) * TILE];
+            for (q, v) in t.iter().enumerate() {
+                // SAFETY: `block` holds 1024 bytes; 64q + 64 <= 1024.
+                unsafe { _mm512_storeu_si512(block.as_mut_ptr().add(q * DEPTH).cast(), *v) };
             }
         }
     }
+}
+
+/// The 16×16 matrix of 4-byte values `r` (row `i` = vector `i`) transposed.
+#[target_feature(enable = "avx512f")]
+fn transpose_dwords(r: &[std::arch::x86_64::__m512i; 16]) -> [std::arch::x86_64::__m512i; 16] {
+    use std::arch::x86_64::*;
+    // Pairs of rows interleaved, then pairs of pairs: u[4i + j], 128-bit lane L,
+    // holds column 4L + j of rows 4i .. 4i + 4.
+    let t: [__m512i; 16] = std::array::from_fn(|i| {
+        let (a, b) = (r[i & !1], r[i | 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_epi32(a, b)
+        } else {
+            _mm512_unpackhi_epi32(a, b)
+        }
+    });
+    let u: [__m512i; 16] = std::array::from_fn(|i| {
+        let (base, j) = (i & !3, i % 4);
+        let (a, b) = (t[base + j / 2], t[base + j / 2 + 2]);
+        if j % 2 == 0 {
+            _mm512_unpacklo_epi64(a, b)
+        } else {
+            _mm512_unpackhi_epi64(a, b)
+        }
+    });
+    // Then the lanes: column 4L + j gathers lane L of u[j], u[4 + j], u[8 + j], u[12 + j].
+    let mut out = [_mm512_setzero_si512(); 16];
+    for j in 0..4 {
+        let a = _mm512_shuffle_i32x4::<0x88>(u[j], u[4 + j]);
+        let b = _mm512_shuffle_i32x4::<0xDD>(u[j], u[4 + j]);
+        let c = _mm512_shuffle_i32x4::<0x88>(u[8 + j], u[12 + j]);
+        let e = _mm512_shuffle_i32x4::<0xDD>(u[8 + j], u[12 + j]);
+        out[j] = _mm512_shuffle_i32x4::<0x88>(a, c);
+        out[4 + j] = _mm512_shuffle_i32x4::<0x88>(b, e);
+        out[8 + j] = _mm512_shuffle_i32x4::<0xDD>(a, c);
+        out[12 + j] = _mm512_shuffle_i32x4::<0xDD>(b, e);
+    }
+    out
 }
 
 /// `e` with `2^(e−1) ≤ x < 2^e`, for a positive normal `x`.
@@ -297,7 +414,9 @@ const CONFIG: Config = {
 /// tile of weight rows (`chunks × 4` tiles B, see [`Quantized`]).
 ///
 /// Tiles 0–3 accumulate the four limbs; tile 4 holds the images' next 64 pixels,
-/// tiles 5 and 6 take turns holding a limb's weights.
+/// tiles 5 and 6 take turns holding a limb's weights. (Measured slower: a third
+/// tile for the weights in turn, two groups of images sharing each tile of
+/// weights, prefetching the next group's images.)
 fn tile_sums(
     _: Amx,
     (a, lda): (&[u8], usize),

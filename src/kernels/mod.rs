@@ -38,6 +38,19 @@ mod amx {
             match tiles {}
         }
 
+        pub(crate) fn empty(tiles: Tiles) -> Quantized {
+            match tiles {}
+        }
+
+        pub(crate) fn fill(
+            &mut self,
+            _: (&[f32], usize, usize),
+            _: Option<&[f32]>,
+            _: &[f32],
+        ) -> bool {
+            match *self {}
+        }
+
         pub(crate) fn scores(&self, _: &[u8], _: &mut [f32], _: &mut Vec<u8>) {
             match *self {}
         }
@@ -163,8 +176,10 @@ pub struct Workspace {
     gsum: Vec<f32>,
     /// `W ⊙ a`: `m×d` with row stride [`padded`]`(d)`.
     w_scaled: Vec<f32>,
-    /// A group of images transposed, `d×16` bytes.
+    /// A group of images transposed, `d×16` bytes (or, on the tiles, copied).
     panel: Vec<u8>,
+    /// The weights of the last step in fixed point, on the AMX tiles.
+    tiles: Option<amx::Quantized>,
 }
 
 impl Default for Workspace {
@@ -185,6 +200,7 @@ impl Workspace {
             gsum: Vec::new(),
             w_scaled: Vec::new(),
             panel: Vec::new(),
+            tiles: isa.1.map(amx::Quantized::empty),
         }
     }
 
@@ -216,10 +232,26 @@ impl Workspace {
             return;
         }
         self.per_row(k, eta, lambda);
-        self.fold(stack, x.affine);
         self.s.resize(n * m, 0.0);
         let mut s = std::mem::take(&mut self.s);
-        self.scores(x.pixels, d, &mut s[..n * m]);
+        self.shift_bias(stack, x.affine);
+        let w = stack
+            .w
+            .as_slice()
+            .unwrap_or_else(|| unreachable!("Stack::w is standard"));
+        let a = Some(&x.affine.a[..]);
+        let b = &self.b_shifted;
+        let tiles = match &mut self.tiles {
+            Some(q) => q.fill((w, d, d), a, b).then_some(q),
+            None => None,
+        };
+        match tiles {
+            Some(q) => q.scores(x.pixels, &mut s[..n * m], &mut self.panel, None),
+            None => {
+                self.fold(stack, x.affine);
+                self.scores(x.pixels, d, &mut s[..n * m]);
+            }
+        }
         self.s = s;
         let g = &mut self.s[..n * m];
         for (gi, &y) in g.chunks_exact_mut(m).zip(labels) {
@@ -253,14 +285,14 @@ impl Workspace {
         self.isa.update(w, &step, x.pixels, d);
     }
 
-    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β` (in f64, in 8 interleaved partial sums so that it
-    /// vectorises).
+    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β`.
     fn fold(&mut self, stack: &Stack, affine: &Affine) {
         let (m, d) = stack.w.dim();
         let w = stack
             .w
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
+        self.shift_bias(stack, affine);
         self.w_scaled.resize(m * padded(d), 0.0);
         for (out, row) in self
             .w_scaled
@@ -271,6 +303,16 @@ impl Workspace {
                 *o = w * a;
             }
         }
+    }
+
+    /// `b_shifted = b − W β`, in f64, in 8 interleaved partial sums so that it
+    /// vectorises.
+    fn shift_bias(&mut self, stack: &Stack, affine: &Affine) {
+        let d = stack.w.ncols();
+        let w = stack
+            .w
+            .as_slice()
+            .unwrap_or_else(|| unreachable!("Stack::w is standard"));
         self.b_shifted.clear();
         for (row, &b) in w.chunks_exact(d).zip(&stack.b) {
             let mut part = [0f64; 8];
