@@ -305,8 +305,7 @@ impl Workspace {
         }
     }
 
-    /// `b_shifted = b − W β`, in f64, in 8 interleaved partial sums so that it
-    /// vectorises.
+    /// `b_shifted = b − W β`, in f64 (see [`shifts`]).
     fn shift_bias(&mut self, stack: &Stack, affine: &Affine) {
         let d = stack.w.ncols();
         let w = stack
@@ -314,19 +313,16 @@ impl Workspace {
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
         self.b_shifted.clear();
-        for (row, &b) in w.chunks_exact(d).zip(&stack.b) {
-            let mut part = [0f64; 8];
-            for (w8, beta8) in row.chunks_exact(8).zip(affine.beta.chunks_exact(8)) {
-                for ((p, &w), &beta) in part.iter_mut().zip(w8).zip(beta8) {
-                    *p += f64::from(w) * f64::from(beta);
-                }
-            }
-            let full = d / 8 * 8;
-            let tail: f64 = (full..d)
-                .map(|j| f64::from(row[j]) * f64::from(affine.beta[j]))
-                .sum();
-            let shift: f64 = part.iter().sum::<f64>() + tail;
-            self.b_shifted.push((f64::from(b) - shift) as f32);
+        let b = stack
+            .b
+            .as_slice()
+            .unwrap_or_else(|| unreachable!("Stack::b is standard"));
+        let rows = (w, d, b, &affine.beta[..]);
+        match self.isa.0 {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the token proves AVX-512F was detected.
+            micro::Kind::Avx512(_) => unsafe { shifts_avx512(rows, &mut self.b_shifted) },
+            _ => shifts(rows, &mut self.b_shifted),
         }
     }
 
@@ -377,6 +373,33 @@ fn panel_scores(
         covered = panel::scores(isa, wb, p, sg, terms.take());
     }
     covered
+}
+
+/// [`shifts`] compiled for AVX-512 (8 lanes of f64).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn shifts_avx512(rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
+    shifts(rows, out)
+}
+
+/// `out[r] = b[r] − Σ_j W[r, j] β[j]` for the rows of `w: m×d`, each sum in f64
+/// in 8 interleaved partial sums so that it vectorises.
+#[inline(always)]
+fn shifts((w, d, b, beta): (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
+    for (row, &b) in w.chunks_exact(d).zip(b) {
+        let mut part = [0f64; 8];
+        for (w8, beta8) in row.chunks_exact(8).zip(beta.chunks_exact(8)) {
+            for ((p, &w), &beta) in part.iter_mut().zip(w8).zip(beta8) {
+                *p += f64::from(w) * f64::from(beta);
+            }
+        }
+        let full = d / 8 * 8;
+        let tail: f64 = (full..d)
+            .map(|j| f64::from(row[j]) * f64::from(beta[j]))
+            .sum();
+        let shift: f64 = part.iter().sum::<f64>() + tail;
+        out.push((f64::from(b) - shift) as f32);
+    }
 }
 
 /// `col ← softmax(col) − e_y`, subtracting the max first.
