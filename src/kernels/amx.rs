@@ -172,9 +172,12 @@ impl Quantized {
         let mut scale = [0f32; COLS];
         for (tile, out) in self.limbs.chunks_exact_mut(blocks).enumerate() {
             let r0 = tile * COLS;
-            let rows: Vec<&[f32]> = (r0..m.min(r0 + COLS))
-                .map(|r| &w[r * ld..r * ld + d])
-                .collect();
+            let mut rows: [&[f32]; COLS] = [&[]; COLS];
+            let here = COLS.min(m - r0);
+            for (c, row) in rows.iter_mut().take(here).enumerate() {
+                *row = &w[(r0 + c) * ld..(r0 + c) * ld + d];
+            }
+            let rows = &rows[..here];
             for (row, scale) in rows.iter().zip(&mut scale) {
                 // SAFETY: the token proves AVX-512F (see `Amx::detect`).
                 let (max, finite) = unsafe { max_abs(row, a) };
@@ -193,7 +196,7 @@ impl Quantized {
                 });
             }
             // SAFETY: the token proves AVX-512F and AVX-512BW (see `Amx::detect`).
-            unsafe { quantize_tile(&rows, a, &scale, out) };
+            unsafe { quantize_tile(rows, a, &scale, out) };
         }
         true
     }
@@ -215,7 +218,7 @@ impl Quantized {
             assert!(n <= GROUP && t.len() == m);
         }
         let tiles = self.limbs.chunks_exact(self.chunks * LIMBS * TILE);
-        let mut acc = Box::new([[0i32; GROUP * COLS]; LIMBS]);
+        let mut acc = [[0i32; GROUP * COLS]; LIMBS];
         for (g, sg) in s.chunks_mut(GROUP * m).enumerate() {
             let rows = sg.len() / m;
             let xg = &x[g * GROUP * d..g * GROUP * d + rows * d];
@@ -294,7 +297,7 @@ fn max_abs(row: &[f32], a: Option<&[f32]>) -> (f32, bool) {
 }
 
 /// Writes the limbs of `n = round((row ⊙ a) · scale)` (without `a`, of `row ·
-/// scale`) for the `≤ 16` `rows` of one tile, row `c` with `scale[c]`, into the
+/// scale`) for the `≤ 8` `rows` of one tile, row `c` with `scale[c]`, into the
 /// tiles B of `out` (that tile's blocks, see [`Quantized`]); `scale` is a power
 /// of two, so its product is exact and the conversion (to nearest) the only
 /// rounding after `⊙ a`. Per chunk of 64 pixels and limb, the rows' 64 bytes are
