@@ -1,5 +1,5 @@
-//! Scores on Intel AMX: the tile unit multiplies 16×64 bytes by 64×16 bytes into
-//! 16×16 sums of 32-bit integers, exactly. The images are bytes already; the
+//! Scores on Intel AMX: the tile unit multiplies 16×64 bytes by 64×8 bytes (as
+//! configured here) into 16×8 sums of 32-bit integers, exactly. The images are bytes already; the
 //! weights are written as fixed-point integers split into three signed bytes
 //! (their "limbs"), so that the integer products give each score exactly, up to
 //! that one rounding of the weights:
@@ -13,7 +13,7 @@
 //!
 //! `S[i, r]` is then the exact score of the image under weights within
 //! `2^(e_r − 21)` of `W[r, :]` (at most 2^−20 of the row's largest weight),
-//! rounded once to f32. The rounding of the weights is random-like and averages
+//! rounded to f64 and then to f32. The rounding of the weights is random-like and averages
 //! out over the d products, as the rounding of the sums of f32 products in the
 //! other kernels does: on the report's four runs, 40 epochs of training and
 //! evaluation on the tiles give the losses of the f32 kernels to within 1e-7
@@ -116,7 +116,7 @@ pub(crate) struct Quantized {
     /// Per tile of 8 rows, per chunk of 64 pixels, per limb: one tile B,
     /// `B[q][4c + t] = L_l[8·tile + c, 64·chunk + 4q + t]`, zero beyond `m`, `d`.
     limbs: Vec<i8>,
-    /// Per row, `2^(e_r − 20)`.
+    /// Per row, `2^(e_r − 20)`; NaN for a row whose scores are NaN.
     unit: Vec<f64>,
     b: Vec<f64>,
 }
@@ -145,8 +145,8 @@ impl Quantized {
     /// Takes the weights `W ⊙ a` (each row times `a`, as the folding does) of
     /// `w: m×d` (row stride `ld`) and the biases `b: m`, reusing the buffers;
     /// without `a`, `W` itself. False if `d` is so large that the sums could
-    /// overflow (or nothing is there). A row with a weight that is not finite
-    /// gets scores NaN.
+    /// overflow (or nothing is there). A row with a weight, or a weight times
+    /// `a`, that is not finite gets scores NaN.
     pub(crate) fn fill(
         &mut self,
         (w, ld, d): (&[f32], usize, usize),
@@ -181,13 +181,13 @@ impl Quantized {
             for (row, scale) in rows.iter().zip(&mut scale) {
                 // SAFETY: the token proves AVX-512F (see `Amx::detect`).
                 let (max, finite) = unsafe { max_abs(row, a) };
-                // |W[r, :]| < 2^e, with e ≥ −96 so that 2^(20 − e) is a normal f32
-                // (an all-zero row takes e = 0); a row with a weight that is not
+                // |W[r, :]| < 2^e, with e ≥ −107 so that 2^(20 − e) is a normal
+                // f32 (an all-zero row takes e = 0); a row with a value that is not
                 // finite (a diverged run) gets scores NaN.
-                let e = if max > 0.0 {
-                    exponent(f64::from(max)).max(-96)
-                } else {
-                    0
+                let finite = finite && max.is_finite();
+                let e = match max > 0.0 && finite {
+                    true => exponent(f64::from(max)).max(-107),
+                    false => 0,
                 };
                 *scale = (2f32).powi(FRACTION_BITS - e);
                 self.unit.push(match finite {
@@ -225,17 +225,17 @@ impl Quantized {
             let (a, lda) = if rows == GROUP && d.is_multiple_of(DEPTH) {
                 (xg, d)
             } else {
-                // The rows beyond `rows` only make sums that are not read; the
-                // bytes beyond `d` in each row stay zero from here on.
+                // Whatever else the buffer holds meets zero weights (the bytes
+                // beyond `d` in a row) or makes sums that are not read (the rows
+                // beyond `rows`).
                 let lda = self.chunks * DEPTH;
-                if stage.len() != GROUP * lda {
-                    stage.clear();
+                if stage.len() < GROUP * lda {
                     stage.resize(GROUP * lda, 0);
                 }
                 for (src, dst) in xg.chunks_exact(d).zip(stage.chunks_exact_mut(lda)) {
                     dst[..d].copy_from_slice(src);
                 }
-                (&stage[..], lda)
+                (&stage[..GROUP * lda], lda)
             };
             for (tile, block) in tiles.clone().enumerate() {
                 tile_sums(self.amx, (a, lda), block, self.chunks, &mut acc);
@@ -433,7 +433,7 @@ const _: () = assert!(
     "tile_sums is written for three limbs of 512 bytes"
 );
 
-/// `acc[l][i·16 + c] = Σ_j a[i·lda + j] · L_l[c, j]` over `j < 64·chunks`, for
+/// `acc[l][i·8 + c] = Σ_j a[i·lda + j] · L_l[c, j]` over `j < 64·chunks`, for
 /// the 16 images of `a` (rows `lda` bytes apart) and the limbs `block` of one
 /// tile of weight rows (`chunks × 3` tiles B, see [`Quantized`]).
 ///
@@ -520,7 +520,7 @@ mod tests {
     }
 
     #[test]
-    fn limbs_hold_each_weight_to_2_pow_minus_28_of_its_rows_largest() {
+    fn limbs_hold_each_weight_to_2_pow_minus_20_of_its_rows_largest() {
         let Some(amx) = Amx::detect() else {
             eprintln!("no AMX on this CPU: nothing to test");
             return;
@@ -560,6 +560,15 @@ mod tests {
         q.scores(&x, &mut s, &mut Vec::new(), None);
         for (i, si) in s.chunks_exact(m).enumerate() {
             assert!(si[1].is_nan() && si[0].is_finite(), "image {i}: {si:?}");
+        }
+        // Finite weights whose products with `a` overflow (those of the last rows,
+        // up to 2^9): NaN too.
+        let mut q = Quantized::empty(amx);
+        let a = vec![1e36f32; d];
+        assert!(q.fill((&w, ld, d), Some(&a), &b));
+        q.scores(&x, &mut s, &mut Vec::new(), None);
+        for (i, si) in s.chunks_exact(m).enumerate() {
+            assert!(si[m - 1].is_nan() && si[0].is_finite(), "image {i}: {si:?}");
         }
     }
 

@@ -18,9 +18,9 @@
 //! ```
 //!
 //! which reads 4× fewer bytes than f32 images. Shapes: `W: m×d` with `m = R·K`;
-//! scores `S: n×m`, image-major. The scores are computed in `panel.rs`, the update
-//! in `micro.rs`, whole-set evaluations (alone or as a [`Team`] of threads) in
-//! `eval.rs`.
+//! scores `S: n×m`, image-major. The scores are computed in `amx.rs` on CPUs with
+//! AMX tiles, else in `panel.rs`; the update in `micro.rs`, whole-set evaluations
+//! (alone or as a [`Team`] of threads) in `eval.rs`.
 
 #[cfg(target_arch = "x86_64")]
 mod amx;
@@ -51,7 +51,13 @@ mod amx {
             match *self {}
         }
 
-        pub(crate) fn scores(&self, _: &[u8], _: &mut [f32], _: &mut Vec<u8>) {
+        pub(crate) fn scores(
+            &self,
+            _: &[u8],
+            _: &mut [f32],
+            _: &mut Vec<u8>,
+            _: Option<&mut [[f32; 16]]>,
+        ) {
             match *self {}
         }
     }
