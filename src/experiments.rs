@@ -115,6 +115,7 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
             crate::model::INIT_STD
         ),
         threads: 1,
+        kernels: crate::kernels::Isa::detect().name().into(),
     };
     Ok(Prepared {
         train: normalizer.apply(train),

@@ -184,6 +184,11 @@ pub struct Setup {
     pub initialisation: String,
     /// Number of worker threads used.
     pub threads: usize,
+    /// The kernels' instruction set (`avx512+amx`, `avx512`, `avx2` or `portable`):
+    /// results on different ones differ in the last bits. Empty in results written
+    /// before it was recorded.
+    #[serde(default)]
+    pub kernels: String,
 }
 
 /// Everything `onelayer reproduce` computes, as written to `results.json`.

@@ -87,6 +87,7 @@ pub fn results(runs: Vec<RunResult>) -> Results {
             preprocessing: "x/255, standardised".into(),
             initialisation: "W ~ N(0, 0.01²), b = 0".into(),
             threads: 3,
+            kernels: "avx512".into(),
         },
         gradient_check: GradientCheck {
             lambda_zero: gradcheck(0.0),

@@ -60,8 +60,10 @@ pub fn setup(r: &Results) -> Vec<(String, String)> {
             format!("{shuffled} of {} runs shuffle every epoch", r.runs.len()),
         ),
         ("Threads", s.threads.to_string()),
+        ("Kernels", s.kernels.clone()),
         ("onelayer", r.onelayer_version.clone()),
     ];
+    let pairs = pairs.into_iter().filter(|(_, v)| !v.is_empty());
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 

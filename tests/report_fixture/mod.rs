@@ -80,6 +80,7 @@ pub fn results() -> Results {
             preprocessing: "x/255, standardised".into(),
             initialisation: "W ~ N(0, 0.01²), b = 0".into(),
             threads: 2,
+            kernels: "avx512+amx".into(),
         },
         gradient_check: GradientCheck {
             lambda_zero: gradcheck(0.0),
