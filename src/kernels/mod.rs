@@ -254,7 +254,7 @@ impl Workspace {
         match tiles {
             Some(q) => q.scores(x.pixels, &mut s[..n * m], &mut self.panel, None),
             None => {
-                self.fold(stack, x.affine);
+                self.scale_weights(stack, x.affine);
                 self.scores(x.pixels, d, &mut s[..n * m]);
             }
         }
@@ -293,12 +293,17 @@ impl Workspace {
 
     /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β`.
     fn fold(&mut self, stack: &Stack, affine: &Affine) {
+        self.shift_bias(stack, affine);
+        self.scale_weights(stack, affine);
+    }
+
+    /// `w_scaled = W ⊙ a`.
+    fn scale_weights(&mut self, stack: &Stack, affine: &Affine) {
         let (m, d) = stack.w.dim();
         let w = stack
             .w
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        self.shift_bias(stack, affine);
         self.w_scaled.resize(m * padded(d), 0.0);
         for (out, row) in self
             .w_scaled
