@@ -323,6 +323,37 @@ fn trained_model_predicts_cifar_pngs_as_it_evaluates_their_records() {
     let img = image::open(&png).unwrap();
     let (w, h) = (img.width(), img.height());
     assert!(w > 10 * 32 && h > 10 * 32, "{w}×{h}");
+    let svg = tmp.path().join("cm.SVG");
+    let o = run(&[
+        "evaluate",
+        "--model",
+        s(&model),
+        "--data",
+        s(&data),
+        "--image",
+        s(&svg),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("<svg") && text.contains("airplane"),
+        "{text:.200}"
+    );
+}
+
+#[test]
+fn evaluate_writes_its_image_only_as_png_or_svg() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["cm.txt", "cm", "cm.png.bak"] {
+        let image = tmp.path().join(name);
+        let o = run(&["evaluate", "--model", "m.onelayer", "--image", s(&image)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        for part in ["--image", name, ".png or .svg"] {
+            assert!(err.contains(part), "{name}: error lacks {part:?}: {err}");
+        }
+        assert!(!image.exists(), "{name} was written");
+    }
 }
 
 #[test]

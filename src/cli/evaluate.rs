@@ -1,5 +1,5 @@
 //! `onelayer evaluate`: a saved model on one batch — accuracy, per-class
-//! precision and recall, and the confusion matrix (printed and as a PNG).
+//! precision and recall, and the confusion matrix (printed and as a PNG or SVG).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,9 +25,27 @@ pub struct EvaluateArgs {
     /// The batch to evaluate on: test_batch or data_batch_1 … data_batch_5.
     #[arg(long, default_value = "test_batch", value_parser = parse_batch)]
     batch: BatchName,
-    /// Where to write the confusion matrix image.
-    #[arg(long, value_name = "PNG", default_value = "confusion.png")]
+    /// Where to write the confusion matrix image: a .png or .svg file.
+    #[arg(long, value_name = "FILE", default_value = "confusion.png", value_parser = parse_image)]
     image: PathBuf,
+}
+
+/// A file name ending in `.png` or `.svg` (any case): the formats the figure is
+/// written in.
+fn parse_image(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    match image_format(&p) {
+        Some(_) => Ok(p),
+        None => Err(format!(
+            "{s:?} names no image format onelayer writes: give a name ending in .png or .svg"
+        )),
+    }
+}
+
+/// `"png"` or `"svg"`, from the file name's extension.
+fn image_format(p: &std::path::Path) -> Option<&'static str> {
+    let ext = p.extension()?.to_str()?.to_ascii_lowercase();
+    ["png", "svg"].into_iter().find(|&f| f == ext)
 }
 
 fn parse_batch(s: &str) -> Result<BatchName, String> {
@@ -76,7 +94,11 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
         class_names: names,
         title: format!("{} on {}", file_name(&a.model), a.batch),
     };
-    onelayer::io::write_bytes_atomic(&a.image, &plot::to_png(&figure)?)?;
+    let bytes = match image_format(&a.image) {
+        Some("svg") => plot::to_svg(&figure)?,
+        _ => plot::to_png(&figure)?,
+    };
+    onelayer::io::write_bytes_atomic(&a.image, &bytes)?;
     text += &format!("confusion matrix image written to {}\n", a.image.display());
     print_out(&text)?;
     Ok(ExitCode::SUCCESS)
