@@ -468,11 +468,73 @@ pub fn run_experiment(
 /// Writes `results.json`, `config.toml`, and under `dir/<run name>/` each run's
 /// `W.npy` and `b.npy` and the normalisation `mean.npy`, `std.npy` (float32), and
 /// the whole model as [`MODEL_FILE`] (see [`crate::modelfile`]).
-/// The files appear together, or not at all (see [`io::Staging`]).
+/// The files appear together, or not at all (see [`io::Staging`]); then the
+/// folders of runs that an earlier `results.json` there listed and these results
+/// do not are cleared (see [`remove_superseded`]).
 pub fn write_outputs(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>, OutputError> {
     let mut stage = io::Staging::new(dir)?;
     stage_outputs(&mut stage, exp)?;
-    stage.commit()
+    let previous = previous_runs(dir);
+    let written = stage.commit()?;
+    remove_superseded(dir, &previous, exp, &written);
+    Ok(written)
+}
+
+/// The runs an earlier `results.json` in `dir` names (none if there is none or it
+/// cannot be read): the folders [`remove_superseded`] may clear after new outputs.
+pub fn previous_runs(dir: &Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(dir.join("results.json")) else {
+        return Vec::new();
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    let runs = v.get("runs").and_then(|r| r.as_array());
+    runs.into_iter()
+        .flatten()
+        .filter_map(|r| r.get("name")?.as_str().map(String::from))
+        .collect()
+}
+
+/// After `exp`'s outputs were committed into `dir` (the files `written`): the
+/// folders of the `previous` runs that `exp` does not have lose the kinds of files
+/// a run folder gets (as `written` shows: weights, model, figures), and each
+/// folder left empty is removed, so that `dir` holds the runs its `results.json`
+/// lists. A folder holding other files stays, with them. Returns the folders
+/// removed.
+pub fn remove_superseded(
+    dir: &Path,
+    previous: &[String],
+    exp: &Experiment,
+    written: &[PathBuf],
+) -> Vec<PathBuf> {
+    let current: Vec<&str> = exp.results.runs.iter().map(|r| r.name.as_str()).collect();
+    let kinds: std::collections::BTreeSet<&std::ffi::OsStr> = written
+        .iter()
+        .filter_map(|p| p.strip_prefix(dir).ok())
+        .filter(|rel| rel.components().count() == 2)
+        .filter_map(|rel| rel.file_name())
+        .collect();
+    let mut removed = Vec::new();
+    for name in previous {
+        // Only a plain folder name, never a path out of `dir`.
+        let mut parts = Path::new(name).components();
+        let plain = matches!(
+            (parts.next(), parts.next()),
+            (Some(std::path::Component::Normal(_)), None)
+        );
+        if !plain || current.contains(&name.as_str()) {
+            continue;
+        }
+        let folder = dir.join(name);
+        for kind in &kinds {
+            let _ = std::fs::remove_file(folder.join(kind));
+        }
+        if std::fs::remove_dir(&folder).is_ok() {
+            removed.push(folder);
+        }
+    }
+    removed
 }
 
 /// Stages the files of [`write_outputs`] into `stage`, for callers that add more.

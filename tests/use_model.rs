@@ -342,6 +342,55 @@ fn trained_model_predicts_cifar_pngs_as_it_evaluates_their_records() {
 }
 
 #[test]
+fn training_again_into_a_folder_clears_the_runs_it_no_longer_has() {
+    let Some(data) = common::real_data() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let train = |lambda: &str| {
+        let o = run(&[
+            "train",
+            "--data",
+            s(&data),
+            "--lambda",
+            lambda,
+            "--eta",
+            "0.01",
+            "--n-epochs",
+            "1",
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (first, second, third) = ("lambda0_eta0.01", "lambda0.1_eta0.01", "lambda1_eta0.01");
+    train("0");
+    assert!(out.join(first).join("W.npy").is_file());
+    let text = train("0.1");
+    assert!(!out.join(first).exists(), "{first} left behind");
+    assert!(text.contains("removed") && text.contains(first), "{text}");
+    assert!(out.join(second).join("W.npy").is_file());
+    assert!(out.join(second).join("loss.png").is_file());
+    // A file of the user's own keeps its folder, and itself.
+    std::fs::write(out.join(second).join("notes.txt"), "mine").unwrap();
+    train("1");
+    assert_eq!(
+        std::fs::read_dir(out.join(second)).unwrap().count(),
+        1,
+        "only the user's file stays"
+    );
+    assert!(out.join(second).join("notes.txt").is_file());
+    assert!(out.join(third).join("model.onelayer").is_file());
+    let results = std::fs::read_to_string(out.join("results.json")).unwrap();
+    assert!(
+        results.contains(third) && !results.contains(second),
+        "{results:.300}"
+    );
+}
+
+#[test]
 fn evaluate_writes_its_image_only_as_png_or_svg() {
     let tmp = tempfile::tempdir().unwrap();
     for name in ["cm.txt", "cm", "cm.png.bak"] {

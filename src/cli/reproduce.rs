@@ -274,8 +274,16 @@ fn run(
         stage.write_bytes(rel, &bytes)?;
     }
     let html = stage.dir().join("report.html");
-    stage.commit()?;
+    let previous = experiments::previous_runs(out);
+    let written = stage.commit()?;
+    let removed = experiments::remove_superseded(out, &previous, &exp, &written);
     print!("{}", exp.results.summary_table());
+    for folder in removed {
+        println!(
+            "removed {}: an earlier run these results do not have",
+            folder.display()
+        );
+    }
     println!("results written to {}", out.join("results.json").display());
     println!("report written to {}", html.display());
     if let Some(save) = &outputs.save {
