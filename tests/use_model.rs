@@ -302,16 +302,12 @@ fn trained_model_predicts_cifar_pngs_as_it_evaluates_their_records() {
         .chunks_exact(1 + D)
         .filter(|r| plain_class(&file, &r[1..]) == r[0] as usize)
         .count();
+    let evaluate = |image: &Path| {
+        let args = ["--data", s(&data), "--image", s(image)];
+        run(&[&["evaluate", "--model", s(&model)][..], &args].concat())
+    };
     let png = tmp.path().join("cm.png");
-    let o = run(&[
-        "evaluate",
-        "--model",
-        s(&model),
-        "--data",
-        s(&data),
-        "--image",
-        s(&png),
-    ]);
+    let o = evaluate(&png);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let expected = format!("accuracy {:.2}%", correct as f64 / 100.0);
@@ -324,15 +320,7 @@ fn trained_model_predicts_cifar_pngs_as_it_evaluates_their_records() {
     let (w, h) = (img.width(), img.height());
     assert!(w > 10 * 32 && h > 10 * 32, "{w}×{h}");
     let svg = tmp.path().join("cm.SVG");
-    let o = run(&[
-        "evaluate",
-        "--model",
-        s(&model),
-        "--data",
-        s(&data),
-        "--image",
-        s(&svg),
-    ]);
+    let o = evaluate(&svg);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(
