@@ -470,19 +470,32 @@ pub fn run_experiment(
 /// the whole model as [`MODEL_FILE`] (see [`crate::modelfile`]).
 /// The files appear together, or not at all (see [`io::Staging`]); then the
 /// folders of runs that an earlier `results.json` there listed and these results
-/// do not are cleared (see [`remove_superseded`]).
+/// do not are cleared (see [`commit_outputs`]).
 pub fn write_outputs(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>, OutputError> {
     let mut stage = io::Staging::new(dir)?;
     stage_outputs(&mut stage, exp)?;
-    let previous = previous_runs(dir);
+    Ok(commit_outputs(stage, exp)?.0)
+}
+
+/// Commits `stage`, holding [`stage_outputs`] of `exp` (and maybe more), then
+/// clears the folders of the runs that an earlier `results.json` there listed and
+/// `exp` does not have: they lose the kinds of files a run folder gets (as the
+/// files written show), and go when nothing else is left in them. Returns the
+/// files written and the folders removed.
+pub fn commit_outputs(
+    stage: io::Staging,
+    exp: &Experiment,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), OutputError> {
+    let dir = stage.dir().to_path_buf();
+    let previous = previous_runs(&dir);
     let written = stage.commit()?;
-    remove_superseded(dir, &previous, exp, &written);
-    Ok(written)
+    let removed = remove_superseded(&dir, &previous, exp, &written);
+    Ok((written, removed))
 }
 
 /// The runs an earlier `results.json` in `dir` names (none if there is none or it
-/// cannot be read): the folders [`remove_superseded`] may clear after new outputs.
-pub fn previous_runs(dir: &Path) -> Vec<String> {
+/// cannot be read): the folders `remove_superseded` may clear after new outputs.
+fn previous_runs(dir: &Path) -> Vec<String> {
     let Ok(bytes) = std::fs::read(dir.join("results.json")) else {
         return Vec::new();
     };
@@ -502,7 +515,7 @@ pub fn previous_runs(dir: &Path) -> Vec<String> {
 /// folder left empty is removed, so that `dir` holds the runs its `results.json`
 /// lists. A folder holding other files stays, with them. Returns the folders
 /// removed.
-pub fn remove_superseded(
+fn remove_superseded(
     dir: &Path,
     previous: &[String],
     exp: &Experiment,

@@ -270,13 +270,8 @@ fn run(
         (staged, rendered)
     });
     staged?;
-    for (rel, bytes) in rendered? {
-        stage.write_bytes(rel, &bytes)?;
-    }
-    let html = stage.dir().join("report.html");
-    let previous = experiments::previous_runs(out);
-    let written = stage.commit()?;
-    let removed = experiments::remove_superseded(out, &previous, &exp, &written);
+    let html = report::stage(&mut stage, rendered?)?;
+    let (_, removed) = experiments::commit_outputs(stage, &exp)?;
     print!("{}", exp.results.summary_table());
     for folder in removed {
         println!(

@@ -60,10 +60,7 @@ impl Amx {
         static GRANTED: OnceLock<bool> = OnceLock::new();
         GRANTED
             .get_or_init(|| {
-                is_x86_feature_detected!("avx512f")
-                    && is_x86_feature_detected!("avx512bw")
-                    && cpu_has_amx()
-                    && request_tile_data()
+                super::simd::Avx512::detect().is_some() && cpu_has_amx() && request_tile_data()
             })
             .then_some(Amx(()))
     }

@@ -98,10 +98,14 @@ impl Workspace {
                 ld: padded(d),
                 b: &self.b_shifted,
             };
-            let tiles = quantized(self.isa, wb, d);
+            // The step's buffers for the weights in fixed point take these.
+            let tiles = match &mut self.tiles {
+                Some(q) => q.fill((wb.w, wb.ld, d), None, wb.b).then_some(&*q),
+                None => None,
+            };
             let runs = Runs {
                 wb,
-                tiles: tiles.as_ref(),
+                tiles,
                 k: stack.k,
                 loss,
             };

@@ -184,7 +184,7 @@ pub struct Workspace {
     w_scaled: Vec<f32>,
     /// A group of images transposed, `d×16` bytes (or, on the tiles, copied).
     panel: Vec<u8>,
-    /// The weights of the last step in fixed point, on the AMX tiles.
+    /// The weights of the last step or evaluation in fixed point, on the AMX tiles.
     tiles: Option<amx::Quantized>,
 }
 

@@ -343,14 +343,10 @@ fn run_files(
     Ok(files)
 }
 
-/// Renders every file and stages it in `stage`, the report last; returns the
+/// Stages the files [`render`] made in `stage`, the report last; returns the
 /// path `report.html` will have once the stage is committed.
-pub fn stage(
-    stage: &mut Staging,
-    r: &Results,
-    weights: &[Array2<f32>],
-) -> Result<PathBuf, ReportError> {
-    for (rel, bytes) in render(r, weights)? {
+pub fn stage(stage: &mut Staging, files: Vec<(PathBuf, Vec<u8>)>) -> Result<PathBuf, ReportError> {
+    for (rel, bytes) in files {
         stage.write_bytes(rel, &bytes)?;
     }
     Ok(stage.dir().join("report.html"))
@@ -361,11 +357,9 @@ pub fn stage(
 pub fn write(dir: &Path, r: &Results, weights: &[Array2<f32>]) -> Result<PathBuf, ReportError> {
     let files = render(r, weights)?;
     let mut st = Staging::new(dir)?;
-    for (rel, bytes) in files {
-        st.write_bytes(rel, &bytes)?;
-    }
+    let html = stage(&mut st, files)?;
     st.commit()?;
-    Ok(dir.join("report.html"))
+    Ok(html)
 }
 
 #[cfg(test)]
