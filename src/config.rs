@@ -106,6 +106,11 @@ pub struct RunConfig {
     /// `(1 − ε) y + ε/K` instead of `y` (0 in the report).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub label_smoothing: f64,
+    /// Exponent q ∈ (0, 1] of the generalized cross-entropy `(1 − p_y^q)/q` that
+    /// the steps of a softmax run minimise instead of `−log p_y` (0: the
+    /// cross-entropy itself, as in the report).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gce_q: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -130,18 +135,22 @@ pub struct RunOptions {
     /// Label smoothing ε of the softmax loss (0: none).
     #[serde(default)]
     pub label_smoothing: f64,
+    /// Exponent q of the generalized cross-entropy the softmax steps use (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gce_q: f64,
 }
 
 impl RunOptions {
     /// The loss the gradient steps use: [`Loss::SmoothedSoftmax`] for a softmax
-    /// run with label smoothing, else [`RunOptions::loss`]. Every loss reported
-    /// (training, validation, test) is `loss`'s, so that runs with and without
-    /// smoothing compare.
+    /// run with label smoothing, [`Loss::Generalized`] for one with `gce_q`, else
+    /// [`RunOptions::loss`]. Every loss reported (training, validation, test) is
+    /// `loss`'s, so that runs with and without them compare.
     pub fn step_loss(&self) -> Loss {
         match self.loss {
             Loss::Softmax if self.label_smoothing > 0.0 => {
                 Loss::SmoothedSoftmax(self.label_smoothing)
             }
+            Loss::Softmax if self.gce_q > 0.0 => Loss::Generalized(self.gce_q),
             l => l,
         }
     }
@@ -201,6 +210,7 @@ impl RunConfig {
             translate: 0,
             early_stopping: None,
             label_smoothing: 0.0,
+            gce_q: 0.0,
         }
     }
 
@@ -250,6 +260,7 @@ impl RunConfig {
             ));
         }
         self.check_label_smoothing(&field("label_smoothing"))?;
+        self.check_gce_q(&field("gce_q"))?;
         let name = match &self.name {
             Some(n) => check_name(&field("name"), n)?,
             None => run_name(self.lambda, self.eta),
@@ -268,6 +279,7 @@ impl RunConfig {
                 augment,
                 early_stopping: self.early_stopping,
                 label_smoothing: self.label_smoothing,
+                gce_q: self.gce_q,
             },
         })
     }
@@ -284,6 +296,35 @@ impl RunConfig {
                 format!(
                     "smooths the softmax loss only, but the loss is {}",
                     self.loss
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The generalized cross-entropy's q must be in `[0, 1]` (0: off); it
+    /// replaces the softmax loss's steps, so neither another loss nor label
+    /// smoothing go with it.
+    fn check_gce_q(&self, field: &str) -> Result<(), ConfigError> {
+        let q = self.gce_q;
+        if !(0.0..=1.0).contains(&q) {
+            return Err(invalid(field, format!("must be in [0, 1], got {q}")));
+        }
+        if q > 0.0 && self.loss != Loss::Softmax {
+            return Err(invalid(
+                field,
+                format!(
+                    "generalizes the softmax loss only, but the loss is {}",
+                    self.loss
+                ),
+            ));
+        }
+        if q > 0.0 && self.label_smoothing > 0.0 {
+            return Err(invalid(
+                field,
+                format!(
+                    "cannot go with label smoothing (label_smoothing = {})",
+                    self.label_smoothing
                 ),
             ));
         }
@@ -561,6 +602,22 @@ mod tests {
             r.check("--", 100).unwrap().options.step_loss(),
             Loss::Softmax
         );
+        for (q, loss, eps) in [
+            (1.5, Loss::Softmax, 0.0),
+            (-0.1, Loss::Softmax, 0.0),
+            (f64::NAN, Loss::Softmax, 0.0),
+            (0.5, Loss::Sigmoid, 0.0),
+            (0.5, Loss::Softmax, 0.2),
+        ] {
+            (r.gce_q, r.loss, r.label_smoothing) = (q, loss, eps);
+            let e = r.check("--", 100).unwrap_err().to_string();
+            assert!(e.starts_with("--gce_q"), "{e}");
+        }
+        (r.gce_q, r.loss, r.label_smoothing) = (0.5, Loss::Softmax, 0.0);
+        let h = r.check("--", 100).unwrap();
+        assert_eq!(h.options.step_loss(), Loss::Generalized(0.5));
+        assert_eq!(h.options.loss, Loss::Softmax);
+        r.gce_q = 0.0;
         r.name = Some("../escape".into());
         assert!(
             r.check("--", 100)

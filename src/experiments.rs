@@ -208,10 +208,11 @@ pub fn gradient_checks_for(
             eps: cfg.eps.max(HINGE_EPS),
             ..cfg.clone()
         },
-        _ => GradCheckConfig {
+        crate::loss::Loss::Sigmoid => GradCheckConfig {
             step: SIGMOID_STEP,
             ..cfg.clone()
         },
+        _ => cfg.clone(),
     };
     let examples = cfg.examples.min(data.len());
     let x = data.columns_f64(0..examples);

@@ -101,24 +101,26 @@ fn the_gradient_check_command_passes_for_every_loss_on_the_real_data() {
     let Some(path) = common::real_data() else {
         return;
     };
-    for loss in ["softmax", "sigmoid", "hinge"] {
+    let losses = [
+        ["--loss", "softmax"],
+        ["--loss", "sigmoid"],
+        ["--loss", "hinge"],
+        ["--gce-q", "0.5"],
+    ];
+    for loss in losses {
         let out = common::onelayer()
-            .args([
-                "gradcheck",
-                "--dims",
-                "20",
-                "--examples",
-                "10",
-                "--loss",
-                loss,
-            ])
+            .args(["gradcheck", "--dims", "20", "--examples", "10"])
+            .args(loss)
             .arg("--data")
             .arg(&path)
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{loss}: {stdout}");
-        assert!(stdout.contains("gradient check passed"), "{loss}: {stdout}");
+        assert!(out.status.success(), "{loss:?}: {stdout}");
+        assert!(
+            stdout.contains("gradient check passed"),
+            "{loss:?}: {stdout}"
+        );
     }
 }
 
@@ -138,6 +140,18 @@ fn invalid_option_flags_are_named_before_any_work() {
             "--schedule.factor: must be a finite number > 1",
         ),
         (vec!["--loss", "svm"], "unknown loss \"svm\""),
+        (
+            vec!["--gce-q", "1.5"],
+            "--gce-q: must be in [0, 1], got 1.5",
+        ),
+        (
+            vec!["--gce-q", "0.5", "--loss", "hinge"],
+            "--gce-q: generalizes the softmax loss only",
+        ),
+        (
+            vec!["--gce-q", "0.5", "--label-smoothing", "0.1"],
+            "--gce-q: cannot go with label smoothing",
+        ),
     ] {
         let o = common::onelayer()
             .arg("train")

@@ -50,6 +50,7 @@ fn config() -> SearchConfig {
                 },
             ],
             label_smoothing: vec![],
+            gce_q: vec![],
         },
         random: None,
     }
@@ -114,6 +115,28 @@ fn label_smoothing_is_searched_like_the_other_settings() {
     c.space.label_smoothing = vec![0.3, 1.5];
     let e = c.candidates(200).unwrap_err().to_string();
     assert!(e.contains("label_smoothing"), "{e}");
+}
+
+#[test]
+fn the_generalized_cross_entropy_is_searched_like_the_other_settings() {
+    let mut c = config();
+    c.space.gce_q = vec![0.0, 0.5];
+    let runs = c.candidates(200).unwrap();
+    assert_eq!(runs.len(), 2 * 3 * 2 * 2);
+    assert_eq!((runs[0].gce_q, runs[1].gce_q), (0.0, 0.5));
+    c.random = Some(RandomSearch { n: 40, seed: 3 });
+    let drawn = c.candidates(200).unwrap();
+    assert!(drawn.iter().any(|d| d.gce_q == 0.0));
+    assert!(drawn.iter().any(|d| d.gce_q == 0.5));
+    // With label smoothing searched too, a run cannot have both.
+    c.random = None;
+    c.space.label_smoothing = vec![0.0, 0.3];
+    let e = c.candidates(200).unwrap_err().to_string();
+    assert!(e.contains("gce_q") && e.contains("label smoothing"), "{e}");
+    c.space.label_smoothing = vec![];
+    c.space.gce_q = vec![0.5, 1.5];
+    let e = c.candidates(200).unwrap_err().to_string();
+    assert!(e.contains("gce_q"), "{e}");
 }
 
 #[test]

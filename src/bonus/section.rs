@@ -45,9 +45,10 @@ fn row(setting: &str, n_train: usize, r: &RunResult) -> [String; 9] {
     [
         setting.to_string(),
         n_train.to_string(),
-        match o.label_smoothing {
-            0.0 => o.loss.to_string(),
-            e => format!("{}, label smoothing {e}", o.loss),
+        match (o.label_smoothing, o.gce_q) {
+            (0.0, 0.0) => o.loss.to_string(),
+            (0.0, q) => format!("generalized cross-entropy, q {q}"),
+            (e, _) => format!("{}, label smoothing {e}", o.loss),
         },
         r.lambda.to_string(),
         r.eta.to_string(),

@@ -24,6 +24,14 @@ pub struct GradcheckArgs {
     /// The loss whose gradients are checked: softmax, sigmoid or hinge.
     #[arg(long, default_value_t = Loss::Softmax)]
     loss: Loss,
+    /// Check the generalized cross-entropy (1 − p_y^q)/q of the softmax instead (0: off).
+    #[arg(
+        long,
+        value_name = "Q",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    gce_q: f64,
     /// Fail when a relative error exceeds this.
     #[arg(long, default_value_t = 1e-6)]
     tolerance: f64,
@@ -44,6 +52,14 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
             a.tolerance
         );
     }
+    if !(0.0..=1.0).contains(&a.gce_q) {
+        anyhow::bail!("--gce-q: must be in [0, 1], got {}", a.gce_q);
+    }
+    let loss = match (a.loss, a.gce_q) {
+        (l, 0.0) => l,
+        (Loss::Softmax, q) => Loss::Generalized(q),
+        (l, _) => anyhow::bail!("--gce-q: generalizes the softmax loss only, but --loss is {l}"),
+    };
     let (path, opts) = a.data.resolve()?;
     let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
     if a.examples > data.train.len() {
@@ -58,7 +74,7 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
         examples: a.examples,
         ..GradCheckConfig::default()
     };
-    let reports = experiments::gradient_checks_for(a.loss, &data.train, &cfg);
+    let reports = experiments::gradient_checks_for(loss, &data.train, &cfg);
     println!(
         "{:>6} {:>5} {:>8} {:>12} {:>12} {:>12} {:>12}",
         "lambda", "dims", "examples", "max rel W", "mean rel W", "max rel b", "mean rel b"

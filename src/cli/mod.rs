@@ -31,7 +31,7 @@ enum Command {
     Train(Box<reproduce::TrainArgs>),
     /// Compare analytic and numerical gradients on the real data.
     Gradcheck(gradcheck::GradcheckArgs),
-    /// Grid or random search over λ, η, batch size, schedule and label smoothing, picked on validation.
+    /// Grid or random search over λ, η, batch size, schedule, label smoothing and the generalized cross-entropy's q, picked on validation.
     Search(search::SearchArgs),
     /// Train the best recipe found, its ensemble and the sigmoid comparison; write a report section.
     Bonus(bonus::BonusArgs),

@@ -38,7 +38,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     fetch: FetchArgs,
     /// TOML experiment file (a [split] and [[run]] entries); replaces the run flags.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size", "loss", "schedule", "flip", "translate", "early_stopping", "label_smoothing"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size", "loss", "schedule", "flip", "translate", "early_stopping", "label_smoothing", "gce_q"])]
     config: Option<PathBuf>,
     /// L2 penalty λ.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
@@ -85,6 +85,14 @@ pub struct TrainArgs {
         allow_negative_numbers = true
     )]
     label_smoothing: f64,
+    /// Generalized cross-entropy: the softmax steps minimise (1 − p_y^q)/q (0: the cross-entropy).
+    #[arg(
+        long,
+        value_name = "Q",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    gce_q: f64,
     /// Training batches, e.g. 1,2,3,4,5.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     train_batches: Vec<u8>,
@@ -154,6 +162,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
                     translate: a.translate,
                     early_stopping: a.early_stopping,
                     label_smoothing: a.label_smoothing,
+                    gce_q: a.gce_q,
                 }],
             }
         }
@@ -176,6 +185,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
                     .replace("--n_", "--n-")
                     .replace("--early_stopping", "--early-stopping")
                     .replace("--label_smoothing", "--label-smoothing")
+                    .replace("--gce_q", "--gce-q")
             )
         })?;
     }

@@ -31,9 +31,10 @@ pub struct SearchArgs {
 
 fn line(r: &SearchRecord) -> String {
     let u = &r.run;
-    let smoothing = match u.label_smoothing {
-        0.0 => String::new(),
-        e => format!("smooth {e:<5}"),
+    let smoothing = match (u.label_smoothing, u.gce_q) {
+        (0.0, 0.0) => String::new(),
+        (0.0, q) => format!("gce q {q:<4} "),
+        (e, _) => format!("smooth {e:<5}"),
     };
     format!(
         "{:<7} lambda {:<8} eta {:<8} batch {:<4} {:<18} {smoothing}val acc {:6.2}% loss {:7.4}  epoch {:>3}/{:<3} {:6.1} s{}",

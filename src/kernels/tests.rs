@@ -66,7 +66,12 @@ fn max_abs_diff(a: impl IntoIterator<Item = f64>, b: impl IntoIterator<Item = f6
         .fold(0.0, f64::max)
 }
 
-const LOSSES: [Loss; 3] = [Loss::Softmax, Loss::Sigmoid, Loss::Hinge];
+const LOSSES: [Loss; 4] = [
+    Loss::Softmax,
+    Loss::Sigmoid,
+    Loss::Hinge,
+    Loss::Generalized(0.5),
+];
 
 #[test]
 fn one_step_matches_the_reference_gradients() {

@@ -1,5 +1,6 @@
 //! Hyper-parameter search: a grid, or random draws, over λ, η, the mini-batch
-//! size, the learning-rate schedule and label smoothing, around a base run.
+//! size, the learning-rate schedule, label smoothing and the generalized
+//! cross-entropy's q, around a base run.
 //!
 //! Runs train in parallel, one per worker thread and one thread per run (the
 //! matrix products are single-threaded), so `threads` workers use `threads` cores.
@@ -44,6 +45,7 @@ pub use runner::{BEST, RECORDS, SearchOptions, TABLE, pick_best, read_npy, run_s
 /// n_batch = [100]                       # optional: the base's when absent
 /// schedule = ["constant", { step = { factor = 10.0, every = 15 } }]   # optional
 /// label_smoothing = [0.0, 0.3]          # optional
+/// gce_q = [0.0, 0.5]                    # optional
 ///
 /// [random]          # optional: draw `n` settings instead of the whole grid
 /// n = 20
@@ -66,7 +68,7 @@ pub struct SearchConfig {
 
 /// The values searched. In a random search, λ and η are drawn log-uniformly
 /// between the smallest and largest listed value (uniformly from the list when it
-/// holds 0), the mini-batch size, schedule and label smoothing uniformly from
+/// holds 0), the mini-batch size, schedule, label smoothing and q uniformly from
 /// their lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,10 +86,14 @@ pub struct Space {
     /// Label smoothing ε of the softmax loss (the base's when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub label_smoothing: Vec<f64>,
+    /// Exponent q of the generalized cross-entropy (the base's when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gce_q: Vec<f64>,
 }
 
-/// One candidate's searched values: λ, η, mini-batch size, schedule, label smoothing.
-type Setting = (f64, f64, usize, Schedule, f64);
+/// One candidate's searched values: λ, η, mini-batch size, schedule, label
+/// smoothing, the generalized cross-entropy's q.
+type Setting = (f64, f64, usize, Schedule, f64, f64);
 
 /// A random search.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -208,6 +214,7 @@ impl SearchConfig {
         let batches = or_base(&self.space.n_batch, self.base.n_batch);
         let schedules = or_base(&self.space.schedule, self.base.schedule);
         let smoothings = or_base(&self.space.label_smoothing, self.base.label_smoothing);
+        let qs = or_base(&self.space.gce_q, self.base.gce_q);
         let settings: Vec<Setting> = match self.random {
             None => {
                 let mut all = vec![];
@@ -215,7 +222,9 @@ impl SearchConfig {
                     for &e in &self.space.eta {
                         for &b in &batches {
                             for &s in &schedules {
-                                all.extend(smoothings.iter().map(|&ls| (l, e, b, s, ls)));
+                                for &ls in &smoothings {
+                                    all.extend(qs.iter().map(|&q| (l, e, b, s, ls, q)));
+                                }
                             }
                         }
                     }
@@ -238,12 +247,14 @@ impl SearchConfig {
                         let b = batches[rng.random_range(0..batches.len())];
                         let s = schedules[rng.random_range(0..schedules.len())];
                         // Drawn only when there is a choice, so that searches
-                        // without the field draw as they always did.
-                        let ls = match smoothings.len() {
-                            1 => smoothings[0],
-                            n => smoothings[rng.random_range(0..n)],
+                        // without the fields draw as they always did.
+                        let mut pick = |list: &[f64]| match list.len() {
+                            1 => list[0],
+                            n => list[rng.random_range(0..n)],
                         };
-                        (l, e, b, s, ls)
+                        let ls = pick(&smoothings);
+                        let q = pick(&qs);
+                        (l, e, b, s, ls, q)
                     })
                     .collect()
             }
@@ -251,19 +262,22 @@ impl SearchConfig {
         settings
             .into_iter()
             .enumerate()
-            .map(|(i, (lambda, eta, n_batch, schedule, label_smoothing))| {
-                let run = RunConfig {
-                    name: Some(format!("run{i:03}")),
-                    lambda,
-                    eta,
-                    n_batch,
-                    schedule,
-                    label_smoothing,
-                    ..self.base.clone()
-                };
-                run.check(&format!("run{i:03}."), n_train)?;
-                Ok(run)
-            })
+            .map(
+                |(i, (lambda, eta, n_batch, schedule, label_smoothing, gce_q))| {
+                    let run = RunConfig {
+                        name: Some(format!("run{i:03}")),
+                        lambda,
+                        eta,
+                        n_batch,
+                        schedule,
+                        label_smoothing,
+                        gce_q,
+                        ..self.base.clone()
+                    };
+                    run.check(&format!("run{i:03}."), n_train)?;
+                    Ok(run)
+                },
+            )
             .collect()
     }
 }

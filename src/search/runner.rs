@@ -190,7 +190,7 @@ fn load_records(out: &Path, candidates: &[RunConfig]) -> Result<Vec<SearchRecord
 fn write_records(out: &Path, records: &[SearchRecord]) -> Result<(), SearchError> {
     let mut jsonl = String::new();
     let mut csv = String::from(
-        "index,name,lambda,eta,n_batch,schedule,loss,label_smoothing,flip,translate,n_epochs,seed,\
+        "index,name,lambda,eta,n_batch,schedule,loss,label_smoothing,gce_q,flip,translate,n_epochs,seed,\
          epochs,kept_epoch,train_accuracy,val_accuracy,val_loss,diverged,seconds\n",
     );
     for r in records {
@@ -202,7 +202,7 @@ fn write_records(out: &Path, records: &[SearchRecord]) -> Result<(), SearchError
         jsonl.push('\n');
         let u = &r.run;
         csv += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{:.4},{:.5},{},{:.1}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{:.4},{:.5},{},{:.1}\n",
             r.index,
             u.name.as_deref().unwrap_or(""),
             u.lambda,
@@ -211,6 +211,7 @@ fn write_records(out: &Path, records: &[SearchRecord]) -> Result<(), SearchError
             u.schedule.label(),
             u.loss,
             u.label_smoothing,
+            u.gce_q,
             u.flip,
             u.translate,
             u.n_epochs,
