@@ -304,7 +304,7 @@ impl RunConfig {
 
     /// The generalized cross-entropy's q must be in `[0, 1]` (0: off); it
     /// replaces the softmax loss's steps, so neither another loss nor label
-    /// smoothing go with it.
+    /// smoothing go with it, nor what follows the validation cross-entropy.
     fn check_gce_q(&self, field: &str) -> Result<(), ConfigError> {
         let q = self.gce_q;
         if !(0.0..=1.0).contains(&q) {
@@ -323,9 +323,25 @@ impl RunConfig {
             return Err(invalid(
                 field,
                 format!(
-                    "cannot go with label smoothing (label_smoothing = {})",
+                    "cannot go with label smoothing (ε = {})",
                     self.label_smoothing
                 ),
+            ));
+        }
+        // Early stopping and the plateau schedule follow the validation
+        // cross-entropy, which the generalized cross-entropy does not lower: under
+        // it the cross-entropy rises from the first epochs while the accuracy
+        // climbs, and both would stop the run far too early.
+        if q > 0.0 && self.early_stopping.is_some() {
+            return Err(invalid(
+                field,
+                "cannot go with early stopping, which follows the validation cross-entropy",
+            ));
+        }
+        if q > 0.0 && matches!(self.schedule, Schedule::Plateau { .. }) {
+            return Err(invalid(
+                field,
+                "cannot go with the plateau schedule, which follows the validation cross-entropy",
             ));
         }
         Ok(())
@@ -613,6 +629,21 @@ mod tests {
             let e = r.check("--", 100).unwrap_err().to_string();
             assert!(e.starts_with("--gce_q"), "{e}");
         }
+        (r.gce_q, r.loss, r.label_smoothing) = (0.5, Loss::Softmax, 0.0);
+        r.early_stopping = Some(3);
+        let e = r.check("--", 100).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--gce_q") && e.contains("early stopping"),
+            "{e}"
+        );
+        r.early_stopping = None;
+        r.schedule = Schedule::Plateau {
+            factor: 10.0,
+            patience: 3,
+        };
+        let e = r.check("--", 100).unwrap_err().to_string();
+        assert!(e.starts_with("--gce_q") && e.contains("plateau"), "{e}");
+        r.schedule = Schedule::Constant;
         (r.gce_q, r.loss, r.label_smoothing) = (0.5, Loss::Softmax, 0.0);
         let h = r.check("--", 100).unwrap();
         assert_eq!(h.options.step_loss(), Loss::Generalized(0.5));

@@ -186,6 +186,12 @@ fn both(
 /// difference is rounding noise of about 1e-10.
 pub const HINGE_EPS: f64 = 1e-3;
 
+/// Floor of the relative error's denominator in the generalized cross-entropy's
+/// check: its gradients are the softmax's weighted by `p_y^q` (about 0.1 at q = 1
+/// on random weights), so some entries of ∂J/∂W fall near 1e-7, where the centred
+/// difference's rounding error (about ε_mach |J| / h ≈ 1e-11) is 1e-4 of the entry.
+pub const GCE_EPS: f64 = 1e-4;
+
 /// Step of the sigmoid loss's finite differences: its gradients carry a factor
 /// 1/K, so rounding noise (∝ 1/h) weighs K times more than for softmax; a larger
 /// step keeps it below the truncation error (∝ h²).
@@ -193,8 +199,8 @@ pub const SIGMOID_STEP: f64 = 1e-4;
 
 /// [`gradient_checks`] for any loss: the softmax one is the model's own check;
 /// the others check [`crate::loss::gradients`] against their cost (the hinge
-/// loss with the denominator floored at [`HINGE_EPS`], the sigmoid loss with
-/// steps of [`SIGMOID_STEP`]).
+/// loss with the denominator floored at [`HINGE_EPS`], the generalized
+/// cross-entropy at [`GCE_EPS`], the others with steps of [`SIGMOID_STEP`]).
 pub fn gradient_checks_for(
     loss: crate::loss::Loss,
     data: &Dataset,
@@ -208,11 +214,14 @@ pub fn gradient_checks_for(
             eps: cfg.eps.max(HINGE_EPS),
             ..cfg.clone()
         },
-        crate::loss::Loss::Sigmoid => GradCheckConfig {
+        crate::loss::Loss::Generalized(_) => GradCheckConfig {
+            eps: cfg.eps.max(GCE_EPS),
+            ..cfg.clone()
+        },
+        _ => GradCheckConfig {
             step: SIGMOID_STEP,
             ..cfg.clone()
         },
-        _ => cfg.clone(),
     };
     let examples = cfg.examples.min(data.len());
     let x = data.columns_f64(0..examples);

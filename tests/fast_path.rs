@@ -75,6 +75,12 @@ fn smoothed(mut h: Hyper, eps: f64) -> Hyper {
     h
 }
 
+/// `h` stepping on the generalized cross-entropy with exponent `q`.
+fn generalized(mut h: Hyper, q: f64) -> Hyper {
+    h.options.gce_q = q;
+    h
+}
+
 /// The report's loop, plainly: mini-batches in order, `W ← W − η_t ∂J/∂W` with the
 /// run's loss and schedule, then the cost and accuracy of both sets (as
 /// `(loss, cost, accuracy)` per epoch).
@@ -83,7 +89,8 @@ fn reference(h: &Hyper, tr: &Dataset, va: &Dataset) -> (Model<f64>, Vec<[f64; 6]
     let (xt, xv) = (tr.columns_f64(0..tr.len()), va.columns_f64(0..va.len()));
     let mut hist = Vec::new();
     let kind = h.options.loss;
-    // Steps with the smoothed targets when asked; metrics of the plain loss.
+    // Steps with the smoothed targets or the generalized cross-entropy when
+    // asked; metrics of the plain loss.
     let step_kind = h.options.step_loss();
     let mut scheduler = Scheduler::new(h.options.schedule, h.eta);
     let mut step = 0;
@@ -138,6 +145,7 @@ fn a_short_training_matches_the_reference_loop() {
             plateau,
         ),
         smoothed(hyper("smoothed", 0.1, 0.01, 3, 11, false), 0.3),
+        generalized(hyper("generalized", 0.01, 0.05, 3, 12, false), 0.5),
     ] {
         let got = train::train(&h, &tr, &va, &mut Silent);
         let (want, hist) = reference(&h, &tr, &va);
