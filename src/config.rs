@@ -310,7 +310,10 @@ impl RunConfig {
         if !(0.0..=1.0).contains(&q) {
             return Err(invalid(field, format!("must be in [0, 1], got {q}")));
         }
-        if q > 0.0 && self.loss != Loss::Softmax {
+        if q == 0.0 {
+            return Ok(());
+        }
+        if self.loss != Loss::Softmax {
             return Err(invalid(
                 field,
                 format!(
@@ -319,7 +322,7 @@ impl RunConfig {
                 ),
             ));
         }
-        if q > 0.0 && self.label_smoothing > 0.0 {
+        if self.label_smoothing > 0.0 {
             return Err(invalid(
                 field,
                 format!(
@@ -332,13 +335,13 @@ impl RunConfig {
         // cross-entropy, which the generalized cross-entropy does not lower: under
         // it the cross-entropy rises from the first epochs while the accuracy
         // climbs, and both would stop the run far too early.
-        if q > 0.0 && self.early_stopping.is_some() {
+        if self.early_stopping.is_some() {
             return Err(invalid(
                 field,
                 "cannot go with early stopping, which follows the validation cross-entropy",
             ));
         }
-        if q > 0.0 && matches!(self.schedule, Schedule::Plateau { .. }) {
+        if matches!(self.schedule, Schedule::Plateau { .. }) {
             return Err(invalid(
                 field,
                 "cannot go with the plateau schedule, which follows the validation cross-entropy",

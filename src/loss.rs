@@ -23,8 +23,8 @@
 //!   `ℓ = (1 − p_y^q) / q`, `g = p_y^q (p − y)`: the softmax gradient weighted by
 //!   `p_y^q`, so that images the network gives little chance (the ones a linear
 //!   model cannot fit) pull less. It tends to the softmax loss as `q → 0`; `q = 1`
-//!   gives `1 − p_y`, half the mean absolute error `‖p − y‖₁`. A softmax run with `gce_q = q` takes its
-//!   steps with it.
+//!   gives `1 − p_y`, half the mean absolute error `‖p − y‖₁`. A softmax run with
+//!   `gce_q = q` takes its steps with it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -101,7 +101,7 @@ impl Loss {
             Loss::Generalized(q) => {
                 // 1 − p_y^q = −expm1(q log p_y), exact as q → 0 where 1 − p_y^q cancels.
                 let q = T::from(q).unwrap_or_else(T::one);
-                -(q * (s[y] - model::log_sum_exp(s))).exp_m1() / q
+                -(q * log_p_y(s, y)).exp_m1() / q
             }
         }
     }
@@ -135,7 +135,8 @@ impl Loss {
                 col[y] = col[y] - (one - eps);
             }
             Loss::Generalized(q) => {
-                let weight = p_y_to_the(T::from(q).unwrap_or_else(T::one), col.view(), y);
+                let q = T::from(q).unwrap_or_else(T::one);
+                let weight = (q * log_p_y(col.view(), y)).exp();
                 Loss::Softmax.score_gradient(col.view_mut(), y);
                 col.mapv_inplace(|v| v * weight);
             }
@@ -194,10 +195,10 @@ impl FromStr for Loss {
     }
 }
 
-/// `p_y^q = exp(q (s_y − logΣexp(s)))`: the softmax probability of class `y`
-/// to the power `q`, without overflow for any finite scores.
-fn p_y_to_the<T: Float>(q: T, s: ArrayView1<T>, y: usize) -> T {
-    (q * (s[y] - model::log_sum_exp(s))).exp()
+/// `log p_y = s_y − logΣexp(s)`: the log softmax probability of class `y`,
+/// finite for any finite scores.
+fn log_p_y<T: Float>(s: ArrayView1<T>, y: usize) -> T {
+    s[y] - model::log_sum_exp(s)
 }
 
 /// `σ(v) = 1 / (1 + e^−v)`, computed without overflow for either sign of `v`.
