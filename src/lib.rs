@@ -37,6 +37,7 @@ pub mod download;
 pub mod ensemble;
 pub mod error;
 pub mod experiments;
+pub mod export;
 pub mod gradcheck;
 pub mod image_input;
 pub mod io;

@@ -335,14 +335,14 @@ impl ModelFile {
 }
 
 /// The `.npy` encoding of `a`.
-fn npy_bytes(a: &impl WriteNpyExt) -> std::io::Result<Vec<u8>> {
+pub(crate) fn npy_bytes(a: &impl WriteNpyExt) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     a.write_npy(&mut buf).map_err(std::io::Error::other)?;
     Ok(buf)
 }
 
 /// A zip (stored members) of `members`, in order.
-fn zip_members(members: &[(&str, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn zip_members(members: &[(&str, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);

@@ -15,9 +15,10 @@ use super::DataArgs;
 /// Arguments of `download`.
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
-    /// Folder to download and extract into.
-    #[arg(long, value_name = "DIR", default_value = "data")]
-    dir: PathBuf,
+    /// Folder to download and extract into (default: the per-user cache,
+    /// $XDG_CACHE_HOME/onelayer or the platform's, where every command finds it).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
     /// Which version of the data set: binary or python.
     #[arg(long, default_value = "binary", value_parser = parse_format)]
     format: Format,
@@ -31,7 +32,7 @@ pub struct DownloadArgs {
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
     /// When the data is not found, download the binary version into the data
-    /// folder (--data, else $CIFAR10_DIR, else ./data) first.
+    /// folder (--data, else $CIFAR10_DIR, else ./data if it exists, else the per-user cache) first.
     #[arg(long)]
     pub download: bool,
     /// The archive's URL for --download (default: $ONELAYER_CIFAR10_URL, else the
@@ -46,14 +47,19 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 /// `onelayer download`.
 pub fn run(a: DownloadArgs) -> anyhow::Result<ExitCode> {
-    let folder = fetch(a.format, a.url.as_deref(), &a.dir)?;
+    let dir = match a.dir {
+        Some(d) => d,
+        None => cache_dir()?,
+    };
+    let folder = fetch(a.format, a.url.as_deref(), &dir)?;
     println!("CIFAR-10 ({:?}) is in {}", a.format, folder.display());
     Ok(ExitCode::SUCCESS)
 }
 
 /// The data's location and read options, as [`DataArgs::resolve`]; with
 /// `--download`, the data is first downloaded when missing: the data folder
-/// (`--data`, else `$CIFAR10_DIR`, else `./data`) if it holds the data, else its
+/// (`--data`, else `$CIFAR10_DIR`, else `./data` if it exists, else the per-user
+/// cache) if it holds the data, else its
 /// `cifar-10-batches-bin/`, downloaded there when it does not hold the data either.
 pub fn resolve_or_download(
     data: &DataArgs,
@@ -73,15 +79,15 @@ pub fn resolve_or_download(
     let opts = ReadOptions {
         allow_modified: data.allow_modified,
     };
-    let target = data
-        .data
-        .clone()
-        .or_else(|| {
-            std::env::var_os(DATA_ENV)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    let target = match data.data.clone().or_else(|| {
+        std::env::var_os(DATA_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    }) {
+        Some(t) => t,
+        None if Path::new(DEFAULT_DIR).exists() => PathBuf::from(DEFAULT_DIR),
+        None => cache_dir()?,
+    };
     if holds_data(&target) {
         return Ok((target, opts));
     }
@@ -94,6 +100,13 @@ pub fn resolve_or_download(
         fetch(Format::Binary, fetch_args.url.as_deref(), &target)?,
         opts,
     ))
+}
+
+/// The per-user cache folder, or an error when the platform has none.
+fn cache_dir() -> anyhow::Result<PathBuf> {
+    onelayer::data::cache_dir().context(
+        "no per-user cache folder: set $XDG_CACHE_HOME or $HOME, or give the folder with --dir",
+    )
 }
 
 /// True when `path` is an archive or a folder with a batch in it.

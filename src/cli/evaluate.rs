@@ -25,9 +25,45 @@ pub struct EvaluateArgs {
     /// The batch to evaluate on: test_batch or data_batch_1 … data_batch_5.
     #[arg(long, default_value = "test_batch", value_parser = parse_batch)]
     batch: BatchName,
-    /// Where to write the confusion matrix image: a .png or .svg file.
-    #[arg(long, value_name = "FILE", default_value = "confusion.png", value_parser = parse_image)]
-    image: PathBuf,
+    /// Where to write the confusion matrix image: a .png or .svg file (default:
+    /// beside the model, named after it: m.onelayer gives m-confusion.png).
+    #[arg(long, value_name = "FILE", value_parser = parse_image)]
+    image: Option<PathBuf>,
+    /// Print JSON (accuracy, per-class precision and recall, confusion matrix) instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The default image path: `DIR/STEM-confusion.png` for the model `DIR/STEM.EXT`.
+fn default_image(model: &std::path::Path) -> PathBuf {
+    let stem = model
+        .file_stem()
+        .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    model.with_file_name(format!("{stem}-confusion.png"))
+}
+
+/// What `evaluate --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Evaluation<'a> {
+    model: String,
+    batch: String,
+    images: u64,
+    /// Fraction of images classified correctly, in [0, 1].
+    accuracy: Option<f64>,
+    classes: Vec<ClassScores<'a>>,
+    /// `confusion[t][p]`: images of true class `t` predicted as `p`.
+    confusion: Vec<Vec<u64>>,
+    image: String,
+}
+
+/// One class's line of [`Evaluation`].
+#[derive(Debug, serde::Serialize)]
+struct ClassScores<'a> {
+    class: usize,
+    name: &'a str,
+    precision: Option<f64>,
+    recall: Option<f64>,
+    images: u64,
 }
 
 /// A file name ending in `.png` or `.svg` (any case): the formats the figure is
@@ -80,26 +116,51 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let truth: Vec<usize> = images.labels.iter().map(|&l| usize::from(l)).collect();
     let c = Confusion::from_pairs(model.k(), &truth, &predicted)
         .with_context(|| format!("{} in {}", a.batch, path.display()))?;
-    let mut text = format!(
-        "{} on {} ({} images): accuracy {:.2}%\n",
-        a.model.display(),
-        a.batch,
-        c.total(),
-        100.0 * c.accuracy().unwrap_or(0.0)
-    );
-    text += &per_class_table(&c, names);
-    text += &matrix_table(&c, names);
+    let image = a.image.clone().unwrap_or_else(|| default_image(&a.model));
     let figure = ConfusionFigure {
         confusion: &c,
         class_names: names,
         title: format!("{} on {}", file_name(&a.model), a.batch),
     };
-    let bytes = match image_format(&a.image) {
+    let bytes = match image_format(&image) {
         Some("svg") => plot::to_svg(&figure)?,
         _ => plot::to_png(&figure)?,
     };
-    onelayer::io::write_bytes_atomic(&a.image, &bytes)?;
-    text += &format!("confusion matrix image written to {}\n", a.image.display());
+    onelayer::io::write_bytes_atomic(&image, &bytes)?;
+    let text = if a.json {
+        let k = c.k();
+        let e = Evaluation {
+            model: a.model.display().to_string(),
+            batch: a.batch.to_string(),
+            images: c.total(),
+            accuracy: c.accuracy(),
+            classes: (0..k)
+                .map(|i| ClassScores {
+                    class: i,
+                    name: names.get(i).map_or("", String::as_str),
+                    precision: c.precision(i),
+                    recall: c.recall(i),
+                    images: c.row_sum(i),
+                })
+                .collect(),
+            confusion: (0..k)
+                .map(|t| (0..k).map(|p| c.count(t, p)).collect())
+                .collect(),
+            image: image.display().to_string(),
+        };
+        serde_json::to_string_pretty(&e)? + "\n"
+    } else {
+        let mut text = format!(
+            "{} on {} ({} images): accuracy {:.2}%\n",
+            a.model.display(),
+            a.batch,
+            c.total(),
+            100.0 * c.accuracy().unwrap_or(0.0)
+        );
+        text += &per_class_table(&c, names);
+        text += &matrix_table(&c, names);
+        text + &format!("confusion matrix image written to {}\n", image.display())
+    };
     print_out(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod bonus;
 mod download;
 mod evaluate;
+mod export;
 mod gradcheck;
 mod predict;
 mod progress;
@@ -43,12 +44,21 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Classify PNG or JPEG images with a saved model.
     Predict(predict::PredictArgs),
+    /// Export a saved model as safetensors or npz, for PyTorch, candle, burn or numpy.
+    Export(export::ExportArgs),
+    /// Print a shell completion script: `onelayer completions bash > ~/.local/share/bash-completion/completions/onelayer`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Where to read the data, shared by every command that reads it.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// CIFAR-10 folder or archive (default: $CIFAR10_DIR, else ./data).
+    /// CIFAR-10 folder or archive (default: $CIFAR10_DIR, else ./data, else the per-user
+    /// cache that `onelayer download` fills: $XDG_CACHE_HOME/onelayer or the platform's).
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
     /// Accept batch files whose md5 differs from the official release.
@@ -57,7 +67,8 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// The data's location (`--data`, else `$CIFAR10_DIR`, else `./data`) and the
+    /// The data's location (`--data`, else `$CIFAR10_DIR`, else `./data`, else the
+    /// per-user cache) and the
     /// read options; an error says where it looked and how to get the data.
     pub fn resolve(&self) -> anyhow::Result<(PathBuf, onelayer::data::ReadOptions)> {
         let path = onelayer::data::locate(self.data.as_deref())?;
@@ -82,6 +93,8 @@ pub fn main() -> ExitCode {
         Command::Download(a) => download::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Completions { shell } => completions(shell),
     };
     match result {
         Ok(code) => code,
@@ -90,6 +103,14 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `onelayer completions SHELL`: the completion script on stdout.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "onelayer", &mut script);
+    print_out(&String::from_utf8_lossy(&script))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes `text` to stdout; a closed pipe (`onelayer ... | head`) is not an error.

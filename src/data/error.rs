@@ -59,7 +59,7 @@ pub enum DataError {
     #[error(
         "no CIFAR-10 data found: looked at {}; get the binary version from \
          {OFFICIAL_URL} and give the archive or its extracted folder with --data PATH \
-         or $CIFAR10_DIR, or put it in ./data",
+         or $CIFAR10_DIR, put it in ./data, or run `onelayer download`",
         .tried.join(", ")
     )]
     NotLocated {

@@ -147,18 +147,54 @@ pub const DATA_ENV: &str = "CIFAR10_DIR";
 /// The folder looked at when neither `--data` nor `$CIFAR10_DIR` is given.
 pub const DEFAULT_DIR: &str = "./data";
 
-/// Where the data is: `flag` (`--data`) if given, else `$CIFAR10_DIR` if set, else
-/// `./data`. The first one given must exist; when none is, the error says where
-/// it looked and how to get the data.
-pub fn locate(flag: Option<&Path>) -> Result<PathBuf, DataError> {
-    locate_in(flag, std::env::var_os(DATA_ENV), Path::new(DEFAULT_DIR))
+/// The environment variable naming the per-user cache's parent folder.
+pub const CACHE_ENV: &str = "XDG_CACHE_HOME";
+
+/// The per-user cache, where `onelayer download` puts the data by default:
+/// `$XDG_CACHE_HOME/onelayer` when that variable is set, else `onelayer` in the
+/// platform's cache folder (`~/.cache`, `~/Library/Caches`, `%LOCALAPPDATA%`).
+pub fn cache_dir() -> Option<PathBuf> {
+    cache_dir_in(std::env::var_os(CACHE_ENV))
 }
 
-/// [`locate`] with the environment variable's value and the default folder given.
+/// [`cache_dir`] with the environment variable's value given.
+pub fn cache_dir_in(env: Option<OsString>) -> Option<PathBuf> {
+    let base = env
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(dirs::cache_dir)?;
+    Some(base.join("onelayer"))
+}
+
+/// Where the data is: `flag` (`--data`) if given, else `$CIFAR10_DIR` if set, else
+/// `./data`, else the per-user [`cache_dir`]. The first one given must exist; when
+/// none is, the error says where it looked and how to get the data.
+pub fn locate(flag: Option<&Path>) -> Result<PathBuf, DataError> {
+    locate_from(
+        flag,
+        std::env::var_os(DATA_ENV),
+        Path::new(DEFAULT_DIR),
+        cache_dir().as_deref(),
+    )
+}
+
+/// [`locate`] with the environment variable's value and the default folder given,
+/// and no cache.
 pub fn locate_in(
     flag: Option<&Path>,
     env: Option<OsString>,
     default: &Path,
+) -> Result<PathBuf, DataError> {
+    locate_from(flag, env, default, None)
+}
+
+/// [`locate`] with the environment variable's value, the default folder and the
+/// cache given.
+pub fn locate_from(
+    flag: Option<&Path>,
+    env: Option<OsString>,
+    default: &Path,
+    cache: Option<&Path>,
 ) -> Result<PathBuf, DataError> {
     let missing = |p: &Path| format!("{} (no such folder or archive)", p.display());
     if let Some(p) = flag {
@@ -184,6 +220,12 @@ pub fn locate_in(
                 return Ok(default.to_path_buf());
             }
             tried.push(missing(default));
+            if let Some(c) = cache {
+                if c.exists() {
+                    return Ok(c.to_path_buf());
+                }
+                tried.push(format!("the cache {}", missing(c)));
+            }
         }
     }
     Err(DataError::NotLocated { tried })

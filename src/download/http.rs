@@ -57,13 +57,7 @@ fn transfer(
     part: &Path,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<(), DownloadError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_recv_response(Some(Duration::from_secs(60)))
-        .timeout_recv_body(None)
-        .timeout_per_read(Some(Duration::from_secs(60)))
-        .build()
-        .into();
+    let agent = agent();
     let mut total = None;
     let mut reason = String::new();
     let attempts = spec.attempts.max(1);
@@ -91,6 +85,23 @@ fn transfer(
 
 fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// The HTTP client: generous time-outs, and server certificates checked against
+/// the system's certificate store (rustls-platform-verifier), so that downloads
+/// work behind a proxy whose certificate authority the system trusts.
+fn agent() -> ureq::Agent {
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_recv_response(Some(Duration::from_secs(60)))
+        .timeout_recv_body(None)
+        .timeout_per_read(Some(Duration::from_secs(60)))
+        .build()
+        .into()
 }
 
 /// One GET, asking for the rest of `part` when it already holds bytes.
@@ -248,6 +259,16 @@ fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
 #[cfg(test)]
 mod tests {
     use super::parse_content_range;
+
+    #[test]
+    fn certificates_are_checked_against_the_system_store() {
+        let agent = super::agent();
+        let roots = agent.config().tls_config().root_certs();
+        assert!(
+            matches!(roots, ureq::tls::RootCerts::PlatformVerifier),
+            "{roots:?}"
+        );
+    }
 
     #[test]
     fn content_range_forms() {
