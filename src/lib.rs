@@ -23,7 +23,8 @@
 //! figures, [`report`] the HTML and Markdown report, and [`io`] atomic file output.
 //! Beyond the report: [`modelfile`] saves and loads a trained model, [`metrics`]
 //! scores it (confusion matrix, precision, recall), [`classify`] and [`image_input`]
-//! classify a user's images, and [`download`] fetches the data set. Training options:
+//! classify a user's images, [`export`] writes it for PyTorch, candle, burn and numpy,
+//! and [`download`] fetches the data set. Training options:
 //! [`loss`] (softmax, sigmoid, hinge), [`schedule`] (learning rates), [`augment`]
 //! (flips and shifts); [`ensemble`] combines networks, [`search`] searches
 //! hyper-parameters, and [`bonus`] trains and reports the best recipe found.
