@@ -72,7 +72,9 @@ pub fn run<T: Send>(py: Python<'_>, work: impl FnOnce(&Stop) -> T + Send) -> PyR
             }
             match (joined, signal) {
                 (Ok(out), _) => Ok(out),
-                (Err(payload), Some(e)) if payload.is::<Stopped>() => Err(e),
+                // The stop unwinds out of the library's threads, which may report
+                // it as a panic of their own.
+                (Err(_), Some(e)) => Err(e),
                 (Err(payload), _) => panic::resume_unwind(payload),
             }
         })
