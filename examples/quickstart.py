@@ -16,7 +16,7 @@ import numpy as np
 import onelayer
 
 # %% The data: uint8 rows of 3072 bytes (red, green, blue planes of 32×32).
-data = sys.argv[1] if len(sys.argv) > 1 else None
+data = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None
 out = Path(sys.argv[2] if len(sys.argv) > 2 else "quickstart")
 X, y, X_test, y_test = onelayer.load_cifar10(data)
 print(f"train {X.shape} {X.dtype}, test {X_test.shape}")

@@ -26,7 +26,7 @@ use crate::arrays;
 ///
 /// >>> model = onelayer.train(X_train[:10000], y_train[:10000], lam=0.1, n_epochs=5)
 /// >>> model.W.shape, model.predict(X_test[:3])
-/// ((10, 3072), array([3, 8, 8]))
+/// ((10, 3072), array([6, 9, 8]))
 #[pyclass(module = "onelayer", frozen)]
 pub struct Model {
     pub file: ModelFile,
@@ -129,7 +129,7 @@ impl Model {
     /// int64 ``n``.
     ///
     /// >>> model.predict(X_test[:3])
-    /// array([3, 8, 8])
+    /// array([6, 9, 8])
     #[allow(non_snake_case)]
     fn predict<'py>(
         &self,

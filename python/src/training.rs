@@ -107,9 +107,9 @@ pub fn train(
     class_names: Option<Vec<String>>,
 ) -> PyResult<Py<PyAny>> {
     let class_names = class_names.unwrap_or_else(|| CIFAR10_CLASSES.map(String::from).to_vec());
-    if class_names.len() < 2 {
+    if class_names.len() != K {
         return Err(crate::error(format!(
-            "class_names: expected at least 2 names, got {}",
+            "class_names: onelayer trains {K} classes, got {} names",
             class_names.len()
         )));
     }
@@ -122,28 +122,12 @@ pub fn train(
             return Err(crate::error("X_val and y_val: give both or neither"));
         }
     };
-    let runs = match (lam.len(), eta.len()) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(crate::error(format!(
-                "lam and eta: lists of different lengths ({a} and {b}); give lists of \
-                 one length, or a number for either"
-            )));
-        }
-        (a, b) => a.or(b),
-    };
-    let hypers = (0..runs.unwrap_or(1))
-        .map(|i| {
-            let mut run = RunConfig::report(lam.get(i), eta.get(i));
-            (run.n_epochs, run.n_batch, run.seed, run.shuffle) = (n_epochs, n_batch, seed, shuffle);
-            run.check("", train_set.len())
-                .map_err(|e| config_error(e, runs.map(|_| i)))
-        })
-        .collect::<PyResult<Vec<Hyper>>>()?;
-    if k != K {
-        return Err(crate::error(format!(
-            "class_names: onelayer trains {K} classes, got {k} names"
-        )));
-    }
+    let (runs, hypers) = settings(
+        &lam,
+        &eta,
+        (n_epochs, n_batch, seed, shuffle),
+        train_set.len(),
+    )?;
     let validated = val_set.is_some();
     let n_val = val_set.as_ref().map_or(0, LabeledImages::len);
     let fingerprint = DataFingerprint::of("numpy arrays", &[], &train_set);
@@ -163,7 +147,7 @@ pub fn train(
         train_batches: vec![],
         validation: Validation::HoldOut(n_val),
     };
-    let models: Vec<Model> = hypers
+    let mut models: Vec<Model> = hypers
         .into_iter()
         .zip(trained)
         .map(|(h, t)| Model {
@@ -183,16 +167,42 @@ pub fn train(
             validated,
         })
         .collect();
-    match runs {
-        None => Ok(models
-            .into_iter()
-            .next()
-            .map(|m| Py::new(py, m))
-            .transpose()?
-            .map(Py::into_any)
-            .unwrap_or_else(|| py.None())),
-        Some(_) => Ok(models.into_pyobject(py)?.into_any().unbind()),
+    // One model for one setting, a list for lists.
+    match (runs, models.pop()) {
+        (None, Some(model)) => Ok(Py::new(py, model)?.into_any()),
+        (_, last) => {
+            models.extend(last);
+            Ok(models.into_pyobject(py)?.into_any().unbind())
+        }
     }
+}
+
+/// The checked settings of every run, and their number when `lam` or `eta` is a
+/// list (`None`: one run of numbers).
+fn settings(
+    lam: &OneOrMany,
+    eta: &OneOrMany,
+    (n_epochs, n_batch, seed, shuffle): (usize, usize, u64, bool),
+    n_train: usize,
+) -> PyResult<(Option<usize>, Vec<Hyper>)> {
+    let runs = match (lam.len(), eta.len()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(crate::error(format!(
+                "lam and eta: lists of different lengths ({a} and {b}); give lists of \
+                 one length, or a number for either"
+            )));
+        }
+        (a, b) => a.or(b),
+    };
+    let hypers = (0..runs.unwrap_or(1))
+        .map(|i| {
+            let mut run = RunConfig::report(lam.get(i), eta.get(i));
+            (run.n_epochs, run.n_batch, run.seed, run.shuffle) = (n_epochs, n_batch, seed, shuffle);
+            run.check("", n_train)
+                .map_err(|e| config_error(e, runs.map(|_| i)))
+        })
+        .collect::<PyResult<Vec<Hyper>>>()?;
+    Ok((runs, hypers))
 }
 
 /// Images `xn` with labels `yn`, checked.
