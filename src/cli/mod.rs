@@ -82,7 +82,21 @@ impl DataArgs {
 /// Parses the arguments, runs the command and turns an error into one line on
 /// stderr and exit status 1.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    run(std::env::args_os())
+}
+
+/// [`main`] on the arguments `args` (the program's name first); a usage error,
+/// `--help` and `--version` print and return clap's status instead of exiting, so
+/// that the Python package's `onelayer` command runs it inside its process.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // A closed stdout or stderr changes nothing: the status says what happened.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let result = match cli.command {
         Command::Reproduce(a) => reproduce::reproduce(a),
         Command::Train(a) => reproduce::train(*a),

@@ -1,0 +1,100 @@
+"""Type stubs of the compiled module; see the docstrings for shapes and examples."""
+
+from os import PathLike
+from typing import Optional, Sequence, Union, overload
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+DEFAULT_SEED: int
+
+class OnelayerError(ValueError):
+    """An input onelayer cannot use; the message names the file or setting."""
+
+class Model:
+    """A trained one-layer network: ``p = softmax(W (x/255 - mean)/std + b)``."""
+
+    @property
+    def W(self) -> npt.NDArray[np.float32]:
+        """Weights, ``K×3072``."""
+    @property
+    def b(self) -> npt.NDArray[np.float32]:
+        """Bias, ``K``."""
+    @property
+    def mean(self) -> npt.NDArray[np.float32]:
+        """Training mean on the ``x/255`` scale, ``3072``."""
+    @property
+    def std(self) -> npt.NDArray[np.float32]:
+        """Training standard deviation on the ``x/255`` scale, ``3072``."""
+    @property
+    def class_names(self) -> list[str]:
+        """Class names in label order, ``K``."""
+    @property
+    def meta(self) -> dict:
+        """The model file's ``meta.json``."""
+    @property
+    def history(self) -> Optional[dict[str, list[float]]]:
+        """Per-epoch metrics (``epoch``, ``train_*``, ``val_*``); ``None`` when loaded."""
+    @property
+    def diverged_at_epoch(self) -> Optional[int]:
+        """The epoch in which the cost became non-finite, if it did."""
+    def predict_proba(self, X: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Probabilities ``n×K`` of uint8 images ``X: n×3072``."""
+    def predict(self, X: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+        """Most probable class ``n`` of uint8 images ``X: n×3072``."""
+    def score(self, X: npt.NDArray[np.uint8], y: npt.ArrayLike) -> float:
+        """Accuracy on ``X: n×3072`` with labels ``y: n``, as ``onelayer train`` tests."""
+    def save(self, path: Union[str, PathLike[str]]) -> None:
+        """Writes the model file that ``onelayer evaluate`` reads."""
+
+def load(path: Union[str, PathLike[str]]) -> Model:
+    """Reads a model file written by ``onelayer`` or ``Model.save``."""
+
+def load_cifar10(
+    path: Union[str, PathLike[str], None] = None, *, allow_modified: bool = False
+) -> tuple[
+    npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]
+]:
+    """``(X_train 50000×3072, y_train 50000, X_test 10000×3072, y_test 10000)``, uint8."""
+
+@overload
+def train(
+    X: npt.NDArray[np.uint8],
+    y: npt.ArrayLike,
+    X_val: Optional[npt.NDArray[np.uint8]] = None,
+    y_val: Optional[npt.ArrayLike] = None,
+    *,
+    lam: float = 0.0,
+    eta: float = 0.001,
+    n_epochs: int = 40,
+    n_batch: int = 100,
+    seed: int = 42,
+    shuffle: bool = False,
+    class_names: Optional[Sequence[str]] = None,
+) -> Model: ...
+@overload
+def train(
+    X: npt.NDArray[np.uint8],
+    y: npt.ArrayLike,
+    X_val: Optional[npt.NDArray[np.uint8]] = None,
+    y_val: Optional[npt.ArrayLike] = None,
+    *,
+    lam: Union[float, Sequence[float]] = 0.0,
+    eta: Union[float, Sequence[float]] = 0.001,
+    n_epochs: int = 40,
+    n_batch: int = 100,
+    seed: int = 42,
+    shuffle: bool = False,
+    class_names: Optional[Sequence[str]] = None,
+) -> Union[Model, list[Model]]: ...
+def reproduce(
+    path: Union[str, PathLike[str], None] = None,
+    out: Union[str, PathLike[str]] = "results",
+    *,
+    threads: Optional[int] = None,
+    allow_modified: bool = False,
+) -> list[Model]:
+    """The report's experiment into ``out``; returns its four models."""
+def main(argv: list[str]) -> int:
+    """Runs the ``onelayer`` command line ``argv`` (program name first)."""
