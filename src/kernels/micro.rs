@@ -13,6 +13,8 @@
 //! computed by the same sequence of operations wherever its row sits in a
 //! register tile, so stacking runs does not change any result.
 
+#[cfg(target_arch = "aarch64")]
+use super::neon::Neon;
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
 use super::simd::{Lanes, Portable};
@@ -36,12 +38,14 @@ pub(super) enum Kind {
     Avx512(Avx512),
     #[cfg(target_arch = "x86_64")]
     Avx2(Avx2),
+    #[cfg(target_arch = "aarch64")]
+    Neon(Neon),
     Portable,
 }
 
 impl Isa {
-    /// The widest instruction set this CPU supports: AVX-512F, else AVX2+FMA, else
-    /// portable code; with AMX tiles where there are.
+    /// The widest instruction set this CPU supports: AVX-512F, else AVX2+FMA (on
+    /// aarch64: NEON), else portable code; with AMX tiles where there are.
     pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
@@ -51,6 +55,10 @@ impl Isa {
             if let Some(t) = Avx2::detect() {
                 return Isa(Kind::Avx2(t), None);
             }
+        }
+        #[cfg(target_arch = "aarch64")]
+        if let Some(t) = Neon::detect() {
+            return Isa(Kind::Neon(t), None);
         }
         Isa(Kind::Portable, None)
     }
@@ -75,12 +83,22 @@ impl Isa {
         None
     }
 
+    /// NEON, if this CPU has it (every aarch64 CPU; none other).
+    pub fn neon() -> Option<Isa> {
+        #[cfg(target_arch = "aarch64")]
+        {
+            Neon::detect().map(|t| Isa(Kind::Neon(t), None))
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        None
+    }
+
     /// The portable fallback, available everywhere.
     pub fn portable() -> Isa {
         Isa(Kind::Portable, None)
     }
 
-    /// `"avx512+amx"`, `"avx512"`, `"avx2"` or `"portable"`.
+    /// `"avx512+amx"`, `"avx512"`, `"avx2"`, `"neon"` or `"portable"`.
     pub fn name(&self) -> &'static str {
         match self.0 {
             #[cfg(target_arch = "x86_64")]
@@ -89,6 +107,8 @@ impl Isa {
             Kind::Avx512(_) => "avx512",
             #[cfg(target_arch = "x86_64")]
             Kind::Avx2(_) => "avx2",
+            #[cfg(target_arch = "aarch64")]
+            Kind::Neon(_) => "neon",
             Kind::Portable => "portable",
         }
     }
@@ -107,6 +127,9 @@ impl Isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX2 and FMA were detected.
             Kind::Avx2(t) => unsafe { update_avx2(t, w, step, x, d) },
+            // NEON is enabled for the whole build: the kernel needs no wrapper.
+            #[cfg(target_arch = "aarch64")]
+            Kind::Neon(t) => update::<_, 5, 2, 1>(t, w, step, x, d),
             Kind::Portable => update::<_, 5, 5, 1>(Portable, w, step, x, d),
         }
     }

@@ -64,6 +64,8 @@ mod amx {
 }
 mod eval;
 mod micro;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod panel;
 mod simd;
 

@@ -43,10 +43,19 @@ pub(crate) fn transpose(isa: super::Isa, x: &[u8], d: usize, rows: usize, panel:
             j0 += GROUP;
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = isa;
-    #[cfg(not(target_arch = "x86_64"))]
-    let full = 0;
+    #[cfg(target_arch = "aarch64")]
+    let full = match isa.0 {
+        super::micro::Kind::Neon(t) => {
+            for j0 in (0..full).step_by(GROUP) {
+                // SAFETY: the token proves NEON was detected.
+                unsafe { super::neon::transpose_block(t, x, d, rows, j0, panel) };
+            }
+            full
+        }
+        super::micro::Kind::Portable => 0,
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let (_, full) = (isa, 0);
     for j in full..d {
         for c in 0..GROUP {
             panel[j * GROUP + c] = if c < rows { x[c * d + j] } else { 0 };
@@ -205,6 +214,9 @@ pub(crate) fn scores(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2 and FMA were detected.
         super::micro::Kind::Avx2(t) => unsafe { scores_avx2(t, wb, p, s, terms) },
+        // NEON is enabled for the whole build: the kernel needs no wrapper.
+        #[cfg(target_arch = "aarch64")]
+        super::micro::Kind::Neon(t) => tiles::<_, 5, 2, 1>(t, wb, p, s, terms),
         super::micro::Kind::Portable => tiles::<_, 4, 2, 2>(Portable, wb, p, s, terms),
     }
 }
@@ -342,6 +354,8 @@ pub(crate) fn softmax_rows(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2 and FMA were detected.
         super::micro::Kind::Avx2(l) => unsafe { softmax_rows_avx2(l, out, rows, &mut t) },
+        #[cfg(target_arch = "aarch64")]
+        super::micro::Kind::Neon(l) => softmax_tile(l, out, (0, rows, m), &mut t),
         super::micro::Kind::Portable => softmax_tile(Portable, out, (0, rows, m), &mut t),
     }
 }

@@ -1,7 +1,8 @@
 //! SIMD lanes for the micro-kernels in [`super::micro`]: one trait, [`Lanes`], with
-//! three implementations — AVX-512F (16 lanes), AVX2+FMA (8 lanes) and a portable
-//! one (8 lanes of plain Rust that the compiler vectorises as it can). The kernels
-//! are written once, generically, and compiled for each.
+//! implementations for AVX-512F (16 lanes), AVX2+FMA (8 lanes), NEON (16 lanes in
+//! four registers, in `neon.rs`) and a portable one (8 lanes of plain Rust that the
+//! compiler vectorises as it can). The kernels are written once, generically, and
+//! compiled for each.
 //!
 //! A value of type [`Avx512`] or [`Avx2`] exists only after the CPU was found to
 //! support the instructions (runtime detection), so holding one is the proof that
@@ -56,13 +57,13 @@ fn min_ps(a: f32, b: f32) -> f32 {
 }
 
 /// Below this `e^x` is not a normal f32: [`exp_neg`] clamps its argument here.
-const EXP_MIN: f32 = -87.336_54;
-const LOG2_E: f32 = std::f32::consts::LOG2_E;
+pub(super) const EXP_MIN: f32 = -87.336_54;
+pub(super) const LOG2_E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 in two parts, `C1 + C2`, `C1` with few bits so that `n·C1` is exact.
-const LN2_C1: f32 = 0.693_359_4;
-const LN2_C2: f32 = -2.121_944_4e-4;
+pub(super) const LN2_C1: f32 = 0.693_359_4;
+pub(super) const LN2_C2: f32 = -2.121_944_4e-4;
 /// The polynomial of Cephes' `expf` for `e^r − 1 − r` over `|r| ≤ ln 2 / 2`.
-const EXP_P: [f32; 6] = [
+pub(super) const EXP_P: [f32; 6] = [
     1.987_569_1e-4,
     1.398_199_9e-3,
     8.333_452e-3,
@@ -355,6 +356,15 @@ mod tests {
             f32::NAN,
         ]);
         xs.extend((1..50).map(|i| -(i as f32) * std::f32::consts::LN_2));
+        // Where `x log₂e` is an integer and a half in f32: rounding ties to even and
+        // away from zero part there.
+        xs.extend((1..126).filter_map(|k| {
+            let t = -(k as f32) - 0.5;
+            let x = t / LOG2_E;
+            (-8..=8)
+                .map(|u| f32::from_bits(x.to_bits().wrapping_add_signed(u)))
+                .find(|&x| x * LOG2_E == t)
+        }));
         xs
     }
 
@@ -376,9 +386,11 @@ mod tests {
         assert!(exp_neg(-1000.0) > 0.0 && exp_neg(-1000.0) < 1e-37);
     }
 
-    /// Each vector `exp` gives, lane by lane, exactly the scalar `exp_neg`.
+    /// Each vector `exp` gives, lane by lane, exactly the scalar `exp_neg`, and
+    /// each vector `max` exactly `max_ps`.
     fn agrees<L: Lanes>(l: L) {
-        let xs = arguments();
+        let mut xs = arguments();
+        xs.resize(xs.len().next_multiple_of(L::N), -1.0);
         for chunk in xs.chunks_exact(L::N) {
             let mut out = vec![0f32; L::N];
             l.store(l.exp(l.load(chunk)), &mut out);
@@ -390,10 +402,36 @@ mod tests {
                 );
             }
         }
+        // Every pair of these, NaN and signed zeros included: 64, whole vectors.
+        let vals = [
+            0.0,
+            -0.0,
+            1.0,
+            -2.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            3.0,
+        ];
+        let (a, b): (Vec<f32>, Vec<f32>) = vals
+            .iter()
+            .flat_map(|&a| vals.iter().map(move |&b| (a, b)))
+            .unzip();
+        for (a, b) in a.chunks_exact(L::N).zip(b.chunks_exact(L::N)) {
+            let mut out = vec![0f32; L::N];
+            l.store(l.max(l.load(a), l.load(b)), &mut out);
+            for ((&a, &b), &y) in a.iter().zip(b).zip(&out) {
+                let want = max_ps(a, b);
+                assert!(
+                    y.to_bits() == want.to_bits() || (y.is_nan() && want.is_nan()),
+                    "max({a}, {b}): {y} vs {want}"
+                );
+            }
+        }
     }
 
     #[test]
-    fn vector_exp_equals_the_scalar_one_bit_for_bit() {
+    fn vector_exp_and_max_equal_the_scalar_ones_bit_for_bit() {
         agrees(Portable);
         #[cfg(target_arch = "x86_64")]
         {
@@ -406,6 +444,8 @@ mod tests {
                 unsafe { agrees_avx512(t) };
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        agrees(super::super::neon::Neon::detect().expect("NEON on aarch64"));
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -15,6 +15,7 @@ fn isas() -> Vec<Isa> {
     let mut v = vec![best, Isa::portable()];
     v.extend(best.has_tiles().then(|| best.without_tiles()));
     v.extend(Isa::avx2());
+    v.extend(Isa::neon().filter(|i| i.name() != best.name()));
     v
 }
 
