@@ -29,6 +29,11 @@
 //! (flips and shifts); [`ensemble`] combines networks, [`search`] searches
 //! hyper-parameters, and [`bonus`] trains and reports the best recipe found.
 
+/// The `onelayer` command line: `src/main.rs` and the Python package's `onelayer`
+/// command both run [`cli::main`].
+pub mod cli;
+// The command-line sources name the library `onelayer::`, as a binary would.
+extern crate self as onelayer;
 pub mod augment;
 pub mod bonus;
 pub mod classify;

@@ -1,7 +1,5 @@
-//! The `onelayer` command: parses arguments and calls the library.
-
-mod cli;
+//! The `onelayer` command: a thin wrapper over [`onelayer::cli`].
 
 fn main() -> std::process::ExitCode {
-    cli::main()
+    onelayer::cli::main()
 }

@@ -17,12 +17,6 @@ mod interrupt;
 mod model;
 mod training;
 
-/// The command-line interface, compiled from the binary's own sources so that
-/// `onelayer` installed by pip is the same program as the one cargo builds.
-#[allow(dead_code)]
-#[path = "../../src/cli/mod.rs"]
-mod cli;
-
 pyo3::create_exception!(
     onelayer,
     OnelayerError,
@@ -44,7 +38,7 @@ pub(crate) fn error(err: impl std::fmt::Display) -> PyErr {
 /// 0
 #[pyfunction]
 fn main(py: Python<'_>, argv: Vec<OsString>) -> u8 {
-    let code = py.detach(|| cli::run(argv));
+    let code = py.detach(|| onelayer::cli::run(argv));
     // ExitCode is opaque: find the status it stands for.
     (0..=u8::MAX)
         .find(|&c| ExitCode::from(c) == code)
