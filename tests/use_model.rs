@@ -545,3 +545,21 @@ fn extreme_but_finite_weights_give_probabilities_not_nan() {
     assert!(o.status.success() && !text.contains("NaN"), "{text}");
     assert!(text.contains("100.0"), "{text}");
 }
+
+#[test]
+fn evaluate_refuses_more_classes_than_its_figure_shows_before_reading_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut file = ModelFile::load(&synthetic_model(tmp.path())).unwrap();
+    let k = 50;
+    file.model.w = Array2::from_elem((k, D), 0.01);
+    file.model.b = Array1::zeros(k);
+    file.meta.class_names = (0..k).map(|i| format!("c{i}")).collect();
+    let model = tmp.path().join("fifty.onelayer");
+    file.save(&model).unwrap();
+    let nowhere = tmp.path().join("nowhere");
+    fails_naming(
+        &["evaluate", "--model", s(&model), "--data", s(&nowhere)],
+        &model,
+        &["50 classes", "40"],
+    );
+}
