@@ -3,16 +3,42 @@
 //! For raw images `x` (3072 bytes each, CIFAR layout) and a [`ModelFile`]:
 //! `Z = (X/255 − mean) / std` (`d×n`), `P = softmax(W Z + b 1ᵀ)` (`K×n`).
 
-use ndarray::Array2;
+use ndarray::{Array2, s};
 
 use crate::model::{self, argmax};
 use crate::modelfile::ModelFile;
 
+/// Images normalised and scored at a time: bounds the f64 copy of the inputs
+/// (`3072 × CHUNK` values) to 24 MB.
+const CHUNK: usize = 1000;
+
 /// Class probabilities `P: K×n` of the raw images `pixels` (`n × 3072` bytes).
+///
+/// `Z` and `S = W Z + b 1ᵀ` are computed in f64, where they cannot overflow for
+/// any finite f32 parameters (|z| < 10^84, |s| < 10^126), so every column of `P`
+/// is a distribution even for extreme weights, which in f32 give infinite scores
+/// and NaN probabilities.
 pub fn probabilities(file: &ModelFile, pixels: &[u8]) -> Array2<f32> {
-    let x = file.normalizer.normalize(pixels);
-    let mut p = model::scores(file.model.w.view(), file.model.b.view(), x.view());
-    model::softmax_columns(&mut p);
+    let (mean, std) = (&file.normalizer.mean, &file.normalizer.std);
+    let d = mean.len().max(1);
+    let m = file.model.to_f64();
+    let mut p = Array2::zeros((file.model.b.len(), pixels.len() / d));
+    for (c, chunk) in pixels
+        .chunks_exact(d)
+        .collect::<Vec<_>>()
+        .chunks(CHUNK)
+        .enumerate()
+    {
+        // Z: d×m, one column per image of the chunk.
+        let z = Array2::from_shape_fn((d, chunk.len()), |(j, i)| {
+            (f64::from(chunk[i][j]) / 255.0 - f64::from(mean[j])) / f64::from(std[j])
+        });
+        let mut s = model::scores(m.w.view(), m.b.view(), z.view());
+        model::softmax_columns(&mut s);
+        let first = c * CHUNK;
+        p.slice_mut(s![.., first..first + chunk.len()])
+            .assign(&s.mapv(|v| v as f32));
+    }
     p
 }
 

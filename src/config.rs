@@ -232,6 +232,14 @@ impl RunConfig {
                 format!("must be a finite number > 0, got {}", self.eta),
             ));
         }
+        for (name, v) in [
+            ("lambda", self.lambda),
+            ("eta", self.eta),
+            ("label_smoothing", self.label_smoothing),
+            ("gce_q", self.gce_q),
+        ] {
+            check_f32_nonzero(&field(name), v)?;
+        }
         if self.n_epochs == 0 {
             return Err(invalid(&field("n_epochs"), "must be at least 1, got 0"));
         }
@@ -349,6 +357,24 @@ impl RunConfig {
         }
         Ok(())
     }
+}
+
+/// Fails when `v` is not 0 but rounds to 0 (or to a subnormal, which loses its
+/// digits) in f32, the precision training runs in: the run would silently be
+/// one without it.
+fn check_f32_nonzero(field: &str, v: f64) -> Result<(), ConfigError> {
+    if v != 0.0 && ((v as f32).abs() < f32::MIN_POSITIVE) {
+        return Err(invalid(
+            field,
+            format!(
+                "{v:e} is too small for f32, the precision training runs in (it becomes {:e}); \
+                 use a value of at least {:e}",
+                v as f32,
+                f32::MIN_POSITIVE
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `name` can name a run: a run name becomes a folder name (and part of
@@ -580,6 +606,23 @@ mod tests {
                 .to_string()
                 .starts_with("--lambda")
         );
+        // Positive, but 0 or subnormal in f32.
+        for (lambda, eta) in [(1e-46, 0.1), (0.0, 1e-46), (0.0, 1e-40)] {
+            (r.lambda, r.eta) = (lambda, eta);
+            let e = r.check("--", 100).unwrap_err().to_string();
+            let name = if lambda > 0.0 { "--lambda" } else { "--eta" };
+            assert!(
+                e.starts_with(name) && e.contains("too small for f32"),
+                "{e}"
+            );
+        }
+        (r.eta, r.gce_q) = (0.1, 1e-50);
+        let e = r.check("--", 100).unwrap_err().to_string();
+        assert!(e.starts_with("--gce_q") && e.contains("f32"), "{e}");
+        r.gce_q = 0.0;
+        r.eta = 1e-30;
+        r.check("--", 100).unwrap();
+        r.eta = 0.1;
         r.lambda = 0.0;
         r.n_batch = 0;
         assert!(

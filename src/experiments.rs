@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::config::{ExperimentConfig, Hyper, SplitConfig, Validation};
+use crate::config::{ConfigError, ExperimentConfig, Hyper, SplitConfig, Validation};
 use crate::data::{self, BatchName, Check, LabeledImages, Layout, ReadOptions};
 use crate::gradcheck::{self, GradCheckConfig};
 use crate::io::{self, OutputError};
@@ -49,14 +49,50 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
     which.push(BatchName::Test);
     let mut read = data::read(path, &which, opts)?;
     let test = read.batches.pop().unwrap_or_else(empty);
+    let files = |names: &[BatchName]| {
+        let files: Vec<String> = names.iter().map(|&b| read.layout.file_name(b)).collect();
+        format!("{} in {}", files.join(", "), read.source.display())
+    };
+    let train_files = files(&which[..split.train_batches.len()]);
+    if test.is_empty() {
+        return Err(ConfigError::Invalid {
+            field: "test set".into(),
+            reason: format!(
+                "{} holds no images; evaluating needs at least one",
+                files(&[BatchName::Test])
+            ),
+        }
+        .into());
+    }
     let (train, val, validation) = match split.validation {
         Validation::Batch(b) => {
             let val = read.batches.pop().unwrap_or_else(empty);
+            if val.is_empty() {
+                return Err(ConfigError::Invalid {
+                    field: "validation.batch".into(),
+                    reason: format!(
+                        "{} holds no images; validate on another batch or hold images out",
+                        files(&[BatchName::Data(b)])
+                    ),
+                }
+                .into());
+            }
             (concat(read.batches), val, BatchName::Data(b).stem())
         }
         Validation::HoldOut(n) => {
             let all = concat(read.batches);
-            let cut = all.len().saturating_sub(n);
+            if n >= all.len() {
+                return Err(ConfigError::Invalid {
+                    field: "validation.hold_out".into(),
+                    reason: format!(
+                        "holds out {n} images but the training batches ({train_files}) hold \
+                         only {}; hold out fewer, so that some are left to train on",
+                        all.len()
+                    ),
+                }
+                .into());
+            }
+            let cut = all.len() - n;
             let (train, val) = split_at(all, cut);
             (
                 train,
@@ -65,6 +101,13 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
             )
         }
     };
+    if train.is_empty() {
+        return Err(ConfigError::Invalid {
+            field: "train_batches".into(),
+            reason: format!("{train_files} hold no images; training needs at least one"),
+        }
+        .into());
+    }
     let train_batches: Vec<String> = split
         .train_batches
         .iter()
@@ -157,11 +200,29 @@ pub const GRADCHECK_LAMBDA: f64 = 0.1;
 
 /// The gradient check on the first images of the training set, with λ = 0 and
 /// λ = [`GRADCHECK_LAMBDA`].
-pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> GradientCheck {
-    let examples = cfg.examples.min(data.len());
+pub fn gradient_checks(data: &Dataset, cfg: &GradCheckConfig) -> Result<GradientCheck> {
+    let examples = check_examples(data, cfg)?;
     let x = data.columns_f64(0..examples);
     let check = |lambda| gradcheck::check(x.view(), &data.labels[..examples], K, lambda, cfg);
-    both(|| check(0.0), || check(GRADCHECK_LAMBDA))
+    Ok(both(|| check(0.0), || check(GRADCHECK_LAMBDA)))
+}
+
+/// The number of examples a gradient check on `data` uses: `cfg.examples`, at most
+/// the images there are, and at least one (a check over none checks nothing).
+fn check_examples(data: &Dataset, cfg: &GradCheckConfig) -> Result<usize, ConfigError> {
+    let examples = cfg.examples.min(data.len());
+    if examples == 0 {
+        return Err(ConfigError::Invalid {
+            field: "examples".into(),
+            reason: format!(
+                "a gradient check needs at least 1 example; asked for {} of a training set \
+                 of {} images",
+                cfg.examples,
+                data.len()
+            ),
+        });
+    }
+    Ok(examples)
 }
 
 /// The checks at λ = 0 and at [`GRADCHECK_LAMBDA`], one on each of two threads.
@@ -205,7 +266,7 @@ pub fn gradient_checks_for(
     loss: crate::loss::Loss,
     data: &Dataset,
     cfg: &GradCheckConfig,
-) -> GradientCheck {
+) -> Result<GradientCheck> {
     if loss == crate::loss::Loss::Softmax {
         return gradient_checks(data, cfg);
     }
@@ -223,11 +284,11 @@ pub fn gradient_checks_for(
             ..cfg.clone()
         },
     };
-    let examples = cfg.examples.min(data.len());
+    let examples = check_examples(data, cfg)?;
     let x = data.columns_f64(0..examples);
     let check =
         |lambda| gradcheck::check_loss(loss, x.view(), &data.labels[..examples], K, lambda, cfg);
-    both(|| check(0.0), || check(GRADCHECK_LAMBDA))
+    Ok(both(|| check(0.0), || check(GRADCHECK_LAMBDA)))
 }
 
 /// A finished run: its record and its weights.
@@ -455,10 +516,13 @@ pub fn run_experiment(
     observers: &ObserverFactory,
 ) -> Result<Experiment> {
     config.split.check()?;
-    let hypers = config.check(config.n_train())?;
+    // Checked before reading (assuming official batches of 10 000 images), and
+    // again against the images the batches hold.
+    config.check(config.n_train())?;
     let mut data = prepare(data_path, &config.split, opts)?;
+    let hypers = config.check(data.train.len())?;
     data.setup.threads = threads;
-    let gradient_check = gradient_checks(&data.train, &GradCheckConfig::default());
+    let gradient_check = gradient_checks(&data.train, &GradCheckConfig::default())?;
     let outputs = run_all(&hypers, &data, threads, observers);
     let (runs, models) = outputs.into_iter().map(|o| (o.result, o.model)).unzip();
     Ok(Experiment {
@@ -638,5 +702,25 @@ mod tests {
             }
         }
         assert_eq!(plan(&hs, 1).len(), 3);
+    }
+
+    #[test]
+    fn a_gradient_check_over_no_example_is_refused() {
+        let empty = crate::data::LabeledImages {
+            pixels: vec![],
+            labels: vec![],
+        };
+        let data = crate::normalize::Normalizer::fit(&empty).apply(empty);
+        let cfg = super::GradCheckConfig::default();
+        for e in [
+            super::gradient_checks(&data, &cfg).unwrap_err(),
+            super::gradient_checks_for(crate::loss::Loss::Hinge, &data, &cfg).unwrap_err(),
+        ] {
+            let e = e.to_string();
+            assert!(
+                e.starts_with("examples:") && e.contains("at least 1") && e.contains("of 0"),
+                "{e}"
+            );
+        }
     }
 }

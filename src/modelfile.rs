@@ -49,6 +49,9 @@ use crate::normalize::Normalizer;
 pub const FORMAT_NAME: &str = "onelayer-model";
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
+/// The most classes a model file may have: every per-class output (the
+/// confusion matrix, the tables of `evaluate`) stays bounded and readable.
+pub const MAX_CLASSES: usize = 100;
 /// Largest member read from a model file, in bytes (a guard against zip bombs).
 const MAX_MEMBER: u64 = 64 << 20;
 
@@ -251,6 +254,23 @@ impl ModelFile {
             return Err(bad(
                 "meta.json",
                 format!("expected ≥ 2 class names, found {k}"),
+            ));
+        }
+        if k > MAX_CLASSES {
+            return Err(bad(
+                "meta.json",
+                format!("{k} class names, more than the {MAX_CLASSES} classes onelayer supports"),
+            ));
+        }
+        if let Some(i) = self
+            .meta
+            .class_names
+            .iter()
+            .position(|n| n.trim().is_empty())
+        {
+            return Err(bad(
+                "meta.json",
+                format!("class name {i} is empty; every class needs a name"),
             ));
         }
         let shapes: [(&str, Vec<usize>, Vec<usize>); 4] = [
@@ -463,6 +483,11 @@ fn parse_meta(path: &Path, bytes: &[u8]) -> Result<ModelMeta, ModelFileError> {
     }
     match value.get("version") {
         Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+        Some(serde_json::Value::String(v)) => {
+            return Err(bad(format!(
+                "version is the string {v:?}, expected a number (\"version\": {FORMAT_VERSION})"
+            )));
+        }
         v => {
             return Err(ModelFileError::UnsupportedVersion {
                 path: path.to_path_buf(),

@@ -168,3 +168,48 @@ fn records_md5_equals_the_md5_of_the_binary_records() {
     file.extend_from_slice(&images.pixels[D..]);
     assert_eq!(records_md5(&images), hex(&md5::Md5::digest(&file)));
 }
+
+#[test]
+fn a_string_version_is_named_as_a_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = sample(3);
+    let mut meta = serde_json::to_value(&m.meta).unwrap();
+    meta["version"] = "1".into();
+    let e = ModelFile::load(&with_meta(&dir, &m, meta))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("edited.onelayer") && e.contains("the string \"1\"") && e.contains("a number"),
+        "{e}"
+    );
+}
+
+#[test]
+fn class_names_must_be_named_and_not_too_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = sample(3);
+    m.meta.class_names[1] = " ".into();
+    let e = m
+        .save(&dir.path().join("x.onelayer"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("class name 1 is empty"), "{e}");
+    let m = sample(MAX_CLASSES + 1);
+    let e = m
+        .save(&dir.path().join("x.onelayer"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("101 class names") && e.contains("100"), "{e}");
+    let mut meta = serde_json::to_value(&m.meta).unwrap();
+    meta["class_names"] = (0..1000).map(|i| format!("c{i}")).collect();
+    let e = ModelFile::load(&with_meta(&dir, &sample(3), meta))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("1000 class names") && e.contains("meta.json"),
+        "{e}"
+    );
+    sample(MAX_CLASSES)
+        .save(&dir.path().join("ok.onelayer"))
+        .unwrap();
+}

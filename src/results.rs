@@ -60,6 +60,17 @@ impl History {
                 return Err(format!("history.{name}[{i}] is not a finite number"));
             }
         }
+        for (name, s) in [
+            ("train_accuracy", &self.train_accuracy),
+            ("val_accuracy", &self.val_accuracy),
+        ] {
+            if let Some(i) = s.iter().position(|v| !(0.0..=1.0).contains(v)) {
+                return Err(format!(
+                    "history.{name}[{i}] is {}, expected a fraction in [0, 1]",
+                    s[i]
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -234,6 +245,26 @@ impl Results {
                 if !v.is_finite() {
                     return Err(at(format!("{field} is not a finite number")));
                 }
+            }
+            let ranges = [
+                ("lambda", run.lambda, run.lambda >= 0.0, "a number ≥ 0"),
+                ("eta", run.eta, run.eta > 0.0, "a number > 0"),
+                (
+                    "test_accuracy",
+                    run.test_accuracy,
+                    (0.0..=1.0).contains(&run.test_accuracy),
+                    "a fraction in [0, 1]",
+                ),
+                (
+                    "test_loss",
+                    run.test_loss,
+                    run.test_loss >= 0.0,
+                    "a number ≥ 0",
+                ),
+                ("seconds", run.seconds, run.seconds >= 0.0, "a number ≥ 0"),
+            ];
+            if let Some((field, v, _, expected)) = ranges.iter().find(|r| !r.2) {
+                return Err(at(format!("{field} is {v}, expected {expected}")));
             }
         }
         Ok(())

@@ -28,6 +28,10 @@ fn bad_training_flags_are_named() {
     fails_with(&["train", "--eta", "0", "--out", o], &["--eta", "> 0"]);
     fails_with(&["train", "--eta", "-0.5", "--out", o], &["--eta"]);
     fails_with(
+        &["train", "--eta", "1e-46", "--out", o],
+        &["--eta", "1e-46", "too small for f32"],
+    );
+    fails_with(
         &["train", "--lambda", "-1", "--out", o],
         &["--lambda", "≥ 0"],
     );

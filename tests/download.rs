@@ -22,6 +22,20 @@ enum Behaviour {
     Truncate,
     /// 500 Internal Server Error.
     Error500,
+    /// 200 without a length, then the body over and over until the client leaves.
+    Endless,
+    /// 200 with the length, then one byte every 50 ms.
+    Trickle,
+    /// Accepts the connection and says nothing for a minute.
+    Silent,
+    /// Answers with bytes that are not HTTP.
+    Garbage,
+    /// Redirects to a `file://` URL.
+    RedirectToFile,
+    /// Redirects the first request to another path on the same server.
+    RedirectOnce,
+    /// Serves an HTML page instead of the archive.
+    Html,
 }
 
 /// A one-thread HTTP/1.1 server on 127.0.0.1 serving `body` at any path; it records
@@ -87,6 +101,37 @@ fn respond(
     let len = body.len();
     let half = len / 2;
     match behaviour {
+        Behaviour::Endless => {
+            s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")?;
+            loop {
+                s.write_all(body)?;
+            }
+        }
+        Behaviour::Trickle => {
+            write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n")?;
+            for b in body {
+                s.write_all(&[*b])?;
+                s.flush()?;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(())
+        }
+        Behaviour::Silent => {
+            std::thread::sleep(Duration::from_secs(60));
+            Ok(())
+        }
+        Behaviour::Garbage => s.write_all(b"HELLO THERE\r\n\r\nnot http at all"),
+        Behaviour::RedirectToFile => s.write_all(
+            b"HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ),
+        Behaviour::RedirectOnce if nth == 1 => s.write_all(
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: /moved/cifar-10-binary.tar.gz\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ),
+        Behaviour::Html => {
+            let page = b"<!DOCTYPE html>\n<html><body>Please log in to the network</body></html>\n";
+            write!(s, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", page.len())?;
+            s.write_all(page)
+        }
         Behaviour::Error500 => {
             s.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\noops")
         }
@@ -208,6 +253,8 @@ fn spec(server: &Server, archive: &[u8]) -> DownloadSpec {
         url: server.url.clone(),
         md5: md5_hex(archive),
         format: Format::Binary,
+        size: Some(archive.len() as u64),
+        timeout: Duration::from_secs(10),
         attempts: 3,
         retry_delay: Duration::from_millis(10),
     }
@@ -475,4 +522,126 @@ fn python_version_members_are_extracted() {
         "{e}"
     );
     assert!(!other.path().join("cifar-10-batches-py").exists());
+}
+
+#[test]
+fn a_body_longer_than_the_archive_is_cut_off_and_deleted() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::Endless);
+    let dir = tempfile::tempdir().unwrap();
+    let e = run(&spec(&server, &archive), dir.path()).0.unwrap_err();
+    match &e {
+        DownloadError::TooLarge { limit, .. } => assert_eq!(*limit, archive.len() as u64),
+        _ => panic!("{e}"),
+    }
+    assert!(e.to_string().contains("deleted"), "{e}");
+    assert_eq!(server.ranges().len(), 1, "retried");
+    assert_nothing_extracted(dir.path());
+    assert!(!dir.path().join("cifar-10-binary.tar.gz.part").exists());
+}
+
+#[test]
+fn a_length_other_than_the_archive_size_is_refused_before_the_body() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::Normal);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(&server, &archive);
+    s.size = Some(archive.len() as u64 - 1);
+    let e = run(&s, dir.path()).0.unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("announces {} bytes", archive.len())),
+        "{e}"
+    );
+    assert!(!dir.path().join("cifar-10-binary.tar.gz.part").exists());
+}
+
+#[test]
+fn a_stalled_transfer_times_out_and_is_retried() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::Trickle);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(&server, &archive);
+    s.timeout = Duration::from_millis(400);
+    s.attempts = 2;
+    let e = run(&s, dir.path()).0.unwrap_err();
+    match &e {
+        DownloadError::Incomplete {
+            attempts, reason, ..
+        } => {
+            assert_eq!(*attempts, 2);
+            assert!(reason.contains("stalled"), "{reason}");
+        }
+        _ => panic!("{e}"),
+    }
+    assert_eq!(server.ranges().len(), 2);
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::Silent);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(&server, &archive);
+    s.timeout = Duration::from_millis(300);
+    s.attempts = 1;
+    let e = run(&s, dir.path()).0.unwrap_err();
+    assert!(
+        matches!(&e, DownloadError::Incomplete { reason, .. } if reason.contains("imeout") || reason.contains("timed out")),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_answer_that_is_not_http_is_reported_as_such_and_not_retried() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::Garbage);
+    let dir = tempfile::tempdir().unwrap();
+    let e = run(&spec(&server, &archive), dir.path()).0.unwrap_err();
+    assert!(matches!(e, DownloadError::Protocol { .. }), "{e}");
+    assert!(e.to_string().contains("not valid HTTP"), "{e}");
+    assert_eq!(server.ranges().len(), 1, "retried");
+}
+
+#[test]
+fn a_redirect_to_a_file_url_is_named_as_such() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::RedirectToFile);
+    let dir = tempfile::tempdir().unwrap();
+    let e = run(&spec(&server, &archive), dir.path()).0.unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, DownloadError::Protocol { .. }), "{msg}");
+    assert!(
+        msg.contains("redirects to file:///etc/passwd") && msg.contains("http://"),
+        "{msg}"
+    );
+    assert_eq!(server.ranges().len(), 1);
+    assert_nothing_extracted(dir.path());
+}
+
+#[test]
+fn a_redirect_on_the_same_server_is_followed() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::RedirectOnce);
+    let dir = tempfile::tempdir().unwrap();
+    run(&spec(&server, &archive), dir.path()).0.unwrap();
+    assert_eq!(server.ranges().len(), 2);
+    assert_extracted(dir.path());
+}
+
+#[test]
+fn an_html_page_instead_of_the_archive_is_named_and_deleted() {
+    let archive = tar_gz(Extra::None);
+    let server = Server::start(archive.clone(), Behaviour::Html);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(&server, &archive);
+    s.size = None;
+    let e = run(&s, dir.path()).0.unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, DownloadError::NotGzip { .. }), "{msg}");
+    assert!(
+        msg.contains("an HTML page") && msg.contains("not a gzip archive"),
+        "{msg}"
+    );
+    assert_nothing_extracted(dir.path());
+    assert!(!dir.path().join("cifar-10-binary.tar.gz.part").exists());
 }

@@ -193,3 +193,57 @@ fn a_missing_folder_is_not_created() {
     );
     assert!(!missing.exists());
 }
+
+/// Rewrites `results.json` with `edit` applied to its JSON value.
+fn edit_value(dir: &Path, edit: impl Fn(&mut serde_json::Value)) {
+    let p = dir.join("results.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn results_json_with_values_out_of_range() {
+    fails_and_writes_nothing(
+        |d| edit_value(d, |v| v["runs"][1]["test_accuracy"] = 7.5.into()),
+        "runs[1] (lambda0_eta0.001): test_accuracy is 7.5, expected a fraction in [0, 1]",
+    );
+    fails_and_writes_nothing(
+        |d| {
+            edit_value(d, |v| {
+                v["runs"][0]["history"]["val_accuracy"][2] = (-0.5).into()
+            })
+        },
+        "history.val_accuracy[2] is -0.5, expected a fraction in [0, 1]",
+    );
+    fails_and_writes_nothing(
+        |d| edit_value(d, |v| v["runs"][0]["eta"] = 0.0.into()),
+        "eta is 0, expected a number > 0",
+    );
+}
+
+#[test]
+fn results_json_with_extreme_losses_still_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    report_fixture::write(dir.path());
+    edit_value(dir.path(), |v| {
+        let h = &mut v["runs"][1]["history"];
+        h["val_loss"][0] = f64::MAX.into();
+        h["train_loss"][1] = (f64::MAX / 3.0).into();
+        for c in h["train_cost"].as_array_mut().unwrap() {
+            *c = f64::MAX.into();
+        }
+    });
+    let out = onelayer_report(dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path()
+            .join("lambda0_eta0.001")
+            .join("loss.png")
+            .is_file()
+    );
+}

@@ -86,6 +86,38 @@ fn the_grid_holds_every_combination_and_random_draws_stay_in_range() {
 }
 
 #[test]
+fn a_grid_too_large_is_refused_with_its_size_before_it_is_expanded() {
+    let values = |n: usize| (0..n).map(|i| i as f64 * 1e-3).collect::<Vec<_>>();
+    // 100 × 100 × 100 × 100 = 10^8 points.
+    let mut c = config();
+    c.space.lambda = values(100);
+    c.space.eta = values(100).into_iter().map(|v| v + 1e-3).collect();
+    c.space.n_batch = (1..=100).collect();
+    c.space.schedule = vec![];
+    c.space.label_smoothing = values(100);
+    let e = c.candidates(200).unwrap_err().to_string();
+    assert!(
+        e.starts_with("space:") && e.contains("100000000 points") && e.contains("100000"),
+        "{e}"
+    );
+    // A product past 2^64 is still a count, not an overflow.
+    c.space.lambda = values(1 << 11);
+    c.space.eta = values(1 << 11);
+    c.space.n_batch = (1..=1 << 11).collect();
+    c.space.schedule = vec![Schedule::Constant; 1 << 11];
+    c.space.label_smoothing = values(1 << 11);
+    c.space.gce_q = values(1 << 11);
+    let e = c.candidates(200).unwrap_err().to_string();
+    assert!(e.contains("more than 2^64"), "{e}");
+    // At the limit: expanded (and checked run by run).
+    let mut c = config();
+    c.space.lambda = values(100);
+    c.space.eta = vec![0.01; 1000];
+    c.space.schedule = vec![];
+    assert_eq!(c.candidates(200).unwrap().len(), 100_000);
+}
+
+#[test]
 fn label_smoothing_is_searched_like_the_other_settings() {
     let mut c = config();
     c.space.label_smoothing = vec![0.0, 0.3];

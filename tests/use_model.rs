@@ -519,3 +519,47 @@ fn the_records_of_batch_1_hash_to_its_published_md5() {
         onelayer::data::verify::official_md5("data_batch_1.bin").unwrap()
     );
 }
+
+#[test]
+fn extreme_but_finite_weights_give_probabilities_not_nan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut file = ModelFile::load(&synthetic_model(tmp.path())).unwrap();
+    // Finite in f32, but W z overflows f32 for any image.
+    file.model.w.mapv_inplace(|v| v.signum() * 3e38);
+    file.model.w.row_mut(3).fill(f32::MAX);
+    let model = tmp.path().join("extreme.onelayer");
+    file.save(&model).unwrap();
+    let img = tmp.path().join("white.png");
+    image::RgbImage::from_pixel(32, 32, image::Rgb([255, 255, 255]))
+        .save(&img)
+        .unwrap();
+    let o = run(&["predict", "--model", s(&model), s(&img), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let top = v[0]["top"].as_array().unwrap();
+    // White is above the mean everywhere: row 3, all f32::MAX, wins outright.
+    assert_eq!(top[0]["class"], 3, "{v}");
+    assert_eq!(top[0]["probability"].as_f64(), Some(1.0), "{v}");
+    let o = run(&["predict", "--model", s(&model), s(&img)]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && !text.contains("NaN"), "{text}");
+    assert!(text.contains("100.0"), "{text}");
+}
+
+#[test]
+fn evaluate_refuses_more_classes_than_its_figure_shows_before_reading_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut file = ModelFile::load(&synthetic_model(tmp.path())).unwrap();
+    let k = 50;
+    file.model.w = Array2::from_elem((k, D), 0.01);
+    file.model.b = Array1::zeros(k);
+    file.meta.class_names = (0..k).map(|i| format!("c{i}")).collect();
+    let model = tmp.path().join("fifty.onelayer");
+    file.save(&model).unwrap();
+    let nowhere = tmp.path().join("nowhere");
+    fails_naming(
+        &["evaluate", "--model", s(&model), "--data", s(&nowhere)],
+        &model,
+        &["50 classes", "40"],
+    );
+}

@@ -47,12 +47,15 @@ fn report_runs(a: &BonusArgs, threads: usize) -> anyhow::Result<Vec<RunResult>> 
                 p.display()
             )
         })?;
+        r.check()
+            .map_err(|m| anyhow::anyhow!("--compare {}: {m}", p.display()))?;
         return Ok(r.runs);
     }
     let (path, opts) = a.data.resolve()?;
     let report = ExperimentConfig::report();
-    let hypers = report.check(report.n_train())?;
+    report.check(report.n_train())?;
     let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
+    let hypers = report.check(data.train.len())?;
     let progress = Progress::for_stderr();
     let outs = experiments::run_all(&hypers, &data, threads, &|_, h| progress.observer(h));
     Ok(outs.into_iter().map(|o| o.result).collect())

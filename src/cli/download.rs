@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -26,6 +27,10 @@ pub struct DownloadArgs {
     /// official one). The archive must still have the official md5.
     #[arg(long)]
     url: Option<String>,
+    /// Seconds to wait for the server to connect, to answer, and for each 16 KiB
+    /// of the archive before the transfer counts as stalled (and is retried).
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_timeout)]
+    timeout: Duration,
 }
 
 /// The `--download` flag of commands that read the data.
@@ -39,10 +44,30 @@ pub struct FetchArgs {
     /// official one).
     #[arg(long, requires = "download")]
     pub url: Option<String>,
+    /// Seconds to wait for the server for --download (see `onelayer download`).
+    #[arg(
+        long = "download-timeout",
+        value_name = "SECONDS",
+        default_value = "30",
+        value_parser = parse_timeout,
+        requires = "download"
+    )]
+    pub timeout: Duration,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
+}
+
+/// A positive, finite number of seconds, at most a day.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(Duration::from_secs_f64(v)),
+        Ok(v) => Err(format!(
+            "{v} is not a number of seconds in (0, 86400]; give e.g. 30"
+        )),
+        Err(e) => Err(format!("{s:?} is not a number of seconds: {e}")),
+    }
 }
 
 /// `onelayer download`.
@@ -51,7 +76,7 @@ pub fn run(a: DownloadArgs) -> anyhow::Result<ExitCode> {
         Some(d) => d,
         None => cache_dir()?,
     };
-    let folder = fetch(a.format, a.url.as_deref(), &dir)?;
+    let folder = fetch(a.format, a.url.as_deref(), a.timeout, &dir)?;
     println!("CIFAR-10 ({:?}) is in {}", a.format, folder.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -97,7 +122,12 @@ pub fn resolve_or_download(
     }
     eprintln!("no CIFAR-10 data at {}: downloading it", target.display());
     Ok((
-        fetch(Format::Binary, fetch_args.url.as_deref(), &target)?,
+        fetch(
+            Format::Binary,
+            fetch_args.url.as_deref(),
+            fetch_args.timeout,
+            &target,
+        )?,
         opts,
     ))
 }
@@ -124,8 +154,16 @@ fn holds_data(path: &Path) -> bool {
 
 /// Downloads and extracts `format` into `dir` with a progress bar; returns the
 /// data set's folder.
-fn fetch(format: Format, url: Option<&str>, dir: &Path) -> anyhow::Result<PathBuf> {
-    let spec = DownloadSpec::official(format, url);
+fn fetch(
+    format: Format,
+    url: Option<&str>,
+    timeout: Duration,
+    dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let spec = DownloadSpec {
+        timeout,
+        ..DownloadSpec::official(format, url)
+    };
     if spec.url != format.official_url() {
         eprintln!("from {} (mirror; --url or ${URL_ENV})", spec.url);
     } else {

@@ -99,6 +99,8 @@ fn parse_batch(s: &str) -> Result<BatchName, String> {
 /// `onelayer evaluate`.
 pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let model = ModelFile::load(&a.model)?;
+    plot::confusion::check_classes(model.k())
+        .with_context(|| format!("--model {}", a.model.display()))?;
     let (path, opts) = a.data.resolve()?;
     let read = data::read(&path, &[a.batch], &opts)?;
     let names = &model.meta.class_names;

@@ -74,7 +74,7 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
         examples: a.examples,
         ..GradCheckConfig::default()
     };
-    let reports = experiments::gradient_checks_for(loss, &data.train, &cfg);
+    let reports = experiments::gradient_checks_for(loss, &data.train, &cfg)?;
     println!(
         "{:>6} {:>5} {:>8} {:>12} {:>12} {:>12} {:>12}",
         "lambda", "dims", "examples", "max rel W", "mean rel W", "max rel b", "mean rel b"

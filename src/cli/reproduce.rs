@@ -178,16 +178,9 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
             .split
             .check()
             .map_err(|e| anyhow::anyhow!("{}", flag_error(&e.to_string())))?;
-        config.run[0].check("--", config.n_train()).map_err(|e| {
-            anyhow::anyhow!(
-                "{}",
-                e.to_string()
-                    .replace("--n_", "--n-")
-                    .replace("--early_stopping", "--early-stopping")
-                    .replace("--label_smoothing", "--label-smoothing")
-                    .replace("--gce_q", "--gce-q")
-            )
-        })?;
+        config.run[0]
+            .check("--", config.n_train())
+            .map_err(|e| anyhow::anyhow!("{}", run_flag_error(&e.to_string())))?;
     }
     if let Some(save) = &a.save {
         check_save(save, config.run.len())?;
@@ -197,7 +190,31 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         threads: default_threads(a.threads)?,
         save: a.save,
     };
-    run(&config, &a.data, &a.fetch, &opts)
+    // The settings are checked again against the images the data holds: errors
+    // that name a field are named as above.
+    run(&config, &a.data, &a.fetch, &opts).map_err(|e| {
+        let msg = e.to_string();
+        match (e.downcast_ref::<onelayer::Error>(), &a.config) {
+            (Some(onelayer::Error::Config(_)), Some(path)) => {
+                anyhow::anyhow!("config {}: {msg}", path.display())
+            }
+            (Some(onelayer::Error::Config(_)), None) => {
+                anyhow::anyhow!(
+                    "{}",
+                    run_flag_error(&flag_error(&msg.replace("run[0].", "--")))
+                )
+            }
+            _ => e,
+        }
+    })
+}
+
+/// A run's field as its flag (`--n_batch` → `--n-batch`).
+fn run_flag_error(msg: &str) -> String {
+    msg.replace("--n_", "--n-")
+        .replace("--early_stopping", "--early-stopping")
+        .replace("--label_smoothing", "--label-smoothing")
+        .replace("--gce_q", "--gce-q")
 }
 
 /// Fails early, before any training, when `--save` cannot be honoured.

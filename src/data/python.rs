@@ -120,6 +120,13 @@ pub fn parse_meta(file: &FileRef, bytes: &[u8]) -> Result<Vec<String>, DataError
     };
     match names {
         Some(n) if n.len() == K && n.iter().all(|s| !s.is_empty()) => Ok(n),
+        Some(n) if n.len() == K => Err(DataError::BadClassNames {
+            file: file.clone(),
+            found: format!(
+                "{K} names of which name {} is empty; every class needs a name",
+                n.iter().position(String::is_empty).unwrap_or_default()
+            ),
+        }),
         Some(n) => Err(DataError::BadClassNames {
             file: file.clone(),
             found: format!("{} names", n.len()),

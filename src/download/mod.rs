@@ -21,6 +21,13 @@ pub use http::fetch;
 /// The environment variable that overrides the archive's URL (for mirrors).
 pub const URL_ENV: &str = "ONELAYER_CIFAR10_URL";
 
+/// The default of [`DownloadSpec::timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The bytes of the body that must arrive within [`DownloadSpec::timeout`] (at
+/// least 0.5 KiB/s for the default), else the transfer counts as stalled.
+pub const STALL_BYTES: u64 = 16 << 10;
+
 /// Which version of the data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -50,6 +57,14 @@ impl Format {
     /// The official URL, on the data set's home page.
     pub fn official_url(self) -> String {
         format!("https://www.cs.toronto.edu/~kriz/{}", self.archive_name())
+    }
+
+    /// The size in bytes of the official archive.
+    pub fn official_size(self) -> u64 {
+        match self {
+            Format::Binary => 170_052_171,
+            Format::Python => 170_498_071,
+        }
     }
 
     /// The published md5 of the official archive.
@@ -101,6 +116,12 @@ pub struct DownloadSpec {
     pub md5: String,
     /// Which version it is.
     pub format: Format,
+    /// The archive's size in bytes, when known: a body longer than it is refused
+    /// (else any body longer than 1 GiB is).
+    pub size: Option<u64>,
+    /// How long to wait for a connection, for the response, and for each
+    /// [`STALL_BYTES`] of the body before the transfer counts as stalled.
+    pub timeout: Duration,
     /// Requests made before giving up on an interrupted transfer, ≥ 1.
     pub attempts: u32,
     /// Pause before a retry (multiplied by the attempt number).
@@ -119,6 +140,8 @@ impl DownloadSpec {
             url: url.unwrap_or_else(|| format.official_url()),
             md5: format.official_md5().to_string(),
             format,
+            size: Some(format.official_size()),
+            timeout: DEFAULT_TIMEOUT,
             attempts: 5,
             retry_delay: Duration::from_secs(2),
         }
@@ -183,6 +206,28 @@ pub enum DownloadError {
         expected: Option<u64>,
         /// The last failure.
         reason: String,
+    },
+    /// The server sent more bytes than the archive has.
+    #[error(
+        "{url}: the server sent more than the {limit} bytes the archive has; the partial \
+         download was deleted"
+    )]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The archive's size (or the largest accepted).
+        limit: u64,
+    },
+    /// What the server sent is not a gzip archive (an HTML page, for instance).
+    #[error(
+        "{url}: the server sent {found}, not a gzip archive; it was deleted. Check the URL \
+         (--url or ${URL_ENV})"
+    )]
+    NotGzip {
+        /// The URL.
+        url: String,
+        /// What was sent instead, as far as its first bytes tell.
+        found: String,
     },
     /// The archive's md5 is not the expected one.
     #[error("{url}: md5 of the downloaded archive is {found}, expected {expected}; it was deleted")]

@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{FONT, Figure, msg};
+use super::{FONT, Figure, PlotError, msg};
 use crate::metrics::Confusion;
 
 /// Side of a cell, in pixels.
@@ -19,7 +19,26 @@ const TOP: u32 = 96;
 /// The colour of a full row share.
 const DARK: (u8, u8, u8) = (8, 48, 107);
 
-/// A confusion matrix with its class names and title, ready to draw.
+/// The most classes drawn: a matrix of 40 classes is a 3 016-pixel square, 27 MB
+/// as an RGB bitmap, and its cells still hold their counts legibly.
+pub const MAX_CLASSES: usize = 40;
+
+/// Fails, naming the count and the limit, when `k` classes are more than
+/// [`MAX_CLASSES`].
+pub fn check_classes(k: usize) -> Result<(), PlotError> {
+    if k > MAX_CLASSES {
+        return Err(PlotError::Draw {
+            figure: "confusion matrix".into(),
+            message: format!(
+                "{k} classes are more than the {MAX_CLASSES} a confusion matrix image can show"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A confusion matrix with its class names and title, ready to draw (at most
+/// [`MAX_CLASSES`] classes: drawing more fails, without allocating their bitmap).
 pub struct ConfusionFigure<'a> {
     /// The counts.
     pub confusion: &'a Confusion,
@@ -49,11 +68,16 @@ impl Figure for ConfusionFigure<'_> {
     }
 
     fn size(&self) -> (u32, u32) {
-        let k = self.confusion.k() as u32;
+        // Bounded: `draw` refuses more classes.
+        let k = self.confusion.k().min(MAX_CLASSES) as u32;
         (LEFT + k * CELL + 16, TOP + k * CELL + 16)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        check_classes(self.confusion.k()).map_err(|e| match e {
+            PlotError::Draw { message, .. } => message,
+            e => e.to_string(),
+        })?;
         area.fill(&WHITE).map_err(msg)?;
         let text = |size: u32, h: HPos, color: &RGBColor| TextStyle {
             font: (FONT, size).into_font(),
@@ -137,5 +161,28 @@ mod tests {
             .filter(|&(dx, dy)| img.get_pixel(x as u32 + dx, y as u32 + dy).0[0] > 128)
             .count();
         assert!(inked > 10, "{inked} light pixels for the count");
+    }
+
+    #[test]
+    fn more_classes_than_drawn_fail_without_their_bitmap() {
+        let k = 1000;
+        let c = Confusion::from_pairs(k, &[0, 999], &[999, 0]).unwrap();
+        let names: Vec<String> = (0..k).map(|i| format!("c{i}")).collect();
+        let fig = ConfusionFigure {
+            confusion: &c,
+            class_names: &names,
+            title: "t".into(),
+        };
+        let (w, h) = fig.size();
+        assert!(w as usize * h as usize * 3 < 30_000_000, "{w}×{h}");
+        for e in [
+            super::super::to_png(&fig).unwrap_err(),
+            super::super::to_svg(&fig).unwrap_err(),
+            check_classes(k).unwrap_err(),
+        ] {
+            let e = e.to_string();
+            assert!(e.contains("1000 classes") && e.contains("40"), "{e}");
+        }
+        check_classes(MAX_CLASSES).unwrap();
     }
 }

@@ -89,8 +89,46 @@ impl Quantity {
     }
 }
 
+/// The most points a series draws: a longer history is decimated to the lowest
+/// and highest value of each of `MAX_POINTS / 2` runs of epochs, which keeps
+/// its spikes and its envelope (the figure is 820 pixels wide).
+pub const MAX_POINTS: usize = 2000;
+
+/// The largest magnitude a curve shows. A value beyond it (no training gives
+/// one) is left out of the figure, so that the axes and their padding stay
+/// finite and apart.
+pub const MAX_SHOWN: f64 = 1e300;
+
+/// Whether `v` is drawn: finite and at most [`MAX_SHOWN`] in magnitude.
+fn shown(v: f64) -> bool {
+    v.is_finite() && v.abs() <= MAX_SHOWN
+}
+
+/// `(epoch from 1, scale · value)` of the values shown, at most [`MAX_POINTS`].
 fn points(v: &[f64], scale: f64) -> Vec<(i32, f64)> {
-    (1..).zip(v).map(|(e, &y)| (e, scale * y)).collect()
+    let all = (1..=i32::MAX)
+        .zip(v)
+        .map(|(e, &y)| (e, scale * y))
+        .filter(|&(_, y)| shown(y));
+    if v.len() <= MAX_POINTS {
+        return all.collect();
+    }
+    let all: Vec<(i32, f64)> = all.collect();
+    let run = all.len().div_ceil(MAX_POINTS / 2).max(1);
+    let mut out = Vec::with_capacity(MAX_POINTS);
+    for chunk in all.chunks(run) {
+        let lowest = chunk.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+        let highest = chunk.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+        if let (Some(&lo), Some(&hi)) = (lowest, highest) {
+            // In epoch order; once when the run is flat.
+            let (a, b) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
+            out.push(a);
+            if b.0 != a.0 {
+                out.push(b);
+            }
+        }
+    }
+    out
 }
 
 /// The figure of one run's training and validation `q` over the epochs, titled
@@ -164,19 +202,23 @@ pub fn validation_loss_figure(runs: &[RunResult]) -> Curves {
     }
 }
 
-/// The y range covering every finite value, padded by 5 % (±0.5 around a
-/// single value; 0–1 when there is none), clamped to 0–100 for percentages.
+/// The y range covering every value shown (finite, at most [`MAX_SHOWN`] in
+/// magnitude), padded by 5 % (around a single value: ±0.5, or ±0.1 % of its
+/// magnitude when that is more; 0–1 when there is none), clamped to 0–100 for
+/// percentages. Its ends are always finite and apart.
 pub fn y_range(p: &Panel) -> (f64, f64) {
     let values = p.series.iter().flat_map(|s| s.points.iter().map(|q| q.1));
     let (lo, hi) = values
-        .filter(|v| v.is_finite())
+        .filter(|&v| shown(v))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
         });
+    let magnitude = lo.abs().max(hi.abs());
     let (lo, hi) = if lo > hi {
         (0.0, 1.0)
-    } else if hi - lo < 1e-12 {
-        (lo - 0.5, hi + 0.5)
+    } else if hi - lo < 1e-12_f64.max(1e-9 * magnitude) {
+        let half = 0.5_f64.max(1e-3 * magnitude);
+        (lo - half, hi + half)
     } else {
         let pad = 0.05 * (hi - lo);
         (lo - pad, hi + pad)
@@ -272,6 +314,16 @@ fn decimals(span: f64) -> usize {
     }
 }
 
+/// A y tick's text: `d` decimals, or 3 significant digits in exponent form for
+/// magnitudes of a million and more.
+fn tick_label(v: f64, d: usize) -> String {
+    if v.abs() >= 1e6 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.d$}")
+    }
+}
+
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<(), String> {
     let (legend, (y0, y1)) = legend_place(p);
     let x1 = x_max(p);
@@ -291,7 +343,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         .axis_desc_style((FONT, 17))
         .light_line_style(RGBColor(240, 240, 240))
         .bold_line_style(RGBColor(215, 215, 215))
-        .y_label_formatter(&|v| format!("{v:.d$}"))
+        .y_label_formatter(&|v| tick_label(*v, d))
         .draw()
         .map_err(msg)?;
     for s in &p.series {

@@ -217,6 +217,15 @@ impl SearchConfig {
         let qs = or_base(&self.space.gce_q, self.base.gce_q);
         let settings: Vec<Setting> = match self.random {
             None => {
+                let sizes = [
+                    ("lambda", self.space.lambda.len()),
+                    ("eta", self.space.eta.len()),
+                    ("n_batch", batches.len()),
+                    ("schedule", schedules.len()),
+                    ("label_smoothing", smoothings.len()),
+                    ("gce_q", qs.len()),
+                ];
+                check_grid_size(&sizes)?;
                 let mut all = vec![];
                 for &l in &self.space.lambda {
                     for &e in &self.space.eta {
@@ -282,8 +291,33 @@ impl SearchConfig {
     }
 }
 
-/// The most runs a random search may draw.
+/// The most runs a search may have: the grid's points, or a random search's draws.
 pub const MAX_RUNS: usize = 100_000;
+
+/// Fails unless the grid of the lists of `sizes` (field, values listed) has at
+/// most [`MAX_RUNS`] points; the product is computed before any point is.
+fn check_grid_size(sizes: &[(&str, usize)]) -> Result<(), ConfigError> {
+    let points = sizes
+        .iter()
+        .try_fold(1usize, |acc, &(_, n)| acc.checked_mul(n));
+    if points.is_some_and(|p| p <= MAX_RUNS) {
+        return Ok(());
+    }
+    let factors: Vec<String> = sizes
+        .iter()
+        .filter(|&&(_, n)| n > 1)
+        .map(|(field, n)| format!("{n} {field}"))
+        .collect();
+    let count = points.map_or_else(|| "more than 2^64".to_string(), |p| p.to_string());
+    Err(ConfigError::Invalid {
+        field: "space".into(),
+        reason: format!(
+            "the grid has {count} points ({}), more than the {MAX_RUNS} a search may run; \
+             list fewer values, or draw some with [random]",
+            factors.join(" × ")
+        ),
+    })
+}
 
 fn or_base<T: Copy>(list: &[T], base: T) -> Vec<T> {
     if list.is_empty() {

@@ -113,3 +113,96 @@ fn allow_modified_accepts_data_whose_md5_differs() {
     assert!(out.status.success(), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("passed"));
 }
+
+/// A python folder whose batches hold `sizes` images (batch 1, batch 2, test).
+fn small_python_folder(dir: &Path, sizes: [usize; 3]) {
+    let style = fixtures::STYLES[0];
+    fixtures::write(
+        dir,
+        "batches.meta",
+        &fixtures::meta_pickle(style, &fixtures::CLASS_NAMES),
+    );
+    for ((name, n), seed) in ["data_batch_1", "data_batch_2", "test_batch"]
+        .into_iter()
+        .zip(sizes)
+        .zip(30..)
+    {
+        let (px, lb) = fixtures::synthetic(n, seed);
+        fixtures::write(dir, name, &fixtures::good_pickle(style, &px, &lb));
+    }
+}
+
+#[test]
+fn data_too_small_for_the_settings_is_refused_with_the_numbers() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("small");
+    small_python_folder(&data, [5, 5, 5]);
+    let out = t.path().join("out");
+    let train = |extra: &[&str]| {
+        let args = [
+            &[
+                "train",
+                "--data",
+                data.to_str().unwrap(),
+                "--allow-modified",
+                "--n-epochs",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ][..],
+            extra,
+        ]
+        .concat();
+        onelayer(&args, t.path())
+    };
+    // The default mini-batch of 100 is larger than the 5 images there are.
+    assert_one_line_error(&train(&[]), &["--n-batch", "100", "only 5 images"]);
+    // 10 images held out of 5.
+    let o = train(&["--val-size", "10", "--n-batch", "1"]);
+    assert_one_line_error(&o, &["--val-size", "10", "only 5", "data_batch_1"]);
+    // Every image held out leaves none to train on.
+    let o = train(&["--val-size", "5", "--n-batch", "1"]);
+    assert_one_line_error(&o, &["--val-size", "5", "only 5"]);
+    // Within the data: trains.
+    let o = train(&["--val-size", "2", "--n-batch", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The same through a config file names the file and the field.
+    let cfg = t.path().join("exp.toml");
+    std::fs::write(
+        &cfg,
+        "[[run]]\nlambda = 0.0\neta = 0.01\nn_epochs = 1\nn_batch = 50\n",
+    )
+    .unwrap();
+    let o = onelayer(
+        &[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--allow-modified",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        t.path(),
+    );
+    assert_one_line_error(&o, &["exp.toml", "run[0].n_batch", "50", "only 5 images"]);
+
+    // Two batches of 5 images: the default hold-out of 1000 leaves none to train
+    // on (and the gradient check none to check).
+    let o = train(&["--train-batches", "1,2", "--n-batch", "1"]);
+    assert_one_line_error(&o, &["--val-size", "1000", "only 10"]);
+    // An empty batch is refused by the reader, naming the file.
+    let empty = t.path().join("empty");
+    small_python_folder(&empty, [0, 5, 5]);
+    let o = onelayer(
+        &[
+            "gradcheck",
+            "--data",
+            empty.to_str().unwrap(),
+            "--allow-modified",
+        ],
+        t.path(),
+    );
+    assert_one_line_error(&o, &["data_batch_1", "(0, 3072)"]);
+}

@@ -234,6 +234,19 @@ fn class_names_files_that_do_not_hold_ten_names() {
         msg.contains("batches.meta") && msg.contains("9 names"),
         "{msg}"
     );
+    // Ten names, one of them empty: the empty one is named.
+    let mut names = CLASS_NAMES;
+    names[4] = "";
+    fixtures::write(
+        t.path(),
+        "batches.meta",
+        &fixtures::meta_pickle(STYLES[2], &names),
+    );
+    let (_, msg) = read_err(t.path(), &[BatchName::Test], &ALLOW);
+    assert!(
+        msg.contains("batches.meta") && msg.contains("name 4 is empty"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -116,3 +116,58 @@ fn the_validation_figure_zooms_on_the_steady_runs() {
     let fig = validation_loss_figure(&results.runs[1..]);
     assert_eq!(fig.panels.len(), 1);
 }
+
+#[test]
+fn extreme_values_give_finite_distinct_axes_and_draw() {
+    for loss in [
+        vec![f64::MAX],
+        vec![f64::MAX, f64::MAX],
+        vec![1e300, 1e300],
+        vec![-1e300, 1e300],
+        vec![1.0, f64::MAX, 2.0],
+        vec![1e20, 1e20],
+        vec![1e20, 1e20 + 1e5],
+    ] {
+        let h = history(&loss, 0.0, 0.0, &vec![0.5; loss.len()], 0.0);
+        let r = run(0.1, 0.01, h);
+        for q in Quantity::ALL {
+            let fig = run_figure(&r, q);
+            let (lo, hi) = y_range(&fig.panels[0]);
+            assert!(
+                lo.is_finite() && hi.is_finite() && lo < hi,
+                "{loss:?}: {lo}..{hi}"
+            );
+            let (_, (lo, hi)) = legend_place(&fig.panels[0]);
+            assert!(
+                lo.is_finite() && hi.is_finite() && lo < hi,
+                "{loss:?}: {lo}..{hi}"
+            );
+            to_png(&fig).unwrap();
+            to_svg(&fig).unwrap();
+        }
+        to_png(&validation_loss_figure(&[r])).unwrap();
+    }
+}
+
+#[test]
+fn a_million_epochs_draw_a_bounded_number_of_points_keeping_the_extremes() {
+    let n = 1_000_000;
+    let mut loss: Vec<f64> = (0..n).map(|i| 2.0 - i as f64 / n as f64).collect();
+    loss[123_457] = 9.0;
+    loss[765_431] = -3.0;
+    let h = history(&loss, 0.0, 0.1, &vec![0.4; n], 0.0);
+    let r = run(0.0, 0.01, h);
+    let fig = run_figure(&r, Quantity::Loss);
+    let pts = &fig.panels[0].series[0].points;
+    assert!(pts.len() <= MAX_POINTS, "{} points", pts.len());
+    assert!(
+        pts.windows(2).all(|w| w[0].0 < w[1].0),
+        "not in epoch order"
+    );
+    assert!(pts.contains(&(123_458, 9.0)) && pts.contains(&(765_432, -3.0)));
+    assert_eq!(pts[0], (1, 2.0));
+    assert_eq!(x_max(&fig.panels[0]), n as i32);
+    let svg = to_svg(&fig).unwrap();
+    assert!(svg.len() < 2_000_000, "{} bytes of SVG", svg.len());
+    to_png(&validation_loss_figure(&[r])).unwrap();
+}
