@@ -158,7 +158,7 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
             crate::model::INIT_STD
         ),
         threads: 1,
-        kernels: crate::kernels::Isa::detect().name().into(),
+        kernels: crate::kernels::Isa::chosen().name().into(),
     };
     Ok(Prepared {
         train: normalizer.apply(train),

@@ -225,3 +225,62 @@ fn config_file_errors_name_the_file() {
         &["exp.toml", "train_batches"],
     );
 }
+
+#[test]
+fn an_instruction_set_the_cpu_lacks_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    let missing = if cfg!(target_arch = "x86_64") {
+        "neon"
+    } else {
+        "avx2"
+    };
+    fails_with(
+        &["train", "--isa", missing, "--out", o],
+        &["--isa", missing, "this CPU has no", "portable"],
+    );
+    fails_with(
+        &["train", "--isa", "sse9", "--out", o],
+        &["--isa", "sse9", "avx2, neon, portable"],
+    );
+    let o2 = common::onelayer()
+        .args(["train", "--out", o])
+        .env("ONELAYER_ISA", missing)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o2.stderr);
+    assert!(!o2.status.success() && o2.status.code() != Some(101));
+    assert!(
+        err.contains("ONELAYER_ISA") && err.contains(missing),
+        "{err}"
+    );
+    assert!(empty_or_absent(&out));
+}
+
+#[test]
+fn the_chosen_instruction_set_runs_and_is_recorded() {
+    let Some(data) = common::real_data() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    for isa in ["portable", "avx2"] {
+        if isa == "avx2" && !(cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx2"))
+        {
+            continue;
+        }
+        let out = tmp.path().join(isa);
+        let o = common::onelayer()
+            .args(["train", "--n-epochs", "1", "--isa", isa, "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let results = std::fs::read_to_string(out.join("results.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&results).unwrap();
+        let kernels = v.pointer("/setup/kernels").and_then(|k| k.as_str());
+        assert_eq!(kernels, Some(isa), "{results}");
+    }
+}

@@ -22,6 +22,25 @@ mod search;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Instruction set of the kernels: amx, avx512, avx2, neon or portable
+    /// (default: $ONELAYER_ISA, else the widest this CPU has).
+    #[arg(long, global = true, value_name = "ISA")]
+    isa: Option<String>,
+}
+
+/// Chooses the kernels' instruction set from `--isa`, else `$ONELAYER_ISA`; an
+/// error names the flag or variable, the value and what this CPU has.
+fn choose_isa(flag: Option<&str>) -> anyhow::Result<()> {
+    let env = std::env::var("ONELAYER_ISA").ok().filter(|v| !v.is_empty());
+    let (source, name) = match (flag, env.as_deref()) {
+        (Some(v), _) => ("--isa", v),
+        (None, Some(v)) => ("ONELAYER_ISA", v),
+        (None, None) => return Ok(()),
+    };
+    let isa =
+        onelayer::kernels::Isa::named(name).map_err(|e| anyhow::anyhow!("{source} {name}: {e}"))?;
+    onelayer::kernels::choose(Some(isa));
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +116,10 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    if let Err(e) = choose_isa(cli.isa.as_deref()) {
+        eprintln!("error: {}", one_line(&e));
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Reproduce(a) => reproduce::reproduce(a),
         Command::Train(a) => reproduce::train(*a),

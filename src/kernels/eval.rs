@@ -195,7 +195,11 @@ fn group_sums(
             panel::softmax_rows(isa, &scratch.by_row, n, terms);
             runs
         }
-        None => panel_scores(isa, panel_buf, wb, (x, d), s, Some(terms)),
+        None => {
+            scratch.by_row.resize(m, [0.0; panel::GROUP]);
+            let terms = (terms, &mut scratch.by_row[..]);
+            panel_scores(isa, panel_buf, wb, (x, d), s, Some(terms))
+        }
     };
     out.clear();
     out.resize(runs, (0.0, 0));

@@ -63,6 +63,46 @@ impl Isa {
         Isa(Kind::Portable, None)
     }
 
+    /// The instruction set named `name` (one of [`Isa::NAMES`]), if this CPU has it:
+    /// `"amx"` is AVX-512 with the AMX tiles, `"avx512"` AVX-512 without them. The
+    /// error names what was asked and what this CPU has.
+    pub fn named(name: &str) -> Result<Isa, IsaError> {
+        let found = Isa::available()
+            .into_iter()
+            .find(|isa| isa.choice() == name);
+        match found {
+            Some(isa) => Ok(isa),
+            None if Isa::NAMES.contains(&name) => Err(IsaError::Unsupported {
+                asked: name.to_string(),
+                available: Isa::available().iter().map(Isa::choice).collect(),
+            }),
+            None => Err(IsaError::Unknown {
+                asked: name.to_string(),
+            }),
+        }
+    }
+
+    /// The names [`Isa::named`] takes.
+    pub const NAMES: [&'static str; 5] = ["amx", "avx512", "avx2", "neon", "portable"];
+
+    /// Every instruction set this CPU has, the widest first.
+    pub fn available() -> Vec<Isa> {
+        let best = Isa::detect();
+        let mut v = vec![best];
+        v.extend(best.has_tiles().then(|| best.without_tiles()));
+        v.extend(Isa::avx2().filter(|i| i.name() != best.name()));
+        if best.name() != "portable" {
+            v.push(Isa::portable());
+        }
+        v
+    }
+
+    /// The name [`Isa::named`] takes for this instruction set: [`Isa::name`], but
+    /// `"amx"` for AVX-512 with the tiles.
+    pub fn choice(&self) -> &'static str {
+        if self.has_tiles() { "amx" } else { self.name() }
+    }
+
     /// The same vector instructions without the AMX tiles.
     pub fn without_tiles(self) -> Isa {
         Isa(self.0, None)
@@ -135,6 +175,27 @@ impl Isa {
     }
 }
 
+/// An instruction set that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IsaError {
+    /// The name is none of [`Isa::NAMES`].
+    #[error(
+        "unknown instruction set `{asked}` (expected one of amx, avx512, avx2, neon, portable)"
+    )]
+    Unknown {
+        /// The name asked for.
+        asked: String,
+    },
+    /// This CPU lacks the instruction set.
+    #[error("this CPU has no {asked} (it has: {})", available.join(", "))]
+    Unsupported {
+        /// The name asked for.
+        asked: String,
+        /// What this CPU has, by [`Isa::choice`], the widest first.
+        available: Vec<&'static str>,
+    },
+}
+
 /// The coefficients of one update: `G: nb×m` (image-major) and its row sums
 /// `gsum = G 1`, `1/n`, per row `η` and `2λ`, per column `a` and `β`.
 pub(crate) struct Step<'a> {
@@ -159,8 +220,10 @@ fn update_avx2(t: Avx2, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
     update::<_, 5, 5, 2>(t, w, step, x, d)
 }
 
-/// The update in blocks of `MR` weight rows (while they last, then `MR2`, then
-/// one) × `VW` vectors of columns.
+/// The update in blocks of `VW` vectors of columns, and in each block the rows in
+/// tiles of `MR` rows while they last, then `MR2`, then one: the images' columns
+/// of a block are loaded from memory once, then stay in the L1 cache for every
+/// tile of rows.
 #[inline(always)]
 fn update<L: Lanes, const MR: usize, const MR2: usize, const VW: usize>(
     l: L,
@@ -169,55 +232,54 @@ fn update<L: Lanes, const MR: usize, const MR2: usize, const VW: usize>(
     x: &[u8],
     d: usize,
 ) {
-    let m = step.eta.len();
-    let mut r = 0;
-    while r + MR <= m {
-        update_rows::<L, MR, VW>(l, &mut w[r * d..(r + MR) * d], r, step, x, d);
-        r += MR;
-    }
-    while r + MR2 <= m {
-        update_rows::<L, MR2, VW>(l, &mut w[r * d..(r + MR2) * d], r, step, x, d);
-        r += MR2;
-    }
-    while r < m {
-        update_rows::<L, 1, VW>(l, &mut w[r * d..(r + 1) * d], r, step, x, d);
-        r += 1;
-    }
-}
-
-/// Updates the `MR` rows `w: MR×d` that start at stacked row `r0`.
-#[inline(always)]
-fn update_rows<L: Lanes, const MR: usize, const VW: usize>(
-    l: L,
-    w: &mut [f32],
-    r0: usize,
-    step: &Step,
-    x: &[u8],
-    d: usize,
-) {
     let width = VW * L::N;
     let mut o = 0;
     while o + width <= d {
-        update_block::<L, MR, VW>(l, w, r0, o, step, x, d);
+        update_columns::<L, MR, MR2, VW>(l, w, o, step, x, d);
         o += width;
     }
     while o + L::N <= d {
-        update_block::<L, MR, 1>(l, w, r0, o, step, x, d);
+        update_columns::<L, MR, MR2, 1>(l, w, o, step, x, d);
         o += L::N;
     }
     let m = step.eta.len();
     let nb = step.g.len() / m;
     for j in o..d {
-        for k in 0..MR {
-            let r = r0 + k;
+        for r in 0..m {
             let acc: f32 = (0..nb)
                 .map(|i| step.g[i * m + r] * f32::from(x[i * d + j]))
                 .sum();
             let t = acc * step.a[j] - step.gsum[r] * step.beta[j];
-            let wv = &mut w[k * d + j];
+            let wv = &mut w[r * d + j];
             let grad = t * step.inv_n + step.two_lambda[r] * *wv;
             *wv += -step.eta[r] * grad;
         }
+    }
+}
+
+/// Columns `o .. o + VW·N` of every row, in tiles of `MR`, then `MR2`, then one row.
+#[inline(always)]
+fn update_columns<L: Lanes, const MR: usize, const MR2: usize, const VW: usize>(
+    l: L,
+    w: &mut [f32],
+    o: usize,
+    step: &Step,
+    x: &[u8],
+    d: usize,
+) {
+    let m = step.eta.len();
+    let mut r = 0;
+    while r + MR <= m {
+        update_block::<L, MR, VW>(l, &mut w[r * d..(r + MR) * d], r, o, step, x, d);
+        r += MR;
+    }
+    while r + MR2 <= m {
+        update_block::<L, MR2, VW>(l, &mut w[r * d..(r + MR2) * d], r, o, step, x, d);
+        r += MR2;
+    }
+    while r < m {
+        update_block::<L, 1, VW>(l, &mut w[r * d..(r + 1) * d], r, o, step, x, d);
+        r += 1;
     }
 }
 

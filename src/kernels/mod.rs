@@ -72,8 +72,8 @@ mod simd;
 use ndarray::{Array1, Array2, Axis, concatenate};
 
 pub use eval::{Team, TeamMember};
-pub use micro::Isa;
 use micro::Step;
+pub use micro::{Isa, IsaError};
 
 use crate::loss::Loss;
 use crate::model::Model;
@@ -190,9 +190,27 @@ pub struct Workspace {
     tiles: Option<amx::Quantized>,
 }
 
+/// The instruction set [`Isa::chosen`] returns, once [`choose`] set one.
+static CHOSEN: std::sync::RwLock<Option<Isa>> = std::sync::RwLock::new(None);
+
+/// Makes `isa` the instruction set of every [`Workspace::default`] of this
+/// process from now on (`None`: the widest the CPU has again).
+pub fn choose(isa: Option<Isa>) {
+    *CHOSEN.write().unwrap_or_else(|e| e.into_inner()) = isa;
+}
+
+impl Isa {
+    /// The instruction set last given to [`choose`], else [`Isa::detect`]'s.
+    pub fn chosen() -> Isa {
+        let chosen = *CHOSEN.read().unwrap_or_else(|e| e.into_inner());
+        chosen.unwrap_or_else(Isa::detect)
+    }
+}
+
 impl Default for Workspace {
+    /// A workspace on [`Isa::chosen`].
     fn default() -> Workspace {
-        Workspace::with_isa(Isa::detect())
+        Workspace::with_isa(Isa::chosen())
     }
 }
 
@@ -363,15 +381,15 @@ impl Workspace {
 /// `s = X Wᵀ + b`, the scores `n×m` (image-major) of the images `x: n×d` under the
 /// folded weights `wb`: 16 images at a time transposed into `panel`, each panel's
 /// scores by [`panel::scores`] while the next group of images is fetched. With
-/// `terms` (then `n ≤ 16`), also the softmax terms of the leading runs it returns
-/// the number of.
+/// `terms` (then `n ≤ 16`), also the softmax terms of every run (see
+/// [`panel::Terms`]); returns the number of runs with terms.
 fn panel_scores(
     isa: Isa,
     panel: &mut Vec<u8>,
     wb: panel::Weights,
     (x, d): (&[u8], usize),
     s: &mut [f32],
-    mut terms: Option<panel::SoftmaxTerms>,
+    mut terms: Option<panel::Terms>,
 ) -> usize {
     let m = wb.b.len();
     let group = panel::GROUP * d;

@@ -37,6 +37,13 @@ pub(crate) fn transpose(isa: super::Isa, x: &[u8], d: usize, rows: usize, panel:
                 j0 += 4 * GROUP;
             }
         }
+        if let super::micro::Kind::Avx2(t) = isa.0 {
+            while j0 + 2 * GROUP <= full {
+                // SAFETY: the token proves AVX2 was detected.
+                unsafe { transpose_block2(t, x, d, rows, j0, panel) };
+                j0 += 2 * GROUP;
+            }
+        }
         while j0 < full {
             // SAFETY: SSE2 is part of x86-64.
             unsafe { transpose_block(x, d, rows, j0, panel) };
@@ -107,6 +114,38 @@ fn transpose_block(x: &[u8], d: usize, rows: usize, j0: usize, panel: &mut [u8])
 /// `BIT_REVERSE[i]` (and column `c` is in vector `BIT_REVERSE[c]`).
 #[cfg(target_arch = "x86_64")]
 const BIT_REVERSE: [usize; 16] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
+
+/// Columns `j0 .. j0 + 32` of [`transpose`]: two 16×16 blocks side by side, one
+/// in each 128-bit lane, transposed by the rounds of [`transpose_block`] on 256-bit
+/// vectors; each lane then holds one column of its block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn transpose_block2(_: Avx2, x: &[u8], d: usize, rows: usize, j0: usize, panel: &mut [u8]) {
+    use std::arch::x86_64::*;
+    let mut a = [_mm256_setzero_si256(); 16];
+    for (r, v) in a.iter_mut().enumerate().take(rows) {
+        let src = &x[r * d + j0..r * d + j0 + 2 * GROUP];
+        // SAFETY: `src` holds 32 readable bytes (unaligned load).
+        *v = unsafe { _mm256_loadu_si256(src.as_ptr().cast::<__m256i>()) };
+    }
+    let a = round!(a, _mm256_unpacklo_epi8, _mm256_unpackhi_epi8);
+    let a = round!(a, _mm256_unpacklo_epi16, _mm256_unpackhi_epi16);
+    let a = round!(a, _mm256_unpacklo_epi32, _mm256_unpackhi_epi32);
+    let a = round!(a, _mm256_unpacklo_epi64, _mm256_unpackhi_epi64);
+    // Lane L of a[BIT_REVERSE[c]] is column j0 + 16 L + c.
+    for (v, &col) in a.iter().zip(&BIT_REVERSE) {
+        let halves = [
+            _mm256_castsi256_si128(*v),
+            _mm256_extracti128_si256::<1>(*v),
+        ];
+        for (lane, h) in halves.into_iter().enumerate() {
+            let at = (j0 + GROUP * lane + col) * GROUP;
+            let dst = &mut panel[at..at + GROUP];
+            // SAFETY: `dst` holds 16 writable bytes (unaligned store).
+            unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast::<__m128i>(), h) };
+        }
+    }
+}
 
 /// Columns `j0 .. j0 + 64` of [`transpose`]: four 16×16 blocks side by side, one
 /// in each 128-bit lane, transposed by the rounds of [`transpose_block`] on 512-bit
@@ -188,24 +227,27 @@ pub(crate) fn softmax_terms(s: &[f32]) -> (f32, f32) {
     (max, sum)
 }
 
+/// With the [`SoftmaxTerms`] to compute, the scores by row, `m × 16` (row `r`,
+/// image `c`), where the tiles leave them for [`softmax_tile`].
+pub(crate) type Terms<'a, 'b> = (SoftmaxTerms<'a>, &'b mut [[f32; GROUP]]);
+
 /// `s[c·m + r] = b[r] + Σ_j w[r·ld + j] panel[j·16 + c]` for the panel's images
 /// `c < rows` and every row `r < m = b.len()`; `s: rows×m`. With `terms`, also
-/// the [`SoftmaxTerms`] of a leading number of runs, which it returns (the runs
-/// whose rows fall in whole tiles; the others are left to [`softmax_terms`]).
+/// the [`SoftmaxTerms`] of every run, whose number it returns.
 pub(crate) fn scores(
     isa: super::Isa,
     wb: Weights,
     p: Panel,
     s: &mut [f32],
-    terms: Option<SoftmaxTerms>,
+    terms: Option<Terms>,
 ) -> usize {
     let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
     assert!(m > 0 && p.rows <= GROUP && wb.ld >= d && wb.w.len() == wb.ld * m);
     assert!(s.len() >= p.rows * m);
-    if let Some(t) = &terms {
+    if let Some((t, by_row)) = &terms {
         let runs = m / t.k.max(1);
         assert!(t.k > 0 && m % t.k == 0 && t.max.len() >= p.rows * runs);
-        assert!(t.sum.len() >= p.rows * runs);
+        assert!(t.sum.len() >= p.rows * runs && by_row.len() >= m);
     }
     match isa.0 {
         #[cfg(target_arch = "x86_64")]
@@ -223,70 +265,58 @@ pub(crate) fn scores(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn scores_avx512(
-    t: Avx512,
-    wb: Weights,
-    p: Panel,
-    s: &mut [f32],
-    terms: Option<SoftmaxTerms>,
-) -> usize {
+fn scores_avx512(t: Avx512, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
     tiles::<_, 20, 10, 1>(t, wb, p, s, terms)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn scores_avx2(
-    t: Avx2,
-    wb: Weights,
-    p: Panel,
-    s: &mut [f32],
-    terms: Option<SoftmaxTerms>,
-) -> usize {
-    tiles::<_, 6, 3, 2>(t, wb, p, s, terms)
+fn scores_avx2(t: Avx2, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+    // 5 rows × 16 images: 10 accumulators, 2 vectors of pixels and a broadcast
+    // weight of the 16 registers; 10, 20 or 40 rows are whole tiles.
+    tiles::<_, 5, 3, 2>(t, wb, p, s, terms)
 }
 
 /// The rows in tiles of `MR` rows while they last, then of `MR2`, then one by one;
 /// `H = 16 / N` vectors hold a pixel of the group's images. The first tile
-/// fetches `next`. Returns the number of leading runs whose softmax terms the
-/// tiles computed: those in tiles of a whole number of runs.
+/// fetches `next`. With `terms`, the tiles leave their scores by row, and the
+/// softmax terms of every run follow from them; returns the number of runs.
 #[inline(always)]
 fn tiles<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
     l: L,
     wb: Weights,
     p: Panel,
     s: &mut [f32],
-    mut terms: Option<SoftmaxTerms>,
+    mut terms: Option<Terms>,
 ) -> usize {
     let m = wb.b.len();
-    let k = terms.as_ref().map_or(0, |t| t.k);
-    let (mut p, mut r, mut covered) = (p, 0, terms.is_some());
-    let mut runs = 0;
+    let (mut p, mut r) = (p, 0);
     while r + MR <= m {
-        covered &= MR.is_multiple_of(k.max(1));
-        let t = terms.as_mut().filter(|_| covered);
-        tile::<L, MR, H>(l, wb, p, r, s, t);
+        let by_row = terms.as_mut().map(|(_, b)| &mut b[r..r + MR]);
+        tile::<L, MR, H>(l, wb, p, r, s, by_row);
         (p.next, r) = (&[], r + MR);
-        runs += if covered { MR / k } else { 0 };
     }
     while r + MR2 <= m {
-        covered &= MR2.is_multiple_of(k.max(1));
-        let t = terms.as_mut().filter(|_| covered);
-        tile::<L, MR2, H>(l, wb, p, r, s, t);
+        let by_row = terms.as_mut().map(|(_, b)| &mut b[r..r + MR2]);
+        tile::<L, MR2, H>(l, wb, p, r, s, by_row);
         (p.next, r) = (&[], r + MR2);
-        runs += if covered { MR2 / k } else { 0 };
     }
     while r < m {
-        covered &= k == 1;
-        let t = terms.as_mut().filter(|_| covered);
-        tile::<L, 1, H>(l, wb, p, r, s, t);
+        let by_row = terms.as_mut().map(|(_, b)| &mut b[r..r + 1]);
+        tile::<L, 1, H>(l, wb, p, r, s, by_row);
         (p.next, r) = (&[], r + 1);
-        runs += usize::from(covered);
     }
-    runs
+    match terms {
+        Some((mut t, by_row)) => {
+            softmax_tile(l, &by_row[..m], (0, p.rows, m), &mut t);
+            m / t.k
+        }
+        None => 0,
+    }
 }
 
-/// Rows `r0 .. r0 + MR` of the scores of the panel's images, and with `terms`
-/// (then `MR` is a multiple of `k` and so is `r0`) the softmax terms of its runs.
+/// Rows `r0 .. r0 + MR` of the scores of the panel's images, also by row into
+/// `by_row` (`MR × 16`) when given.
 #[inline(always)]
 fn tile<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -294,7 +324,7 @@ fn tile<L: Lanes, const MR: usize, const H: usize>(
     Panel { panel, rows, next }: Panel,
     r0: usize,
     s: &mut [f32],
-    terms: Option<&mut SoftmaxTerms>,
+    by_row: Option<&mut [[f32; GROUP]]>,
 ) {
     let m = b.len();
     let d = panel.len() / GROUP;
@@ -330,8 +360,8 @@ fn tile<L: Lanes, const MR: usize, const H: usize>(
             s[c * m + r0 + k] = v;
         }
     }
-    if let Some(t) = terms {
-        softmax_tile(l, &out, (r0, rows, m), t);
+    if let Some(by_row) = by_row {
+        by_row.copy_from_slice(&out);
     }
 }
 
@@ -372,7 +402,7 @@ fn softmax_rows_avx2(l: Avx2, out: &[[f32; GROUP]], rows: usize, t: &mut Softmax
     softmax_tile(l, out, (0, rows, out.len()), t)
 }
 
-/// The [`SoftmaxTerms`] of the runs in a tile's scores `out` (rows `r0 ..`), the
+/// The [`SoftmaxTerms`] of the runs in the scores `out` by row (rows `r0 ..`), the
 /// operations of [`softmax_terms`] in each lane.
 #[inline(always)]
 fn softmax_tile<L: Lanes>(

@@ -56,6 +56,9 @@ fn min_ps(a: f32, b: f32) -> f32 {
     if a < b { a } else { b }
 }
 
+/// 1.5·2²³: for `|v| < 2²²`, `(v + ROUND) − ROUND` is `v` rounded to the nearest
+/// integer, ties to even (the sum's last bit is worth 1).
+const ROUND: f32 = 12_582_912.0;
 /// Below this `e^x` is not a normal f32: [`exp_neg`] clamps its argument here.
 pub(super) const EXP_MIN: f32 = -87.336_54;
 pub(super) const LOG2_E: f32 = std::f32::consts::LOG2_E;
@@ -73,18 +76,20 @@ pub(super) const EXP_P: [f32; 6] = [
 ];
 
 /// `e^x` for `x ≤ 0` in f32 to about 1 ulp (Cephes' `expf`): `n = round(x log₂e)`,
-/// `r = x − n ln 2`, `e^x = 2ⁿ (1 + r + r² P(r))`, with fused multiply-adds. The
-/// vector versions ([`Lanes::exp`]) run the same operations in each lane, so that a
-/// value is the same whichever computes it. Arguments are clamped to
+/// `r = x − n ln 2`, `e^x = 2ⁿ (1 + r + r² P(r))`, each product rounded before its
+/// sum (no fused multiply-add: a CPU without one would call a slow software
+/// `fmaf`), and `n` rounded to the nearest integer by adding and subtracting
+/// [`ROUND`] (no `rintf` call). The vector versions ([`Lanes::exp`]) run the same
+/// operations in each lane, so that a value is the same whichever computes it. Arguments are clamped to
 /// `[EXP_MIN, 0]` (below [`EXP_MIN`] the result would not be a normal f32; above 0
 /// is outside the domain: a NaN among the scores can let a maximum miss +∞); NaN
 /// stays NaN.
 pub(crate) fn exp_neg(x: f32) -> f32 {
     let x = min_ps(0.0, max_ps(EXP_MIN, x));
-    let n = (x * LOG2_E).round_ties_even();
-    let r = (-LN2_C2).mul_add(n, (-LN2_C1).mul_add(n, x));
-    let p = EXP_P[1..].iter().fold(EXP_P[0], |p, &c| p.mul_add(r, c));
-    let p = p.mul_add(r * r, r) + 1.0;
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = (x - n * LN2_C1) - n * LN2_C2;
+    let p = EXP_P[1..].iter().fold(EXP_P[0], |p, &c| p * r + c);
+    let p = (p * (r * r) + r) + 1.0;
     // n ∈ [−126, 0] here (NaN becomes 0 and keeps p NaN).
     p * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }
@@ -212,20 +217,21 @@ impl Lanes for Avx2 {
     }
     #[inline(always)]
     fn exp(self, x: __m256) -> __m256 {
-        // SAFETY: AVX2 and FMA detected. The steps of `exp_neg`, lane by lane.
+        // SAFETY: AVX2 detected. The steps of `exp_neg`, lane by lane (rounding to
+        // nearest gives what adding and subtracting `ROUND` gives).
         unsafe {
             let x = _mm256_max_ps(_mm256_set1_ps(EXP_MIN), x);
             let x = _mm256_min_ps(_mm256_setzero_ps(), x);
             let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
                 _mm256_mul_ps(x, _mm256_set1_ps(LOG2_E)),
             );
-            let r = _mm256_fmadd_ps(_mm256_set1_ps(-LN2_C1), n, x);
-            let r = _mm256_fmadd_ps(_mm256_set1_ps(-LN2_C2), n, r);
+            let r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(LN2_C1)));
+            let r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(LN2_C2)));
             let mut p = _mm256_set1_ps(EXP_P[0]);
             for &c in &EXP_P[1..] {
-                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+                p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(c));
             }
-            let p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+            let p = _mm256_add_ps(_mm256_mul_ps(p, _mm256_mul_ps(r, r)), r);
             let p = _mm256_add_ps(p, _mm256_set1_ps(1.0));
             let e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
             _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32::<23>(e)))
@@ -312,13 +318,13 @@ impl Lanes for Avx512 {
             let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
                 _mm512_mul_ps(x, _mm512_set1_ps(LOG2_E)),
             );
-            let r = _mm512_fmadd_ps(_mm512_set1_ps(-LN2_C1), n, x);
-            let r = _mm512_fmadd_ps(_mm512_set1_ps(-LN2_C2), n, r);
+            let r = _mm512_sub_ps(x, _mm512_mul_ps(n, _mm512_set1_ps(LN2_C1)));
+            let r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(LN2_C2)));
             let mut p = _mm512_set1_ps(EXP_P[0]);
             for &c in &EXP_P[1..] {
-                p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+                p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(c));
             }
-            let p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
+            let p = _mm512_add_ps(_mm512_mul_ps(p, _mm512_mul_ps(r, r)), r);
             let p = _mm512_add_ps(p, _mm512_set1_ps(1.0));
             _mm512_scalef_ps(p, n)
         }
