@@ -14,7 +14,7 @@ python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
 "$py" -m pip install --quiet --upgrade pip
 "$py" -m pip install --quiet maturin pytest numpy safetensors
-"$work/venv/bin/maturin" build --release --quiet --out "$work/wheels"
+"$work/venv/bin/maturin" build --release --quiet --interpreter "$py" --out "$work/wheels"
 "$py" -m pip install --quiet "$work"/wheels/onelayer-*.whl
 # The installed `onelayer` command first on PATH; the tests run from outside the
 # repository so that `import onelayer` is the installed package.
