@@ -35,7 +35,9 @@ pub enum OutputError {
     },
     /// A path where an output goes is of the other kind (a file where a folder
     /// goes, or a folder where a file goes).
-    #[error("{path} is a {found} where onelayer writes a {wanted}: move it or choose another output folder")]
+    #[error(
+        "{path} is a {found} where onelayer writes a {wanted}: move it or choose another output folder"
+    )]
     Collision {
         /// The path.
         path: PathBuf,
@@ -542,6 +544,30 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_commit_killed_between_renames_is_finished_by_recover() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("out");
+        std::fs::create_dir_all(dir.join("run")).unwrap();
+        std::fs::write(dir.join("a.txt"), "old").unwrap();
+        std::fs::write(dir.join("run/b.txt"), "old").unwrap();
+        let mut st = Staging::new(&dir).unwrap();
+        st.write_bytes("a.txt", b"new").unwrap();
+        st.write_bytes("run/b.txt", b"new").unwrap();
+        st.commit_interrupted(1);
+        assert_eq!(std::fs::read(dir.join("run/b.txt")).unwrap(), b"old");
+        assert!(recover(&dir).unwrap());
+        for f in ["a.txt", "run/b.txt"] {
+            assert_eq!(std::fs::read(dir.join(f)).unwrap(), b"new", "{f}");
+        }
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.txt", "run"]);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! interrupted commit is finished by the next command, a closed pipe ends only
 //! the output.
 
+#[allow(clippy::duplicate_mod)]
 mod common;
+mod report_fixture;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -66,7 +68,13 @@ fn a_symlinked_run_folder_is_refused_and_nothing_outside_is_touched() {
     let link = out.join("mine");
     std::os::unix::fs::symlink(&outside, &link).unwrap();
     let o = run(&[
-        "train", "--name", "mine", "--data", "/nonexistent", "--out", s(&out),
+        "train",
+        "--name",
+        "mine",
+        "--data",
+        "/nonexistent",
+        "--out",
+        s(&out),
     ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
@@ -87,17 +95,30 @@ fn a_file_named_like_a_run_folder_fails_before_any_work() {
     std::fs::write(out.join("mine"), "a file").unwrap();
     // The data is missing: an error about the names comes before reading it.
     let o = run(&[
-        "train", "--name", "mine", "--data", "/nonexistent", "--out", s(&out),
+        "train",
+        "--name",
+        "mine",
+        "--data",
+        "/nonexistent",
+        "--out",
+        s(&out),
     ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(s(&out.join("results.json"))) && err.contains("folder where onelayer writes a file"),
+        err.contains(s(&out.join("results.json")))
+            && err.contains("folder where onelayer writes a file"),
         "{err}"
     );
     std::fs::remove_dir(out.join("results.json")).unwrap();
     let o = run(&[
-        "train", "--name", "mine", "--data", "/nonexistent", "--out", s(&out),
+        "train",
+        "--name",
+        "mine",
+        "--data",
+        "/nonexistent",
+        "--out",
+        s(&out),
     ]);
     let err = stderr(&o);
     assert!(
@@ -116,7 +137,11 @@ fn a_second_command_on_a_locked_folder_names_the_holder() {
     let lock = onelayer::io::OutputLock::acquire(&out, "onelayer search --out elsewhere").unwrap();
     let holder = format!("pid {}: onelayer search", std::process::id());
     let search = tmp.path().join("grid.toml");
-    std::fs::write(&search, "[grid]\nlambda = [0.0]\neta = [0.01]\nn_epochs = [1]\n").unwrap();
+    std::fs::write(
+        &search,
+        "[grid]\nlambda = [0.0]\neta = [0.01]\nn_epochs = [1]\n",
+    )
+    .unwrap();
     for args in [
         vec!["train", "--data", "/nonexistent", "--out", s(&out)],
         vec!["reproduce", "--data", "/nonexistent", "--out", s(&out)],
@@ -144,7 +169,15 @@ fn a_search_on_a_locked_folder_names_the_holder() {
     let out = tmp.path().join("out");
     let _lock = onelayer::io::OutputLock::acquire(&out, "onelayer train").unwrap();
     let cfg = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs/search-lambda.toml");
-    let o = run(&["search", "--config", s(&cfg), "--data", "/nonexistent", "--out", s(&out)]);
+    let o = run(&[
+        "search",
+        "--config",
+        s(&cfg),
+        "--data",
+        "/nonexistent",
+        "--out",
+        s(&out),
+    ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("in use") && err.contains(s(&out)), "{err}");
@@ -181,7 +214,12 @@ fn the_next_command_finishes_a_commit_killed_between_renames() {
     std::os::unix::fs::symlink(&outside, out.join(".onelayer-staging-link")).unwrap();
 
     let o = run(&["train", "--data", "/nonexistent", "--out", s(&out)]);
-    assert_eq!(o.status.code(), Some(1), "fails on the data: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "fails on the data: {}",
+        stderr(&o)
+    );
     for f in ["results.json", "run/W.npy", "run/b.npy"] {
         assert_eq!(std::fs::read_to_string(out.join(f)).unwrap(), "new", "{f}");
     }
@@ -194,25 +232,11 @@ fn the_next_command_finishes_a_commit_killed_between_renames() {
 fn report_into_a_closed_pipe_still_writes_and_exits_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("results");
-    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/report_fixture");
-    copy_dir(&fixture, &dir);
-    let _ = std::fs::remove_file(dir.join("report.html"));
+    std::fs::create_dir_all(&dir).unwrap();
+    report_fixture::write(&dir);
     let status = run_into_closed_pipe(&["report", s(&dir)]);
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(dir.join("report.html").is_file());
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -222,8 +246,16 @@ fn train_into_a_closed_pipe_still_saves_its_model() {
     let out = tmp.path().join("out");
     let save = tmp.path().join("saved.onelayer");
     let status = run_into_closed_pipe(&[
-        "train", "--data", s(&data), "--allow-modified", "--n-epochs", "1", "--out", s(&out),
-        "--save", s(&save),
+        "train",
+        "--data",
+        s(&data),
+        "--allow-modified",
+        "--n-epochs",
+        "1",
+        "--out",
+        s(&out),
+        "--save",
+        s(&save),
     ]);
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(save.is_file() && out.join("results.json").is_file());
@@ -237,12 +269,26 @@ fn save_onto_a_data_file_being_read_is_refused_before_training() {
     let before = std::fs::read(&batch).unwrap();
     let out = tmp.path().join("out");
     let o = run(&[
-        "train", "--data", s(&data), "--allow-modified", "--n-epochs", "1", "--out", s(&out),
-        "--save", s(&batch),
+        "train",
+        "--data",
+        s(&data),
+        "--allow-modified",
+        "--n-epochs",
+        "1",
+        "--out",
+        s(&out),
+        "--save",
+        s(&batch),
     ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("--save") && err.contains("data_batch_1.bin"), "{err}");
-    assert!(std::fs::read(&batch).unwrap() == before, "the data file was overwritten");
+    assert!(
+        err.contains("--save") && err.contains("data_batch_1.bin"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read(&batch).unwrap() == before,
+        "the data file was overwritten"
+    );
     assert!(!out.join("results.json").exists());
 }

@@ -69,7 +69,8 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     if read.class_names != *names {
         errln!(
             "warning: the data's class names {:?} differ from the model's {:?}",
-            read.class_names, names
+            read.class_names,
+            names
         );
     }
     let images = read

@@ -314,7 +314,13 @@ fn check_save_not_input(save: &Path, data: &Path) -> anyhow::Result<()> {
         for entry in std::fs::read_dir(data).into_iter().flatten().flatten() {
             let p = entry.path();
             if p.is_dir() {
-                inputs.extend(std::fs::read_dir(&p).into_iter().flatten().flatten().map(|e| e.path()));
+                inputs.extend(
+                    std::fs::read_dir(&p)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| e.path()),
+                );
             }
             inputs.push(p);
         }
