@@ -542,86 +542,34 @@ pub fn run_experiment(
 /// Writes `results.json`, `config.toml`, and under `dir/<run name>/` each run's
 /// `W.npy` and `b.npy` and the normalisation `mean.npy`, `std.npy` (float32), and
 /// the whole model as [`MODEL_FILE`] (see [`crate::modelfile`]).
-/// The files appear together, or not at all (see [`io::Staging`]); then the
-/// folders of runs that an earlier `results.json` there listed and these results
-/// do not are cleared (see [`commit_outputs`]).
+/// The files appear together, or not at all (see [`io::Staging`]). The folders
+/// of other runs already in `dir` (listed by an earlier `results.json`) are kept:
+/// `results.json` lists the runs of the last command.
 pub fn write_outputs(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>, OutputError> {
     let mut stage = io::Staging::new(dir)?;
     stage_outputs(&mut stage, exp)?;
-    Ok(commit_outputs(stage, exp)?.0)
+    stage.commit()
 }
 
-/// Commits `stage`, holding [`stage_outputs`] of `exp` (and maybe more), then
-/// clears the folders of the runs that an earlier `results.json` there listed and
-/// `exp` does not have: they lose the kinds of files a run folder gets (as the
-/// files written show), and go when nothing else is left in them. Returns the
-/// files written and the folders removed.
-pub fn commit_outputs(
-    stage: io::Staging,
-    exp: &Experiment,
-) -> Result<(Vec<PathBuf>, Vec<PathBuf>), OutputError> {
-    let dir = stage.dir().to_path_buf();
-    let previous = previous_runs(&dir);
-    let written = stage.commit()?;
-    let removed = remove_superseded(&dir, &previous, exp, &written);
-    Ok((written, removed))
-}
+/// The files of one run's folder that [`stage_outputs`] writes.
+pub const RUN_FILES: [&str; 5] = ["W.npy", "b.npy", "mean.npy", "std.npy", MODEL_FILE];
 
-/// The runs an earlier `results.json` in `dir` names (none if there is none or it
-/// cannot be read): the folders `remove_superseded` may clear after new outputs.
-fn previous_runs(dir: &Path) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(dir.join("results.json")) else {
-        return Vec::new();
-    };
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return Vec::new();
-    };
-    let runs = v.get("runs").and_then(|r| r.as_array());
-    runs.into_iter()
-        .flatten()
-        .filter_map(|r| r.get("name")?.as_str().map(String::from))
-        .collect()
-}
-
-/// After `exp`'s outputs were committed into `dir` (the files `written`): the
-/// folders of the `previous` runs that `exp` does not have lose the kinds of files
-/// a run folder gets (as `written` shows: weights, model, figures), and each
-/// folder left empty is removed, so that `dir` holds the runs its `results.json`
-/// lists. A folder holding other files stays, with them. Returns the folders
-/// removed.
-fn remove_superseded(
+/// Checks, before any work, that the outputs of runs named `runs` can go into
+/// `dir` (see [`io::check_target`]): no link, no file named like a run folder,
+/// no folder named like an output file.
+pub fn check_targets<'a>(
     dir: &Path,
-    previous: &[String],
-    exp: &Experiment,
-    written: &[PathBuf],
-) -> Vec<PathBuf> {
-    let current: Vec<&str> = exp.results.runs.iter().map(|r| r.name.as_str()).collect();
-    let kinds: std::collections::BTreeSet<&std::ffi::OsStr> = written
-        .iter()
-        .filter_map(|p| p.strip_prefix(dir).ok())
-        .filter(|rel| rel.components().count() == 2)
-        .filter_map(|rel| rel.file_name())
-        .collect();
-    let mut removed = Vec::new();
-    for name in previous {
-        // Only a plain folder name, never a path out of `dir`.
-        let mut parts = Path::new(name).components();
-        let plain = matches!(
-            (parts.next(), parts.next()),
-            (Some(std::path::Component::Normal(_)), None)
-        );
-        if !plain || current.contains(&name.as_str()) {
-            continue;
-        }
-        let folder = dir.join(name);
-        for kind in &kinds {
-            let _ = std::fs::remove_file(folder.join(kind));
-        }
-        if std::fs::remove_dir(&folder).is_ok() {
-            removed.push(folder);
+    runs: impl IntoIterator<Item = &'a str>,
+) -> Result<(), OutputError> {
+    for top in ["results.json", "config.toml", "report.md", "report.html"] {
+        io::check_target(dir, Path::new(top))?;
+    }
+    for run in runs {
+        for file in RUN_FILES {
+            io::check_target(dir, &Path::new(run).join(file))?;
         }
     }
-    removed
+    Ok(())
 }
 
 /// Stages the files of [`write_outputs`] into `stage`, for callers that add more.

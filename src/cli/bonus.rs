@@ -68,6 +68,7 @@ pub fn run(a: BonusArgs) -> anyhow::Result<ExitCode> {
         None => toml::from_str(SHIPPED).context("the shipped configs/bonus.toml")?,
     };
     let threads = super::reproduce::default_threads(a.threads)?;
+    let _lock = super::lock_out(&a.out)?;
     let (path, opts) = a.data.resolve()?;
     let data = experiments::prepare(&path, &cfg.split, &opts)?;
     cfg.runs(data.train.len())?;
@@ -77,8 +78,8 @@ pub fn run(a: BonusArgs) -> anyhow::Result<ExitCode> {
     section::write(&a.out, &cfg, &out)
         .with_context(|| format!("writing results to {}", a.out.display()))?;
     for r in section::table(&out.results) {
-        println!("{:<44} {:>8}", r[0], r[8]);
+        outln!("{:<44} {:>8}", r[0], r[8])?;
     }
-    println!("results written to {}", a.out.join("bonus.json").display());
+    outln!("results written to {}", a.out.join("bonus.json").display())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -77,7 +77,7 @@ pub fn run(a: DownloadArgs) -> anyhow::Result<ExitCode> {
         None => cache_dir()?,
     };
     let folder = fetch(a.format, a.url.as_deref(), a.timeout, &dir)?;
-    println!("CIFAR-10 ({:?}) is in {}", a.format, folder.display());
+    outln!("CIFAR-10 ({:?}) is in {}", a.format, folder.display())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -120,7 +120,7 @@ pub fn resolve_or_download(
     if holds_data(&inner) {
         return Ok((inner, opts));
     }
-    eprintln!("no CIFAR-10 data at {}: downloading it", target.display());
+    errln!("no CIFAR-10 data at {}: downloading it", target.display());
     Ok((
         fetch(
             Format::Binary,
@@ -165,9 +165,9 @@ fn fetch(
         ..DownloadSpec::official(format, url)
     };
     if spec.url != format.official_url() {
-        eprintln!("from {} (mirror; --url or ${URL_ENV})", spec.url);
+        errln!("from {} (mirror; --url or ${URL_ENV})", spec.url);
     } else {
-        eprintln!("from {}", spec.url);
+        errln!("from {}", spec.url);
     }
     let mut bar: Option<ProgressBar> = None;
     let got = download::download(&spec, dir, &mut |e| show(&mut bar, e))
@@ -176,7 +176,7 @@ fn fetch(
         b.finish_and_clear();
     }
     let got = got?;
-    eprintln!(
+    errln!(
         "extracted {} files into {}",
         got.written.len(),
         got.folder.display()
@@ -187,10 +187,10 @@ fn fetch(
 /// Shows one download event: a bar while bytes arrive, a line otherwise.
 fn show(bar: &mut Option<ProgressBar>, event: Event) {
     match event {
-        Event::AlreadyDownloaded(p) => eprintln!("{} is already here and verified", p.display()),
+        Event::AlreadyDownloaded(p) => errln!("{} is already here and verified", p.display()),
         Event::Started { resume_from, total } => {
             if resume_from > 0 {
-                eprintln!("resuming after {resume_from} bytes");
+                errln!("resuming after {resume_from} bytes");
             }
             let b = bar.get_or_insert_with(|| new_bar(total));
             if let Some(t) = total {
@@ -208,16 +208,16 @@ fn show(bar: &mut Option<ProgressBar>, event: Event) {
             let msg = format!("transfer interrupted ({reason}); attempt {attempt}");
             match bar {
                 Some(b) => b.println(msg),
-                None => eprintln!("{msg}"),
+                None => errln!("{msg}"),
             }
         }
         Event::Verifying => {
             if let Some(b) = bar.take() {
                 b.finish_and_clear();
             }
-            eprintln!("verifying md5");
+            errln!("verifying md5");
         }
-        Event::Extracting => eprintln!("extracting"),
+        Event::Extracting => errln!("extracting"),
     }
 }
 

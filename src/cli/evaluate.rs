@@ -105,9 +105,10 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let read = data::read(&path, &[a.batch], &opts)?;
     let names = &model.meta.class_names;
     if read.class_names != *names {
-        eprintln!(
+        errln!(
             "warning: the data's class names {:?} differ from the model's {:?}",
-            read.class_names, names
+            read.class_names,
+            names
         );
     }
     let images = read

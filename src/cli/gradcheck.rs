@@ -75,23 +75,35 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
         ..GradCheckConfig::default()
     };
     let reports = experiments::gradient_checks_for(loss, &data.train, &cfg)?;
-    println!(
+    outln!(
         "{:>6} {:>5} {:>8} {:>12} {:>12} {:>12} {:>12}",
-        "lambda", "dims", "examples", "max rel W", "mean rel W", "max rel b", "mean rel b"
-    );
+        "lambda",
+        "dims",
+        "examples",
+        "max rel W",
+        "mean rel W",
+        "max rel b",
+        "mean rel b"
+    )?;
     let mut ok = true;
     for r in reports.reports() {
-        println!(
+        outln!(
             "{:>6} {:>5} {:>8} {:>12.3e} {:>12.3e} {:>12.3e} {:>12.3e}",
-            r.lambda, r.dims, r.examples, r.max_rel_w, r.mean_rel_w, r.max_rel_b, r.mean_rel_b
-        );
+            r.lambda,
+            r.dims,
+            r.examples,
+            r.max_rel_w,
+            r.mean_rel_w,
+            r.max_rel_b,
+            r.mean_rel_b
+        )?;
         ok &= r.max_rel() <= a.tolerance;
     }
     if ok {
-        println!("gradient check passed (tolerance {:e})", a.tolerance);
+        outln!("gradient check passed (tolerance {:e})", a.tolerance)?;
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
+        errln!(
             "gradient check FAILED: a relative error exceeds {:e}",
             a.tolerance
         );

@@ -5,6 +5,23 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+/// `println!` through [`print_out`]: returns its `anyhow::Result`.
+macro_rules! outln {
+    () => {
+        $crate::cli::print_out("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::print_out(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprintln!` through [`print_err`].
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::print_err(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod bonus;
 mod download;
 mod evaluate;
@@ -136,7 +153,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            print_err(&format!("error: {}\n", one_line(&e)));
             ExitCode::FAILURE
         }
     }
@@ -150,14 +167,40 @@ fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `text` to stdout; a closed pipe (`onelayer ... | head`) is not an error.
+/// Set once stdout is a closed pipe: the rest of the output is dropped.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes `text` to stdout: every output of the commands goes through here. A
+/// closed pipe (`onelayer ... | head`) ends the output, not the command.
 pub fn print_out(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        r => Ok(r?),
     }
+}
+
+/// Writes `text` to stderr (messages, progress); a closed or failing stderr is
+/// ignored, as there is nowhere left to report it.
+pub fn print_err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Locks the output folder `dir` for this command (see [`onelayer::io::OutputLock`]),
+/// finishing a commit there that an earlier command left interrupted.
+pub fn lock_out(dir: &std::path::Path) -> anyhow::Result<onelayer::io::OutputLock> {
+    let command: Vec<String> = std::env::args().collect();
+    let lock = onelayer::io::OutputLock::acquire(dir, &command.join(" "))?;
+    Ok(lock)
 }
 
 /// The error and its causes on one line, leaving out a cause whose text the

@@ -53,7 +53,7 @@ impl EpochLines {
 
 impl Observer for EpochLines {
     fn on_epoch(&mut self, epoch: usize, train: &Metrics, val: &Metrics) {
-        eprintln!(
+        errln!(
             "{:<20} epoch {:>3}/{:<3} train loss {:8.5} acc {:6.2}%  val loss {:8.5} acc {:6.2}%",
             self.name,
             epoch,

@@ -20,13 +20,18 @@ pub struct ReportArgs {
 /// the figures, `report.md` and `report.html`; on bad input it writes nothing.
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
+    // A folder that is not there gets no lock (and is not created): loading says what is missing.
+    let _lock = match a.dir.is_dir() {
+        true => Some(super::lock_out(&a.dir)?),
+        false => None,
+    };
     let (results, weights) = report::load(&a.dir)?;
     let html = report::write(&a.dir, &results, &weights)?;
-    print!("{}", results.summary_table());
-    println!(
+    super::print_out(&results.summary_table())?;
+    outln!(
         "report written to {} in {:.2} s",
         html.display(),
         start.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

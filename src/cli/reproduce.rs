@@ -278,10 +278,16 @@ fn run(
     outputs: &Outputs,
 ) -> anyhow::Result<ExitCode> {
     let (out, threads) = (&outputs.out, outputs.threads);
-    // The output folder is checked before any work; nothing appears in it unless
-    // every output was written: results, weights, figures, and the report last.
+    // The output folder is locked and checked before any work; nothing appears in
+    // it unless every output was written: results, weights, figures, and the report last.
+    let _lock = super::lock_out(out)?;
+    let runs = config.check(config.n_train())?;
+    experiments::check_targets(out, runs.iter().map(|h| h.name.as_str()))?;
     let mut stage = Staging::new(out)?;
     let (path, opts) = resolve_or_download(data, fetch)?;
+    if let Some(save) = &outputs.save {
+        check_save_not_input(save, &path)?;
+    }
     let progress = Progress::for_stderr();
     let observers = |_: usize, h: &onelayer::config::Hyper| progress.observer(h);
     let exp = experiments::run_experiment(config, &path, &opts, threads, &observers)?;
@@ -298,20 +304,63 @@ fn run(
     });
     staged?;
     let html = report::stage(&mut stage, rendered?)?;
-    let (_, removed) = experiments::commit_outputs(stage, &exp)?;
-    print!("{}", exp.results.summary_table());
-    for folder in removed {
-        println!(
-            "removed {}: an earlier run these results do not have",
-            folder.display()
-        );
-    }
-    println!("results written to {}", out.join("results.json").display());
-    println!("report written to {}", html.display());
+    stage.commit()?;
+    // Every file is written before anything is printed.
     if let Some(save) = &outputs.save {
         let file = exp.model_file(0).context("no trained run to save")?;
         file.save(save)?;
-        println!("model saved to {}", save.display());
+    }
+    super::print_out(&exp.results.summary_table())?;
+    outln!("results written to {}", out.join("results.json").display())?;
+    outln!("report written to {}", html.display())?;
+    if let Some(save) = &outputs.save {
+        outln!("model saved to {}", save.display())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails, before any training, when `--save` names a data file being read: the
+/// archive `data`, or a file in the data folder `data` (or one level below).
+fn check_save_not_input(save: &Path, data: &Path) -> anyhow::Result<()> {
+    let Ok(target) = std::fs::metadata(save) else {
+        return Ok(());
+    };
+    let same = |p: &Path| std::fs::metadata(p).is_ok_and(|m| same_file(&m, &target));
+    let mut inputs = vec![data.to_path_buf()];
+    if data.is_dir() {
+        for entry in std::fs::read_dir(data).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                inputs.extend(
+                    std::fs::read_dir(&p)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+            }
+            inputs.push(p);
+        }
+    }
+    if let Some(input) = inputs.iter().find(|p| same(p)) {
+        anyhow::bail!(
+            "--save {}: is the data file {} that this command reads; give another file name",
+            save.display(),
+            input.display()
+        );
+    }
+    Ok(())
+}
+
+/// Whether two files' metadata are of the same file.
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        a.len() == b.len() && a.modified().ok() == b.modified().ok()
+    }
 }

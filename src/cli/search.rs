@@ -63,6 +63,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<ExitCode> {
     if a.max_runs == Some(0) {
         anyhow::bail!("--max-runs: must be at least 1");
     }
+    let _lock = super::lock_out(&a.out)?;
     let (path, opts) = a.data.resolve()?;
     let data = experiments::prepare(&path, &cfg.split, &opts)?;
     let summary = search::run_search(
@@ -73,30 +74,30 @@ pub fn run(a: SearchArgs) -> anyhow::Result<ExitCode> {
             threads,
             max_new_runs: a.max_runs,
         },
-        &|r| eprintln!("{}", line(r)),
+        &|r| errln!("{}", line(r)),
     )
     .with_context(|| format!("search in {}", a.out.display()))?;
-    println!(
+    outln!(
         "{} of {} runs recorded in {}",
         summary.records.len(),
         summary.candidates,
         a.out.join(search::RECORDS).display()
-    );
+    )?;
     let mut ranked: Vec<&SearchRecord> = summary.records.iter().collect();
     ranked.sort_by(|x, y| y.val_accuracy.total_cmp(&x.val_accuracy));
-    println!("best on validation:");
+    outln!("best on validation:")?;
     for r in ranked.iter().take(5) {
-        println!("  {}", line(r));
+        outln!("  {}", line(r))?;
     }
     match summary.best {
-        Some(b) => println!(
+        Some(b) => outln!(
             "picked {} on validation ({:.2}%): test accuracy {:.2}% (written to {})",
             b.record.run.name.as_deref().unwrap_or(""),
             100.0 * b.record.val_accuracy,
             100.0 * b.test_accuracy,
             a.out.join(search::BEST).display()
-        ),
-        None => println!("incomplete: run the same command again to continue"),
+        )?,
+        None => outln!("incomplete: run the same command again to continue")?,
     }
     Ok(ExitCode::SUCCESS)
 }

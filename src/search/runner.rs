@@ -53,6 +53,13 @@ pub fn run_search(
         .filter(|i| !records.iter().any(|r| r.index == *i))
         .collect();
     pending.truncate(opts.max_new_runs.unwrap_or(usize::MAX));
+    // Every output's place is checked before any training: no link, no collision.
+    for top in ["search.toml", RECORDS, TABLE, BEST] {
+        io::check_target(out, Path::new(top))?;
+    }
+    for &i in &pending {
+        check_run_targets(out, &candidates[i])?;
+    }
     let next = AtomicUsize::new(0);
     let state = Mutex::new((std::mem::take(&mut records), None::<SearchError>));
     std::thread::scope(|scope| {
@@ -95,7 +102,21 @@ pub fn run_search(
 }
 
 fn run_dir(out: &Path, run: &RunConfig) -> PathBuf {
-    out.join("runs").join(run.name.as_deref().unwrap_or("run"))
+    out.join(run_rel(run))
+}
+
+/// [`run_dir`] relative to the output folder.
+fn run_rel(run: &RunConfig) -> PathBuf {
+    Path::new("runs").join(run.name.as_deref().unwrap_or("run"))
+}
+
+/// Checks that a run's weights can be written without following a link (see
+/// [`io::check_target`]).
+fn check_run_targets(out: &Path, run: &RunConfig) -> Result<(), io::OutputError> {
+    for file in ["W.npy", "b.npy"] {
+        io::check_target(out, &run_rel(run).join(file))?;
+    }
+    Ok(())
 }
 
 /// Trains candidate `i`, saves its weights and returns its record.
@@ -111,6 +132,7 @@ fn train_one(
     let t = train::train(&h, train_set, val_set, &mut Silent);
     let val = kernels::evaluate_loss(&t.model, val_set, h.lambda, h.options.loss);
     let dir = run_dir(out, run);
+    check_run_targets(out, run)?;
     io::create_dir(&dir)?;
     write_npy(&dir.join("W.npy"), &t.model.w)?;
     write_npy(&dir.join("b.npy"), &t.model.b)?;
