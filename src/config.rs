@@ -51,10 +51,12 @@ fn invalid(field: &str, reason: impl Into<String>) -> ConfigError {
 /// Reads a TOML file into any config type, with errors that name the file and,
 /// for a parse error, the line and column.
 pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::input::read_to_string(path, crate::input::limit::TEXT, "a configuration file")
+            .map_err(|source| ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
         message: e.to_string().trim().replace('\n', " "),

@@ -16,6 +16,13 @@ use crate::D;
 pub const RESIZE_FILTER: FilterType = FilterType::Triangle;
 /// Side of a CIFAR-10 image.
 pub const SIDE: u32 = 32;
+/// Largest width or height accepted, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+/// Most pixels accepted (width × height): 64 megapixels, whose RGB copy and
+/// resize buffers stay under 1 GB.
+pub const MAX_PIXELS: u64 = 64 << 20;
+/// Most bytes the decoder may allocate.
+pub const MAX_DECODE_BYTES: u64 = 1 << 30;
 
 /// Why an image could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +43,17 @@ pub enum ImageInputError {
         /// The decoder's message.
         reason: String,
     },
+    /// An image larger than onelayer reads, found from its header before decoding.
+    #[error(
+        "{path}: the image is {found}, larger than the {MAX_SIDE}×{MAX_SIDE} \
+         and {MAX_PIXELS} pixels accepted"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What was found: `width×height`, or the decoder's refusal.
+        found: String,
+    },
     /// An image with no pixels.
     #[error("{path}: the image is {width}×{height}, expected at least 1×1")]
     Empty {
@@ -50,10 +68,13 @@ pub enum ImageInputError {
 
 /// Reads the image at `path` and returns its 3072 bytes in the CIFAR layout.
 pub fn load(path: &Path) -> Result<Vec<u8>, ImageInputError> {
-    let bytes = std::fs::read(path).map_err(|source| ImageInputError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        crate::input::read(path, crate::input::limit::IMAGE, "an image").map_err(|source| {
+            ImageInputError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let decode_error = |e: image::ImageError| ImageInputError::Decode {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -65,7 +86,25 @@ pub fn load(path: &Path) -> Result<Vec<u8>, ImageInputError> {
             reason: format!("{format:?} images are not supported"),
         });
     }
-    let img = image::load_from_memory_with_format(&bytes, format).map_err(decode_error)?;
+    // The dimensions come from the header, checked before any pixel is decoded
+    // (reading the header allocates nothing that depends on them).
+    let too_large = |found: String| ImageInputError::TooLarge {
+        path: path.to_path_buf(),
+        found,
+    };
+    let mut header = image::ImageReader::with_format(std::io::Cursor::new(&bytes), format);
+    header.no_limits();
+    let (width, height) = header.into_dimensions().map_err(|e| match e {
+        image::ImageError::Limits(l) => too_large(format!("refused by the decoder ({l})")),
+        e => decode_error(e),
+    })?;
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(too_large(format!("{width}×{height}")));
+    }
+    let img = reader(&bytes, format).decode().map_err(|e| match e {
+        image::ImageError::Limits(l) => too_large(format!("refused by the decoder ({l})")),
+        e => decode_error(e),
+    })?;
     if img.width() == 0 || img.height() == 0 {
         return Err(ImageInputError::Empty {
             path: path.to_path_buf(),
@@ -74,6 +113,17 @@ pub fn load(path: &Path) -> Result<Vec<u8>, ImageInputError> {
         });
     }
     Ok(to_cifar(&img))
+}
+
+/// A decoder for `bytes` with onelayer's size limits.
+fn reader(bytes: &[u8], format: image::ImageFormat) -> image::ImageReader<std::io::Cursor<&[u8]>> {
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    reader
 }
 
 /// `img` as 3072 bytes: RGB (alpha dropped, grey replicated), 32×32 via

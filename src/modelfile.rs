@@ -35,15 +35,17 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2};
-use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use ndarray_npy::WriteNpyExt;
 use serde::{Deserialize, Serialize};
 
 use crate::D;
 use crate::config::{Hyper, SplitConfig};
 use crate::data::LabeledImages;
+use crate::input::{self, limit};
 use crate::io::{self, OutputError};
 use crate::model::Model;
 use crate::normalize::Normalizer;
+use crate::npy;
 
 /// The value of `meta.json`'s `format` field.
 pub const FORMAT_NAME: &str = "onelayer-model";
@@ -344,9 +346,11 @@ impl ModelFile {
 
     /// Reads and checks a model file.
     pub fn load(path: &Path) -> Result<ModelFile, ModelFileError> {
-        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
-            path: path.to_path_buf(),
-            source,
+        let bytes = input::read(path, limit::MODEL, "a model file").map_err(|source| {
+            ModelFileError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         let file = read_members(path, &bytes)?;
         file.check(path)?;
@@ -403,17 +407,17 @@ fn read_members(path: &Path, bytes: &[u8]) -> Result<ModelFile, ModelFileError> 
     let array = |zip: &mut zip::ZipArchive<_>, name: &str| -> Result<Vec<u8>, ModelFileError> {
         member(path, zip, name)
     };
-    let bad = |member: &str, e: ndarray_npy::ReadNpyError| ModelFileError::BadMember {
+    let bad = |member: &str, e: String| ModelFileError::BadMember {
         path: p(),
         member: member.to_string(),
         reason: format!("expected a float32 .npy array: {e}"),
     };
-    let w = Array2::<f32>::read_npy(&array(&mut zip, "W.npy")?[..]).map_err(|e| bad("W.npy", e))?;
-    let b = Array1::<f32>::read_npy(&array(&mut zip, "b.npy")?[..]).map_err(|e| bad("b.npy", e))?;
-    let mean = Array1::<f32>::read_npy(&array(&mut zip, "mean.npy")?[..])
-        .map_err(|e| bad("mean.npy", e))?;
-    let std =
-        Array1::<f32>::read_npy(&array(&mut zip, "std.npy")?[..]).map_err(|e| bad("std.npy", e))?;
+    let w: Array2<f32> = npy::read(&array(&mut zip, "W.npy")?).map_err(|e| bad("W.npy", e))?;
+    let b: Array1<f32> = npy::read(&array(&mut zip, "b.npy")?).map_err(|e| bad("b.npy", e))?;
+    let mean: Array1<f32> =
+        npy::read(&array(&mut zip, "mean.npy")?).map_err(|e| bad("mean.npy", e))?;
+    let std: Array1<f32> =
+        npy::read(&array(&mut zip, "std.npy")?).map_err(|e| bad("std.npy", e))?;
     Ok(ModelFile {
         model: Model { w, b },
         normalizer: Normalizer { mean, std },

@@ -40,7 +40,8 @@ pub struct BonusArgs {
 fn report_runs(a: &BonusArgs, threads: usize) -> anyhow::Result<Vec<RunResult>> {
     if let Some(p) = &a.compare {
         let text =
-            std::fs::read_to_string(p).with_context(|| format!("--compare {}", p.display()))?;
+            onelayer::input::read_to_string(p, onelayer::input::limit::TEXT, "a results file")
+                .with_context(|| format!("--compare {}", p.display()))?;
         let r: Results = serde_json::from_str(&text).with_context(|| {
             format!(
                 "--compare {}: not a results.json of onelayer reproduce",

@@ -10,11 +10,13 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::thread::ScopedJoinHandle;
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use super::error::{DataError, FileRef};
 use super::verify::Check;
-use super::{BatchName, CifarData, LabeledImages, Layout, ReadOptions};
+use super::{BatchName, CifarData, LabeledImages, Layout, ReadOptions, members};
+use crate::input::{self, limit};
+use members::Capped;
 
 /// Largest member kept, in bytes (a batch is about 31 MB): bounds the memory a
 /// corrupt or hostile archive can take.
@@ -28,26 +30,32 @@ pub fn read(path: &Path, which: &[BatchName], opts: &ReadOptions) -> Result<Cifa
         path: path.to_path_buf(),
         message,
     };
-    let file = File::open(path).map_err(|source| DataError::Io {
-        file: FileRef::disk(path),
-        source,
-    })?;
+    let (file, _) =
+        input::open(path, limit::ARCHIVE, "an archive").map_err(|source| DataError::Io {
+            file: FileRef::disk(path),
+            source,
+        })?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let stream = open_stream(path, &mut reader)?;
     let mut tar = tar::Archive::new(stream);
     std::thread::scope(|s| {
         let mut found = Found::default();
-        let entries = tar.entries().map_err(|e| corrupt(e.to_string()))?;
+        let entries = members::members(&mut tar).map_err(|e| corrupt(e.to_string()))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| corrupt(e.to_string()))?;
-            let member = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let (member, mut entry) = entry.map_err(|e| corrupt(e.to_string()))?;
+            let member = String::from_utf8_lossy(&member).into_owned();
             let name = member.rsplit('/').next().unwrap_or(&member).to_string();
             // Only regular files asked for, the first of each name: at most one
             // member per file asked for is held in memory.
             let Some(layout) = wanted(&name, which) else {
                 continue;
             };
-            if !entry.header().entry_type().is_file() || found.has(&name) {
+            let kind = entry.header().entry_type();
+            if kind.is_symlink() || kind.is_hard_link() {
+                found.links.push(name);
+                continue;
+            }
+            if !kind.is_file() || found.has(&name) {
                 continue;
             }
             let file = FileRef::member(path, &member);
@@ -78,9 +86,10 @@ fn open_stream<'r>(
     })?;
     let name = path.to_string_lossy();
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(GzDecoder::new(reader)))
+        // Concatenated gzip members are one valid stream (as `gzip -d` reads them).
+        Ok(Box::new(Capped::new(MultiGzDecoder::new(reader))))
     } else if name.ends_with(".tar") {
-        Ok(Box::new(reader))
+        Ok(Box::new(Capped::new(reader)))
     } else {
         Err(DataError::Archive {
             path: path.to_path_buf(),
@@ -144,6 +153,8 @@ fn drain<R: Read>(tar: tar::Archive<R>, path: &Path) -> Result<(), DataError> {
 struct Found<'s> {
     meta: HashMap<String, (FileRef, Vec<u8>)>,
     batches: HashMap<String, ScopedJoinHandle<'s, Decoded>>,
+    /// Names of link members asked for: links are not read.
+    links: Vec<String>,
 }
 
 impl Found<'_> {
@@ -173,10 +184,17 @@ impl Found<'_> {
             None => "the class names".into(),
         };
         let name = needed.get(first).cloned().unwrap_or_default();
+        let mut looked_for = format!("a member named {name} or {}/{name}", layout.folder_name());
+        if self.links.contains(&name) {
+            looked_for += &format!(
+                "; the archive's {name} is a link, and links in an archive are not read: \
+                 store the file itself"
+            );
+        }
         DataError::MissingBatch {
             source_path: path.to_path_buf(),
             name: what,
-            looked_for: format!("a member named {name} or {}/{name}", layout.folder_name()),
+            looked_for,
         }
     }
 

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{DataError, FileRef};
 use super::{BatchName, CifarData, Layout, ReadOptions, archive};
+use crate::input::{self, limit};
 
 /// Reads `which` from the folder `dir`: the files directly in it or in the
 /// official archive's subfolder, else an official archive inside it.
@@ -25,7 +26,8 @@ pub fn read(dir: &Path, which: &[BatchName], opts: &ReadOptions) -> Result<Cifar
         });
     };
     let meta = FileRef::disk(&base.join(layout.meta_name()));
-    let class_names = layout.decode_meta(&meta, &read_file(&base, "the class names", &meta)?)?;
+    let meta_bytes = read_file(&base, "the class names", &meta, limit::META)?;
+    let class_names = layout.decode_meta(&meta, &meta_bytes)?;
     let decoded = std::thread::scope(|s| {
         let handles: Vec<_> = which
             .iter()
@@ -33,7 +35,7 @@ pub fn read(dir: &Path, which: &[BatchName], opts: &ReadOptions) -> Result<Cifar
                 let base = &base;
                 s.spawn(move || {
                     let file = FileRef::disk(&base.join(layout.file_name(b)));
-                    let bytes = read_file(base, &format!("batch {b}"), &file)?;
+                    let bytes = read_file(base, &format!("batch {b}"), &file, limit::BATCH)?;
                     layout.decode_batch(&file, bytes, opts)
                 })
             })
@@ -54,19 +56,31 @@ pub fn read(dir: &Path, which: &[BatchName], opts: &ReadOptions) -> Result<Cifar
 }
 
 /// The first of `dir` and its official subfolders that holds any file of `which`
-/// in the binary layout, else in the python layout.
+/// in the binary layout, else in the python layout. Any kind of file counts, so
+/// that a FIFO or a folder named like a batch is reported as what it is.
 fn find(dir: &Path, which: &[BatchName]) -> Option<(PathBuf, Layout)> {
     Layout::ALL.into_iter().find_map(|layout| {
         [dir.to_path_buf(), dir.join(layout.folder_name())]
             .into_iter()
-            .find(|base| layout.needed(which).iter().any(|f| base.join(f).is_file()))
+            .find(|base| {
+                layout
+                    .needed(which)
+                    .iter()
+                    .any(|f| base.join(f).symlink_metadata().is_ok())
+            })
             .map(|base| (base, layout))
     })
 }
 
-/// The bytes of `file`; a missing file is reported as the missing `what`.
-fn read_file(base: &Path, what: &str, file: &FileRef) -> Result<Vec<u8>, DataError> {
-    std::fs::read(&file.path).map_err(|source| {
+/// The bytes of `file`, a regular file of at most `limit` bytes; a missing file is
+/// reported as the missing `what`.
+fn read_file(base: &Path, what: &str, file: &FileRef, limit: u64) -> Result<Vec<u8>, DataError> {
+    let kind = if limit == limit::META {
+        "a class names file"
+    } else {
+        "a batch"
+    };
+    input::read(&file.path, limit, kind).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             DataError::MissingBatch {
                 source_path: base.to_path_buf(),

@@ -22,12 +22,14 @@ mod binary;
 mod error;
 mod folder;
 mod layout;
+mod members;
 pub mod pickle;
 mod python;
 pub mod verify;
 
 pub use error::{DataError, FileRef, OFFICIAL_URL};
 pub use layout::Layout;
+pub(crate) use members::{Capped, members as tar_members};
 pub use verify::Check;
 
 /// Bytes of one record in a binary batch: the label and the pixels.
@@ -119,7 +121,8 @@ pub struct CifarData {
 pub fn read(path: &Path, which: &[BatchName], opts: &ReadOptions) -> Result<CifarData, DataError> {
     if path.is_dir() {
         folder::read(path, which, opts)
-    } else if path.is_file() {
+    } else if path.symlink_metadata().is_ok() {
+        // A file of any kind: the archive reader refuses what is not a regular file.
         archive::read(path, which, opts)
     } else {
         Err(DataError::Missing {

@@ -22,7 +22,8 @@ pub fn parse_batch(file: &FileRef, bytes: &[u8]) -> Result<LabeledImages, DataEr
     let Value::Array(a) = data else {
         return Err(not_batch("data as a numpy array".into(), data.kind()));
     };
-    if !matches!(a.dtype.as_str(), "u1" | "|u1" | "uint8") {
+    // The reader spells every uint8 dtype `u1` and has checked the data's size.
+    if a.dtype != "u1" {
         return Err(not_batch(
             "data of dtype uint8".into(),
             format!("dtype {}", a.dtype),
@@ -79,7 +80,7 @@ fn label_list(file: &FileRef, labels: &Value, n: usize) -> Result<Vec<u8>, DataE
 
 /// The elements of a little-endian integer array (`i1` to `i8`, `u1` to `u4`).
 fn int_array(a: &pickle::Array) -> Option<Vec<Option<i64>>> {
-    let signed = match a.dtype.trim_start_matches(['<', '|', '=']) {
+    let signed = match a.dtype.as_str() {
         "i1" | "i2" | "i4" | "i8" => true,
         "u1" | "u2" | "u4" => false,
         _ => return None,

@@ -11,6 +11,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::{DownloadError, Format, OPTIONAL_MEMBER, io_err};
+use crate::data::{Capped, tar_members};
 
 /// What [`extract`] wrote.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,14 +70,16 @@ fn unpack(
     staging: &Path,
     format: Format,
 ) -> Result<(Vec<String>, Vec<String>), DownloadError> {
-    let file = std::fs::File::open(archive).map_err(io_err(archive))?;
-    let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
-    let mut tar = tar::Archive::new(gz);
+    let (file, _) = crate::input::open(archive, crate::input::limit::ARCHIVE, "an archive")
+        .map_err(io_err(archive))?;
+    // Concatenated gzip members are one valid stream (as `gzip -d` reads them).
+    let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let mut tar = tar::Archive::new(Capped::new(gz));
     let expected = format.members();
     let (mut written, mut skipped) = (Vec::new(), Vec::new());
-    for entry in tar.entries().map_err(io_err(archive))? {
-        let mut entry = entry.map_err(io_err(archive))?;
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    for entry in tar_members(&mut tar).map_err(io_err(archive))? {
+        let (raw, mut entry) = entry.map_err(io_err(archive))?;
+        let raw = String::from_utf8_lossy(&raw).into_owned();
         let refuse = |reason: &str| DownloadError::UnsafeMember {
             archive: archive.to_path_buf(),
             member: raw.clone(),

@@ -118,10 +118,12 @@ pub fn validate(r: &Results) -> Result<(), String> {
 /// Reads `dir/results.json` and every `dir/<run>/W.npy`, and checks them.
 pub fn load(dir: &Path) -> Result<(Results, Vec<Array2<f32>>), ReportError> {
     let path = dir.join("results.json");
-    let bytes = std::fs::read(&path).map_err(|source| ReportError::ReadResults {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = crate::input::read(&path, crate::input::limit::TEXT, "a results file").map_err(
+        |source| ReportError::ReadResults {
+            path: path.clone(),
+            source,
+        },
+    )?;
     let results: Results =
         serde_json::from_slice(&bytes).map_err(|source| ReportError::ParseResults {
             path: path.clone(),
@@ -139,11 +141,13 @@ pub fn load(dir: &Path) -> Result<(Results, Vec<Array2<f32>>), ReportError> {
 
 /// Reads a float32 `rows×3072` matrix from a `.npy` file and checks it is finite.
 pub fn read_weights(path: &Path, rows: usize) -> Result<Array2<f32>, ReportError> {
-    let dynamic: ndarray::ArrayD<f32> =
-        ndarray_npy::read_npy(path).map_err(|e| ReportError::ReadWeights {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let err = |message: String| ReportError::ReadWeights {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = crate::input::read(path, crate::input::limit::MODEL, "a weights file")
+        .map_err(|e| err(e.to_string()))?;
+    let dynamic: ndarray::ArrayD<f32> = crate::npy::read(&bytes).map_err(err)?;
     let found = dynamic.shape().to_vec();
     let shape_error = || ReportError::WeightsShape {
         path: path.to_path_buf(),

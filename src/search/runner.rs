@@ -159,16 +159,17 @@ fn train_one(
 /// dropped (those runs train again).
 fn load_records(out: &Path, candidates: &[RunConfig]) -> Result<Vec<SearchRecord>, SearchError> {
     let path = out.join(RECORDS);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => {
-            return Err(SearchError::Read {
-                path,
-                reason: e.to_string(),
-            });
-        }
-    };
+    let text =
+        match crate::input::read_to_string(&path, crate::input::limit::TEXT, "a records file") {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => {
+                return Err(SearchError::Read {
+                    path,
+                    reason: e.to_string(),
+                });
+            }
+        };
     let mut records = vec![];
     for (n, line) in text
         .lines()
@@ -299,11 +300,11 @@ where
 
 /// Reads a float32 `.npy` array.
 pub fn read_npy<D: ndarray::Dimension>(path: &Path) -> Result<ndarray::Array<f32, D>, SearchError> {
-    use ndarray_npy::ReadNpyExt;
     let err = |reason: String| SearchError::Read {
         path: path.to_path_buf(),
         reason,
     };
-    let f = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    ndarray::Array::<f32, D>::read_npy(std::io::BufReader::new(f)).map_err(|e| err(e.to_string()))
+    let bytes = crate::input::read(path, crate::input::limit::MODEL, "a weights file")
+        .map_err(|e| err(e.to_string()))?;
+    crate::npy::read(&bytes).map_err(err)
 }

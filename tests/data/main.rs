@@ -8,6 +8,7 @@ mod fixtures;
 
 mod cli;
 mod good;
+mod hostile;
 mod malformed;
 mod pickle;
 mod real;

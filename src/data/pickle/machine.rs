@@ -32,12 +32,16 @@ impl Machine<'_> {
             0x80 => self.proto(),
             0x95 => self.take(8).map(|_| ()), // FRAME: only a length hint
             b'(' => {
+                self.count(1)?;
                 self.marks.push(self.stack.len());
                 Ok(())
             }
             b'0' => self.pop().map(|_| ()),
             b'1' => self.pop_mark().map(|_| ()),
             b'2' => {
+                // A list or dict is copied whole: every element copied counts.
+                let size = size(self.top()?, MAX_OBJECTS);
+                self.count(size)?;
                 let top = self.top()?.clone();
                 self.push(top)
             }
@@ -120,11 +124,31 @@ impl Machine<'_> {
 
     // --- stack ---
 
-    pub(super) fn push(&mut self, v: Value) -> Result<(), PickleError> {
-        self.objects += 1;
+    /// Counts `n` more objects against [`MAX_OBJECTS`].
+    fn count(&mut self, n: usize) -> Result<(), PickleError> {
+        self.objects = self.objects.saturating_add(n);
         if self.objects > MAX_OBJECTS {
-            return Err(self.err(format!("more than {MAX_OBJECTS} objects")));
+            return Err(self.err(format!(
+                "more than {MAX_OBJECTS} objects (values, marks and copied elements)"
+            )));
         }
+        Ok(())
+    }
+
+    /// Counts `n` bytes made by a call against the input's length.
+    pub(super) fn count_bytes(&mut self, n: usize) -> Result<(), PickleError> {
+        self.made_bytes = self.made_bytes.saturating_add(n);
+        if self.made_bytes > self.input.len() {
+            return Err(self.err(format!(
+                "calls make more bytes than the pickle's {} bytes",
+                self.input.len()
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn push(&mut self, v: Value) -> Result<(), PickleError> {
+        self.count(1)?;
         if v.depth() > MAX_DEPTH {
             return Err(self.err(format!("nested deeper than {MAX_DEPTH}")));
         }
@@ -255,6 +279,9 @@ impl Machine<'_> {
             self.pop_mark()?
         };
         let err = self.err("APPEND to something that is not a list".into());
+        if items.iter().any(|v| v.depth() >= MAX_DEPTH) {
+            return Err(self.err(format!("nested deeper than {MAX_DEPTH}")));
+        }
         match self.top()? {
             Value::List(list, depth) => {
                 for item in items {
@@ -277,6 +304,12 @@ impl Machine<'_> {
         };
         let pairs = self.pairs(items)?;
         let err = self.err("SETITEM on something that is not a dict".into());
+        if pairs
+            .iter()
+            .any(|(k, v)| k.depth().max(v.depth()) >= MAX_DEPTH)
+        {
+            return Err(self.err(format!("nested deeper than {MAX_DEPTH}")));
+        }
         match self.top()? {
             Value::Dict(dict, depth) => {
                 for (k, v) in pairs {
@@ -301,7 +334,7 @@ impl Machine<'_> {
             Value::List(..) | Value::Dict(..) => Value::Shared,
             v => v.clone(),
         };
-        self.objects += 1;
+        self.count(1)?;
         self.memo.insert(key, v);
         Ok(())
     }
@@ -339,4 +372,22 @@ impl Machine<'_> {
             _ => Err(self.err("STACK_GLOBAL needs two str".into())),
         }
     }
+}
+
+/// Values in `v` (itself and every element, tuples included), counted up to `cap`.
+fn size(v: &Value, cap: usize) -> usize {
+    let mut n = 1;
+    let children: Box<dyn Iterator<Item = &Value>> = match v {
+        Value::List(l, _) => Box::new(l.iter()),
+        Value::Tuple(t, _) => Box::new(t.iter()),
+        Value::Dict(d, _) => Box::new(d.iter().flat_map(|(k, v)| [k, v])),
+        _ => return 1,
+    };
+    for c in children {
+        if n >= cap {
+            break;
+        }
+        n += size(c, cap - n);
+    }
+    n
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Most values a pickle may create (the CIFAR batches create about 20 000).
-pub const MAX_OBJECTS: usize = 1 << 21;
+pub const MAX_OBJECTS: usize = 1 << 20;
 /// Deepest nesting of containers accepted.
 pub const MAX_DEPTH: usize = 64;
 
@@ -48,7 +48,9 @@ pub enum Callable {
 pub struct Array {
     /// Shape, outermost first.
     pub shape: Vec<usize>,
-    /// The dtype's name as pickled (`u1` for uint8).
+    /// The dtype, spelled as numpy's `dtype.str` without the byte order of
+    /// little-endian and one-byte types (`u1` for uint8 however pickled, `f8`,
+    /// `>i4`): see [`canonical_dtype`].
     pub dtype: String,
     /// True for Fortran (column-major) order.
     pub fortran: bool,
@@ -141,6 +143,7 @@ pub fn parse(input: &[u8]) -> Result<Value, PickleError> {
         marks: Vec::new(),
         memo: HashMap::new(),
         objects: 0,
+        made_bytes: 0,
     };
     match input.first() {
         Some(0x80) => {}
@@ -162,9 +165,11 @@ struct Machine<'a> {
     marks: Vec<usize>,
     memo: HashMap<u32, Value>,
     objects: usize,
+    /// Bytes made by calls (`_codecs.encode`), at most the input's length.
+    made_bytes: usize,
 }
 
 mod machine;
 mod numpy;
 
-pub use numpy::itemsize;
+pub use numpy::{canonical_dtype, itemsize};

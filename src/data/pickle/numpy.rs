@@ -70,9 +70,10 @@ impl Machine<'_> {
 
     /// `_codecs.encode(s, 'latin1')`: Python 3's protocol 2 pickles bytes this way,
     /// each byte as the char of the same code (so 2 UTF-8 bytes from 0x80 up).
-    fn latin1(&self, args: &[Value]) -> Result<Value, PickleError> {
+    fn latin1(&mut self, args: &[Value]) -> Result<Value, PickleError> {
         match args {
             [Value::Str(s), Value::Str(enc)] if matches!(&**enc, "latin1" | "latin-1") => {
+                self.count_bytes(s.len())?;
                 latin1_bytes(s.as_bytes())
                     .map(|b| Value::Bytes(Rc::from(b)))
                     .ok_or_else(|| self.err("_codecs.encode of a non-Latin-1 str".into()))
@@ -133,7 +134,7 @@ impl Machine<'_> {
             .ok_or_else(|| self.err("an ndarray shape that is not non-negative ints".into()))
     }
 
-    /// An array, checking for one-byte dtypes that the data holds every element.
+    /// An array of a numeric dtype whose data holds exactly its shape's elements.
     fn array(
         &self,
         shape: Vec<usize>,
@@ -141,17 +142,24 @@ impl Machine<'_> {
         fortran: bool,
         data: &Rc<[u8]>,
     ) -> Result<Value, PickleError> {
-        let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        let bytes = itemsize(dtype).map(|size| count.and_then(|c| c.checked_mul(size)));
-        if bytes.is_some_and(|b| b != Some(data.len())) {
+        let Some(canonical) = canonical_dtype(dtype) else {
             return Err(self.err(format!(
-                "an ndarray of shape {shape:?} with {} bytes of data",
-                data.len()
+                "an ndarray of dtype {dtype}, not a numeric dtype this reader knows"
+            )));
+        };
+        let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        let bytes = itemsize(&canonical).and_then(|size| count.and_then(|c| c.checked_mul(size)));
+        if bytes != Some(data.len()) {
+            return Err(self.err(format!(
+                "an ndarray of shape {shape:?} and dtype {dtype} with {} bytes of data, \
+                 expected {}",
+                data.len(),
+                bytes.map_or("more than can be addressed".to_string(), |b| b.to_string())
             )));
         }
         Ok(Value::Array(Rc::new(Array {
             shape,
-            dtype: dtype.to_string(),
+            dtype: canonical,
             fortran,
             data: data.clone(),
         })))
@@ -175,13 +183,40 @@ fn latin1_bytes(utf8: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Bytes per element of a numeric dtype named like numpy's `u1`, `<i8`, `f4`, or
-/// `None` for other dtypes.
+/// Bytes per element of a numeric dtype in any of numpy's spellings (`u1`, `<i8`,
+/// `uint8`, `B`, `float32`, ...), or `None` for other dtypes.
 pub fn itemsize(dtype: &str) -> Option<usize> {
-    let name = dtype.trim_start_matches(['<', '>', '|', '=']);
-    let (kind, size) = name.split_at_checked(1)?;
-    match kind {
-        "b" | "i" | "u" | "f" => size.parse().ok(),
-        _ => None,
-    }
+    let c = canonical_dtype(dtype)?;
+    c.trim_start_matches('>').get(1..)?.parse().ok()
+}
+
+/// A numeric dtype in any of numpy's spellings as numpy's short form: kind
+/// (`b` bool, `i`, `u`, `f`) and size, prefixed by `>` for a big-endian type of
+/// more than one byte (`uint8`, `|u1`, `B` → `u1`; `<f8`, `double` → `f8`;
+/// `>i4` → `>i4`); `None` for other dtypes.
+pub fn canonical_dtype(dtype: &str) -> Option<String> {
+    let (big, name) = match dtype.as_bytes().first() {
+        Some(b'>' | b'!') => (true, &dtype[1..]),
+        Some(b'<' | b'|' | b'=') => (false, &dtype[1..]),
+        _ => (false, dtype),
+    };
+    let (kind, size) = match name {
+        "u1" | "uint8" | "B" | "ubyte" => ('u', 1),
+        "i1" | "int8" | "b" | "byte" => ('i', 1),
+        "b1" | "bool" | "bool_" | "bool8" | "?" => ('b', 1),
+        "u2" | "uint16" | "H" | "ushort" => ('u', 2),
+        "i2" | "int16" | "h" | "short" => ('i', 2),
+        "u4" | "uint32" | "I" | "uintc" => ('u', 4),
+        "i4" | "int32" | "i" | "intc" => ('i', 4),
+        "u8" | "uint64" | "Q" | "L" | "P" | "ulonglong" | "ulong" | "uint" | "uintp" => ('u', 8),
+        "i8" | "int64" | "q" | "l" | "p" | "longlong" | "long" | "int" | "int_" | "intp" => {
+            ('i', 8)
+        }
+        "f2" | "float16" | "e" | "half" => ('f', 2),
+        "f4" | "float32" | "f" | "single" => ('f', 4),
+        "f8" | "float64" | "d" | "double" | "float" | "float_" => ('f', 8),
+        _ => return None,
+    };
+    let order = if big && size > 1 { ">" } else { "" };
+    Some(format!("{order}{kind}{size}"))
 }
