@@ -134,7 +134,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         }
     };
     if let Err(e) = choose_isa(cli.isa.as_deref()) {
-        eprintln!("error: {}", one_line(&e));
+        print_err(&format!("error: {}\n", one_line(&e)));
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
