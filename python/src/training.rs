@@ -9,7 +9,7 @@ use onelayer::config::{
     ConfigError, DEFAULT_SEED, ExperimentConfig, Hyper, RunConfig, SplitConfig, Validation,
 };
 use onelayer::data::{self, LabeledImages, ReadOptions};
-use onelayer::io::Staging;
+use onelayer::io::{OutputLock, Staging};
 use onelayer::modelfile::{DataFingerprint, ModelFile, ModelMeta};
 use onelayer::normalize::Normalizer;
 use onelayer::train::{Observer, train_runs};
@@ -266,7 +266,12 @@ pub fn reproduce(
     let config = ExperimentConfig::report();
     let exp = interrupt::run(py, |stop| -> onelayer::Result<_, String> {
         let err = |e: &dyn std::fmt::Display| e.to_string();
-        // The output folder is checked before any work, and written all at once.
+        // The output folder is locked and checked before any work, and written all at once.
+        let _lock =
+            OutputLock::acquire(&out, "onelayer.reproduce (Python)").map_err(|e| err(&e))?;
+        let runs = config.check(config.n_train()).map_err(|e| err(&e))?;
+        experiments::check_targets(&out, runs.iter().map(|h| h.name.as_str()))
+            .map_err(|e| err(&e))?;
         let mut stage = Staging::new(&out).map_err(|e| err(&e))?;
         let path = data::locate(path.as_deref()).map_err(|e| err(&e))?;
         let opts = ReadOptions { allow_modified };
@@ -278,7 +283,7 @@ pub fn reproduce(
         experiments::stage_outputs(&mut stage, &exp).map_err(|e| err(&e))?;
         let files = report::render(&exp.results, &weights).map_err(|e| err(&e))?;
         report::stage(&mut stage, files).map_err(|e| err(&e))?;
-        experiments::commit_outputs(stage, &exp).map_err(|e| err(&e))?;
+        stage.commit().map_err(|e| err(&e))?;
         Ok(exp)
     })?
     .map_err(crate::error)?;
