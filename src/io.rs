@@ -411,7 +411,7 @@ pub fn recover(dir: &Path) -> Result<bool, OutputError> {
 #[derive(Debug)]
 pub struct OutputLock {
     dir: PathBuf,
-    _file: std::fs::File,
+    file: std::fs::File,
     created_dir: bool,
 }
 
@@ -423,40 +423,24 @@ impl OutputLock {
         let created_dir = std::fs::symlink_metadata(dir).is_err();
         create_dir(dir)?;
         let path = dir.join(LOCK_FILE);
+        // The holder removes the lock file as it leaves: a lock taken on a file
+        // that is no longer at `path` is taken again on the new one.
+        let file = loop {
+            let file = lock_file(dir, &path)?;
+            if same_file(&file, &path) {
+                break file;
+            }
+        };
+        let mut file = file;
         let err = |source| OutputError::Write {
             path: path.clone(),
             source,
         };
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(OutputError::Link { path });
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(err)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                let holder = match text.lines().next().map(str::trim) {
-                    Some(l) if !l.is_empty() => l.to_string(),
-                    _ => "holder unknown".to_string(),
-                };
-                return Err(OutputError::Locked {
-                    dir: dir.to_path_buf(),
-                    holder,
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
-        }
         file.set_len(0).map_err(err)?;
         writeln!(file, "pid {}: {}", std::process::id(), command).map_err(err)?;
         let lock = OutputLock {
             dir: dir.to_path_buf(),
-            _file: file,
+            file,
             created_dir,
         };
         recover(dir)?;
@@ -464,17 +448,68 @@ impl OutputLock {
     }
 }
 
-impl Drop for OutputLock {
-    /// A folder this lock created and nothing else was written to goes again.
-    fn drop(&mut self) {
-        if !self.created_dir {
-            return;
-        }
-        let only_lock = std::fs::read_dir(&self.dir).is_ok_and(|mut it| {
-            it.all(|e| e.is_ok_and(|e| e.file_name() == std::ffi::OsStr::new(LOCK_FILE)))
+/// Opens the lock file `path` of `dir` (never through a link) and takes its lock.
+fn lock_file(dir: &Path, path: &Path) -> Result<std::fs::File, OutputError> {
+    let err = |source| OutputError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(OutputError::Link {
+            path: path.to_path_buf(),
         });
-        if only_lock {
-            let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let holder = match text.lines().next().map(str::trim) {
+                Some(l) if !l.is_empty() => l.to_string(),
+                _ => "holder unknown".to_string(),
+            };
+            Err(OutputError::Locked {
+                dir: dir.to_path_buf(),
+                holder,
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(err(e)),
+    }
+}
+
+/// Whether the open `file` is the file at `path` (not followed if a link).
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::symlink_metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+impl Drop for OutputLock {
+    /// The lock file goes, while still locked, so that the folder holds only what
+    /// the command wrote; a folder this lock created that stayed empty goes too.
+    fn drop(&mut self) {
+        let path = self.dir.join(LOCK_FILE);
+        if same_file(&self.file, &path) {
+            let _ = std::fs::remove_file(&path);
+        }
+        if self.created_dir {
+            // Fails, as it should, unless the folder is empty.
             let _ = std::fs::remove_dir(&self.dir);
         }
     }
@@ -494,6 +529,19 @@ impl Drop for Staging {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_leaves_no_file_and_is_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = OutputLock::acquire(dir.path(), "first").unwrap();
+        let again = OutputLock::acquire(dir.path(), "second").unwrap_err();
+        assert!(again.to_string().contains("first"), "{again}");
+        drop(first);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let second = OutputLock::acquire(dir.path(), "second").unwrap();
+        drop(second);
+        assert!(dir.path().exists());
+    }
 
     #[test]
     fn failed_fill_leaves_nothing_behind() {
