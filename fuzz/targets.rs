@@ -72,7 +72,11 @@ pub fn binary_batch(bytes: &[u8]) {
     // A well-sized batch made of the input, repeated, checks the labels.
     if !bytes.is_empty() {
         let batch: Vec<u8> = bytes.iter().copied().cycle().take(30_730_000).collect();
-        write(t.path(), "batches.meta.txt", b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n");
+        write(
+            t.path(),
+            "batches.meta.txt",
+            b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n",
+        );
         write(t.path(), "data_batch_1.bin", &batch);
         let _ = data::read(t.path(), &[BatchName::Data(1)], &LENIENT);
     }
