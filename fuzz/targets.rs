@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use onelayer::data::{self, BatchName, ReadOptions};
 
+/// A reader's entry point: arbitrary bytes in, nothing out.
+pub type Target = fn(&[u8]);
+
 /// The readers, by the name of their target and seed corpus folder.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("pickle", pickle),
     ("npy_model", npy_model),
     ("archive", archive),
