@@ -366,7 +366,8 @@ pub fn recover(dir: &Path) -> Result<bool, OutputError> {
         Err(e) => return Err(bad(e.to_string())),
         Ok(m) if !m.file_type().is_file() => return Err(bad("not a plain file".into())),
         Ok(_) => {
-            let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+            let bytes = crate::input::read(&path, crate::input::limit::TEXT, "commit journal")
+                .map_err(|e| bad(e.to_string()))?;
             let j: Journal = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
             let plain = |p: &Path| {
                 p.components().count() > 0
@@ -469,7 +470,7 @@ fn lock_file(dir: &Path, path: &Path) -> Result<std::fs::File, OutputError> {
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let text = crate::input::read_to_string(path, 1 << 16, "lock file").unwrap_or_default();
             let holder = match text.lines().next().map(str::trim) {
                 Some(l) if !l.is_empty() => l.to_string(),
                 _ => "holder unknown".to_string(),
