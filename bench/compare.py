@@ -151,6 +151,9 @@ def main():
     except ImportError:
         tf32, outtorch = None, ""
         print("torch is not installed: no PyTorch peer (pip install torch)")
+    peak2 = gemm_peak()
+    peak = max(peak1["gflops"], peak2["gflops"])
+    print(f"f32 GEMM 1024^3 again: {peak2['gflops']:.1f} GFLOP/s; the best, {peak:.1f}, counts")
     setup = results["setup"]
     n_train, n_val, n_test = setup["n_train"], setup["n_val"], setup["n_test"]
     threads = setup.get("threads", 1)
