@@ -24,7 +24,7 @@ OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set in the environment, slow a current
 numpy; they are removed from the numpy commands' environment only (and the
 script says so).
 
-Usage: python3 bench/compare.py [--data DIR] [--reference PATH] [--repeat N]
+Usage: python3 benches/compare.py [--data DIR] [--reference PATH] [--repeat N]
 """
 import argparse, json, os, platform, resource, subprocess, sys, tempfile, time
 
@@ -144,7 +144,7 @@ def main():
     secs, rss, results = next(iter(runs.values()))
     f32, _, out32 = timed([sys.executable, a.reference, a.data, "--dtype", "float32"], env)
     f64, _, out64 = timed([sys.executable, a.reference, a.data, "--dtype", "float64"], env)
-    torch_ref = os.path.join(ROOT, "bench", "torch_reference.py")
+    torch_ref = os.path.join(ROOT, "benches", "torch_reference.py")
     try:
         import torch  # noqa: F401
         tf32, _, outtorch = timed([sys.executable, torch_ref, a.data], env)
