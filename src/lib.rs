@@ -15,6 +15,29 @@
 //! ∂J/∂b = (1/n) G 1                                   K×1
 //! ```
 //!
+//! Read the data, train one run of the report, evaluate it on the test batch
+//! (`cargo run --release --example train_one`):
+//!
+//! ```no_run
+//! use onelayer::config::RunConfig;
+//! use onelayer::data::{self, BatchName, LabeledImages, ReadOptions};
+//! use onelayer::{kernels, normalize::Normalizer, train};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = data::locate(None)?; // $CIFAR10_DIR, else ./data, else the cache
+//! let which = [BatchName::Data(1), BatchName::Data(2), BatchName::Test];
+//! let [tr, va, te]: [LabeledImages; 3] = data::read(&dir, &which, &ReadOptions::default())?
+//!     .batches.try_into().map_err(|_| "three batches")?;
+//! let norm = Normalizer::fit(&tr); // x/255, then the training set's mean and std per dimension
+//! let (tr, va, te) = (norm.apply(tr), norm.apply(va), norm.apply(te));
+//! let run = RunConfig::report(0.1, 0.001).check("", tr.len())?; // λ, η; 40 epochs of 100
+//! let trained = train::train(&run, &tr, &va, &mut train::Silent);
+//! let test = kernels::evaluate(&trained.model, &te, run.lambda); // loss, cost, accuracy
+//! println!("test accuracy {:.2}%", 100.0 * test.accuracy);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Modules, one per concept: [`data`] reads CIFAR-10, [`normalize`] pre-processes it,
 //! [`model`] holds the network and its forward/backward maths, [`kernels`] the hot loops,
 //! [`gradcheck`] checks the gradients, [`train`] is the one training loop, [`config`]
