@@ -297,5 +297,4 @@ pub fn export(
 }
 
 #[cfg(test)]
-#[path = "export_tests.rs"]
 mod tests;

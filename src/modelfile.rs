@@ -503,5 +503,4 @@ fn parse_meta(path: &Path, bytes: &[u8]) -> Result<ModelMeta, ModelFileError> {
 }
 
 #[cfg(test)]
-#[path = "modelfile_tests.rs"]
 mod tests;

@@ -1,5 +1,14 @@
-//! Hand-made results for the unit tests of the plots, the observations and the report.
+//! The unit tests' shared fixture: hand-made results for the tests of the plots,
+//! the observations and the report, and a hand-made model file for those of the
+//! model file and the export. (The integration tests' fixture is `tests/common`.)
 
+use ndarray::{Array1, Array2};
+
+use crate::D;
+use crate::config::{Hyper, SplitConfig, Validation};
+use crate::model::Model;
+use crate::modelfile::{DataFingerprint, ModelFile, ModelMeta};
+use crate::normalize::Normalizer;
 use crate::results::{GradCheckReport, GradientCheck, History, Results, RunResult, Setup};
 
 /// A history whose loss is `loss`, whose cost is `loss + penalty`, whose
@@ -125,4 +134,48 @@ pub fn report_like() -> Results {
             history(&smooth(2.0, 1.8), 0.1, 0.06, &acc(0.40), 0.035),
         ),
     ])
+}
+
+/// A model file of `k` classes named `class0…`: rows of W that differ from each
+/// other (a swapped member or row shows), weights small enough that folding the
+/// normalisation into them loses little in f32, and a normalisation far from the
+/// identity. Its run is `r` (λ 0.1, η 0.001, 3 epochs of 10, seed 7), trained on
+/// 90 images of batch 1 with 10 held out, test accuracy 0.25.
+pub fn model_file(k: usize) -> ModelFile {
+    ModelFile {
+        model: Model {
+            w: Array2::from_shape_fn((k, D), |(i, j)| {
+                ((i * 7 + j * 13) % 101) as f32 * 1e-3 - 0.05
+            }),
+            b: Array1::from_shape_fn(k, |i| i as f32 * 0.1 - 0.3),
+        },
+        normalizer: Normalizer {
+            mean: Array1::from_shape_fn(D, |j| 0.3 + (j % 17) as f32 / 100.0),
+            std: Array1::from_shape_fn(D, |j| 0.15 + (j % 11) as f32 / 50.0),
+        },
+        meta: ModelMeta::new(
+            (0..k).map(|i| format!("class{i}")).collect(),
+            Hyper {
+                name: "r".into(),
+                lambda: 0.1,
+                eta: 0.001,
+                n_epochs: 3,
+                n_batch: 10,
+                seed: 7,
+                shuffle: false,
+                options: Default::default(),
+            },
+            SplitConfig {
+                train_batches: vec![1],
+                validation: Validation::HoldOut(10),
+            },
+            DataFingerprint {
+                source: "test".into(),
+                train_batches: vec!["data_batch_1".into()],
+                n_train: 90,
+                train_records_md5: "ab".repeat(16),
+            },
+            Some(0.25),
+        ),
+    }
 }

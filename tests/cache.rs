@@ -8,9 +8,7 @@ use std::path::Path;
 
 use onelayer::data;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::s;
 
 #[test]
 fn the_cache_is_under_xdg_cache_home_else_the_platforms() {

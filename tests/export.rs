@@ -10,9 +10,7 @@ use onelayer::classify;
 use onelayer::metrics::Confusion;
 use onelayer::modelfile::ModelFile;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::s;
 
 fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
     common::onelayer()

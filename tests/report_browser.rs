@@ -5,7 +5,7 @@
 //! Without Chromium the test is skipped with a note, except in CI
 //! (`ONELAYER_REQUIRE_DATA=1` or `CI=true`), where it fails.
 
-mod report_fixture;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -99,7 +99,7 @@ fn the_report_opens_in_a_browser_with_every_image_and_four_runs() {
     let dir = artefacts.join("report");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    report_fixture::write(&dir);
+    common::report::write(&dir);
     let status = Command::new(env!("CARGO_BIN_EXE_onelayer"))
         .arg("report")
         .arg(&dir)

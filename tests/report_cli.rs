@@ -1,18 +1,14 @@
 //! `onelayer report DIR`: it regenerates every figure and the report from a
 //! results folder, and on bad input it fails with one line and writes nothing.
 
-mod report_fixture;
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn onelayer_report(dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_onelayer"))
-        .arg("report")
-        .arg(dir)
-        .output()
-        .unwrap()
+    common::onelayer().arg("report").arg(dir).output().unwrap()
 }
 
 /// Every file under `dir` with its contents.
@@ -35,7 +31,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 #[test]
 fn report_writes_every_figure_and_both_pages() {
     let dir = tempfile::tempdir().unwrap();
-    report_fixture::write(dir.path());
+    common::report::write(dir.path());
     let out = onelayer_report(dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -47,7 +43,7 @@ fn report_writes_every_figure_and_both_pages() {
         stdout.contains("report written to") && stdout.contains("report.html"),
         "{stdout}"
     );
-    for run in report_fixture::results().runs {
+    for run in common::report::results().runs {
         for f in ["loss", "cost", "accuracy"] {
             for ext in ["png", "svg"] {
                 let p = dir.path().join(&run.name).join(format!("{f}.{ext}"));
@@ -76,7 +72,7 @@ fn report_writes_every_figure_and_both_pages() {
 /// that it fails with one line naming `expected`, leaving every file as it was.
 fn fails_and_writes_nothing(corrupt: impl Fn(&Path), expected: &str) {
     let dir = tempfile::tempdir().unwrap();
-    report_fixture::write(dir.path());
+    common::report::write(dir.path());
     corrupt(dir.path());
     let before = snapshot(dir.path());
     let out = onelayer_report(dir.path());
@@ -225,7 +221,7 @@ fn results_json_with_values_out_of_range() {
 #[test]
 fn results_json_with_extreme_losses_still_reports() {
     let dir = tempfile::tempdir().unwrap();
-    report_fixture::write(dir.path());
+    common::report::write(dir.path());
     edit_value(dir.path(), |v| {
         let h = &mut v["runs"][1]["history"];
         h["val_loss"][0] = f64::MAX.into();

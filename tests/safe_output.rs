@@ -3,18 +3,12 @@
 //! interrupted commit is finished by the next command, a closed pipe ends only
 //! the output.
 
-#[allow(clippy::duplicate_mod)]
 mod common;
-mod report_fixture;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use common::onelayer;
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{onelayer, s};
 
 fn run(args: &[&str]) -> Output {
     onelayer().args(args).output().unwrap()
@@ -233,7 +227,7 @@ fn report_into_a_closed_pipe_still_writes_and_exits_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("results");
     std::fs::create_dir_all(&dir).unwrap();
-    report_fixture::write(&dir);
+    common::report::write(&dir);
     let status = run_into_closed_pipe(&["report", s(&dir)]);
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(dir.join("report.html").is_file());

@@ -1,30 +1,19 @@
 //! The hyper-parameter search on synthetic data: its candidates, its records, and
 //! resumption after an interruption.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use onelayer::config::{RunConfig, SplitConfig, Validation};
-use onelayer::data::LabeledImages;
-use onelayer::normalize::{Dataset, Normalizer};
+use onelayer::normalize::Dataset;
 use onelayer::schedule::Schedule;
 use onelayer::search::{self, RandomSearch, SearchConfig, SearchOptions, SearchRecord, Space};
-use onelayer::{D, K};
-use rand::{RngExt, SeedableRng};
 
 /// Images whose class shows as a faintly brighter block of dimensions, plus noise,
 /// normalised with their own statistics.
 fn synthetic(n: usize, seed: u64) -> Dataset {
-    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
-    let labels: Vec<u8> = (0..n).map(|i| (i % K) as u8).collect();
-    let mut pixels = Vec::with_capacity(n * D);
-    for &y in &labels {
-        for j in 0..D {
-            let signal = if j / 300 == y as usize { 18.0 } else { 0.0 };
-            pixels.push((100.0 + signal + rng.random_range(-60.0f32..60.0)) as u8);
-        }
-    }
-    let images = LabeledImages { pixels, labels };
-    Normalizer::fit(&images).apply(images)
+    common::synthetic(n, seed, 18.0)
 }
 
 fn config() -> SearchConfig {

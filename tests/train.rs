@@ -1,12 +1,11 @@
 //! The training loop on synthetic data: it learns, it is reproducible, and a
 //! divergent run stops cleanly.
 
+mod common;
+
 use onelayer::config::RunConfig;
-use onelayer::data::LabeledImages;
-use onelayer::normalize::{Dataset, Normalizer};
+use onelayer::normalize::Dataset;
 use onelayer::train::{self, Observer, Silent};
-use onelayer::{D, K};
-use rand::{RngExt, SeedableRng};
 
 /// Images whose class shows as a bright block of dimensions, plus noise, normalised
 /// with their own statistics.
@@ -16,21 +15,7 @@ fn synthetic(n: usize, seed: u64) -> Dataset {
 
 /// [`synthetic`] with the block's brightness `amplitude`.
 fn faint(n: usize, seed: u64, amplitude: f32) -> Dataset {
-    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
-    let labels: Vec<u8> = (0..n).map(|i| (i % K) as u8).collect();
-    let mut pixels = Vec::with_capacity(n * D);
-    for &y in &labels {
-        for j in 0..D {
-            let signal = if j / 300 == y as usize {
-                60.0 * amplitude
-            } else {
-                0.0
-            };
-            pixels.push((100.0 + signal + rng.random_range(-60.0f32..60.0)) as u8);
-        }
-    }
-    let images = LabeledImages { pixels, labels };
-    Normalizer::fit(&images).apply(images)
+    common::synthetic(n, seed, 60.0 * amplitude)
 }
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ use onelayer::modelfile::{self, DataFingerprint, ModelFile, ModelMeta};
 use onelayer::normalize::Normalizer;
 
 use common::CLASS_NAMES as NAMES;
+use common::s;
 
 /// A model with pseudo-random weights (a fixed LCG), written to `dir/m.onelayer`.
 fn synthetic_model(dir: &Path) -> PathBuf {
@@ -79,10 +80,6 @@ fn fails_naming(args: &[&str], file: &Path, also: &[&str]) {
     for a in also {
         assert!(err.contains(a), "error lacks {a:?}: {err}");
     }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A PNG of width 0 (the IHDR's CRC is computed, so only the size is wrong).

@@ -1,7 +1,17 @@
-//! Helpers shared by the integration tests.
+//! The integration tests' shared fixture: the real data (or a note why a test is
+//! skipped), the built binary, synthetic data sets, and a hand-made results folder
+//! (`report`). Each test file includes it with `mod common;`. (The unit tests'
+//! fixture is `src/testing.rs`.)
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+
+use onelayer::data::LabeledImages;
+use onelayer::normalize::{Dataset, Normalizer};
+use onelayer::{D, K};
+use rand::{RngExt, SeedableRng};
 
 /// CIFAR-10's class names in label order, as `batches.meta.txt` lists them.
 pub const CLASS_NAMES: [&str; 10] = [
@@ -67,4 +77,25 @@ pub fn shared_dir(name: &str) -> Option<PathBuf> {
     );
     eprintln!("skipped: {} is absent", p.display());
     None
+}
+
+/// A path as text, for command-line arguments (test paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Images whose class shows as a block of dimensions brighter by `signal`, plus
+/// noise, normalised with their own statistics.
+pub fn synthetic(n: usize, seed: u64, signal: f32) -> Dataset {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    let labels: Vec<u8> = (0..n).map(|i| (i % K) as u8).collect();
+    let mut pixels = Vec::with_capacity(n * D);
+    for &y in &labels {
+        for j in 0..D {
+            let signal = if j / 300 == y as usize { signal } else { 0.0 };
+            pixels.push((100.0 + signal + rng.random_range(-60.0f32..60.0)) as u8);
+        }
+    }
+    let images = LabeledImages { pixels, labels };
+    Normalizer::fit(&images).apply(images)
 }

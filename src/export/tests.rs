@@ -1,48 +1,10 @@
 use super::*;
 use crate::D;
-use crate::config::{Hyper, SplitConfig};
-use crate::model::Model;
-use crate::modelfile::{DataFingerprint, ModelMeta};
-use crate::normalize::Normalizer;
+use crate::config::Hyper;
+use crate::modelfile::DataFingerprint;
+use crate::testing::model_file as sample;
 use ndarray_npy::ReadNpyExt;
 use std::io::Read;
-
-/// A model with distinct weights and a normalisation far from identity.
-fn sample(k: usize) -> ModelFile {
-    ModelFile {
-        model: Model {
-            w: Array2::from_shape_fn((k, D), |(i, j)| {
-                ((i * 7 + j * 13) % 101) as f32 * 1e-3 - 0.05
-            }),
-            b: Array1::from_shape_fn(k, |i| i as f32 * 0.1 - 0.3),
-        },
-        normalizer: Normalizer {
-            mean: Array1::from_shape_fn(D, |j| 0.3 + (j % 17) as f32 / 100.0),
-            std: Array1::from_shape_fn(D, |j| 0.15 + (j % 11) as f32 / 50.0),
-        },
-        meta: ModelMeta::new(
-            (0..k).map(|i| format!("class{i}")).collect(),
-            Hyper {
-                name: "r".into(),
-                lambda: 0.1,
-                eta: 0.001,
-                n_epochs: 3,
-                n_batch: 10,
-                seed: 7,
-                shuffle: false,
-                options: Default::default(),
-            },
-            SplitConfig::default(),
-            DataFingerprint {
-                source: "test".into(),
-                train_batches: vec!["data_batch_1".into()],
-                n_train: 90,
-                train_records_md5: "ab".repeat(16),
-            },
-            Some(0.25),
-        ),
-    }
-}
 
 /// Pseudo-random pixel bytes of `n` images.
 fn pixels(n: usize) -> Vec<u8> {

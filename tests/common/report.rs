@@ -7,9 +7,7 @@ use std::path::Path;
 use ndarray::Array2;
 use onelayer::results::{GradCheckReport, GradientCheck, History, Results, RunResult, Setup};
 
-#[path = "../common/mod.rs"]
-mod common;
-use common::CLASS_NAMES as CLASSES;
+use super::CLASS_NAMES as CLASSES;
 
 fn history(loss: &[f64], gap: f64, penalty: f64) -> History {
     let acc: Vec<f64> = loss

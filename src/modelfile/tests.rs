@@ -1,47 +1,5 @@
 use super::*;
-use crate::config::Validation;
-
-/// A small model with distinct values everywhere, so a swapped member shows.
-fn sample(k: usize) -> ModelFile {
-    ModelFile {
-        model: Model {
-            w: Array2::from_shape_fn((k, D), |(i, j)| (i * D + j) as f32 * 1e-4 - 0.5),
-            b: Array1::from_shape_fn(k, |i| i as f32 - 1.5),
-        },
-        normalizer: Normalizer {
-            mean: Array1::from_shape_fn(D, |j| j as f32 / D as f32),
-            std: Array1::from_shape_fn(D, |j| 0.1 + j as f32 / (2 * D) as f32),
-        },
-        meta: ModelMeta {
-            format: FORMAT_NAME.into(),
-            version: FORMAT_VERSION,
-            onelayer_version: "0.0.0-test".into(),
-            class_names: (0..k).map(|i| format!("class{i}")).collect(),
-            input: INPUT_DESCRIPTION.into(),
-            run: Hyper {
-                name: "r".into(),
-                lambda: 0.1,
-                eta: 0.001,
-                n_epochs: 3,
-                n_batch: 10,
-                seed: 7,
-                shuffle: false,
-                options: Default::default(),
-            },
-            split: SplitConfig {
-                train_batches: vec![1],
-                validation: Validation::HoldOut(10),
-            },
-            data: DataFingerprint {
-                source: "test".into(),
-                train_batches: vec!["data_batch_1".into()],
-                n_train: 90,
-                train_records_md5: "0".repeat(32),
-            },
-            test_accuracy: Some(0.25),
-        },
-    }
-}
+use crate::testing::model_file as sample;
 
 fn saved(dir: &tempfile::TempDir, file: &ModelFile) -> PathBuf {
     let path = dir.path().join("m.onelayer");
