@@ -48,7 +48,7 @@ pub struct ConfusionFigure<'a> {
     pub title: String,
 }
 
-/// The fill of a cell holding share `f` of its row: linear from white to [`DARK`].
+/// The fill of a cell holding share `f` of its row: linear from white to dark blue.
 pub fn shade(f: f64) -> RGBColor {
     let c = |dark: u8| (255.0 - (255.0 - f64::from(dark)) * f.clamp(0.0, 1.0)).round() as u8;
     RGBColor(c(DARK.0), c(DARK.1), c(DARK.2))

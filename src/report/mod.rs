@@ -2,7 +2,7 @@
 //! `report.html` (self-contained, images by relative path) and `report.md`.
 //!
 //! [`render`] produces every file in memory from the results and each run's
-//! `W: K×3072`; [`write`] writes them all or nothing, the report last ([`stage`]
+//! `W: K×3072`; [`write`](fn@write) writes them all or nothing, the report last ([`stage`]
 //! adds them to outputs being staged); [`load`]
 //! reads a results folder back, checking everything before anything is drawn.
 
