@@ -84,6 +84,7 @@ pub mod report;
 pub mod results;
 pub mod schedule;
 pub mod search;
+pub mod team;
 #[cfg(test)]
 mod testing;
 pub mod train;

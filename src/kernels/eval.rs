@@ -1,16 +1,15 @@
 //! The evaluation of whole data sets: loss, cost and accuracy of every run of a
 //! stack, alone ([`Workspace::evaluate`]) or as a [`Team`]. Threads that train
 //! stacks on the same training and validation sets evaluate all their runs
-//! together at the end of each epoch: they meet, then share the images out 16 at
-//! a time, so that each panel of images serves every run and neither thread waits
-//! for the other at the end of the evaluation.
+//! together at the end of each epoch: they meet (a [`crate::team::Team`]), then
+//! share the images out 16 at a time, so that each panel of images serves every
+//! run and neither thread waits for the other at the end of the evaluation.
 //!
 //! The sums are the same either way: each group of 16 images gives, per run, the
 //! sum of its images' losses (in image order) and its count of right answers, and
 //! the groups' sums are added in group order.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use ndarray::Array1;
 
@@ -19,9 +18,10 @@ use super::{Images, Isa, Stack, Workspace, padded, panel, panel_scores};
 use crate::loss::Loss;
 use crate::normalize::{Affine, Dataset};
 use crate::results::Metrics;
+use crate::team;
 
 /// Per run: the sum of the losses of some images and how many it classified right.
-type Sums = Vec<(f64, usize)>;
+pub(super) type Sums = Vec<(f64, usize)>;
 
 /// The runs as an evaluation needs them: folded weights `w: m×d` (row stride
 /// [`padded`]`(d)`), biases `b: m`, `k` classes per run, each run's loss; and the
@@ -135,7 +135,7 @@ impl Workspace {
     }
 }
 
-fn add(total: &mut [(f64, usize)], sums: &[(f64, usize)]) {
+pub(super) fn add(total: &mut [(f64, usize)], sums: &[(f64, usize)]) {
     for (t, s) in total.iter_mut().zip(sums) {
         t.0 += s.0;
         t.1 += s.1;
@@ -144,7 +144,12 @@ fn add(total: &mut [(f64, usize)], sums: &[(f64, usize)]) {
 
 /// Metrics of each run of `stack` from its summed losses and right answers over
 /// `n` images: the mean loss, plus `λ‖W‖²` for the cost.
-fn metrics(stack: &Stack, total: &[(f64, usize)], n: usize, lambda: &[f64]) -> Vec<Metrics> {
+pub(super) fn metrics(
+    stack: &Stack,
+    total: &[(f64, usize)],
+    n: usize,
+    lambda: &[f64],
+) -> Vec<Metrics> {
     let k = stack.k;
     total
         .iter()
@@ -231,7 +236,12 @@ fn argmax(s: &[f32]) -> usize {
 /// `logΣexp(s) − s[y] = max + ln(sum) − s[y]` from the column's softmax terms
 /// `(max, sum)` (given, or computed by [`panel::softmax_terms`]; see
 /// [`panel::SoftmaxTerms`]); the others through [`Loss::example_loss`] in f64.
-fn loss_argmax(loss: Loss, s: &[f32], y: usize, terms: Option<(f32, f32)>) -> (f64, usize) {
+pub(super) fn loss_argmax(
+    loss: Loss,
+    s: &[f32],
+    y: usize,
+    terms: Option<(f32, f32)>,
+) -> (f64, usize) {
     let best = argmax(s);
     if loss == Loss::Softmax {
         let (max, sum) = terms.unwrap_or_else(|| panel::softmax_terms(s));
@@ -249,81 +259,45 @@ fn loss_argmax(loss: Loss, s: &[f32], y: usize, terms: Option<(f32, f32)>) -> (f
 pub struct Team<'d> {
     /// Training set (0) and validation set (1): images, labels, normalisation.
     sets: [(&'d Dataset, Affine); 2],
-    state: Mutex<State>,
-    turn: Condvar,
+    team: team::Team<Part, Round>,
 }
 
-#[derive(Default)]
-struct State {
-    /// Members that have not left.
-    members: usize,
-    /// The runs of the members waiting for the next round, by member, with the
-    /// member's instruction set.
-    waiting: Vec<(usize, Isa, [Folded; 2])>,
-    /// Rounds started so far, and the last one.
-    started: usize,
-    round: Option<Arc<Round>>,
-}
+/// What a member brings to a round: its instruction set and its runs folded for
+/// each set.
+type Part = (Isa, [Folded; 2]);
 
 /// One evaluation of the runs of every member on both sets.
 struct Round {
     /// All runs, the members' one after the other, folded for each set.
     folded: [Folded; 2],
-    /// Per member in the round: its id, its first run in `folded`, its runs.
-    owners: Vec<(usize, usize, usize)>,
+    /// Per member in the round, in the round's order: its first run in `folded`,
+    /// its runs.
+    owners: Vec<(usize, usize)>,
     /// Groups of 16 images in each set.
     groups: [usize; 2],
-    /// The next group to evaluate, counting the training set's first.
-    next: AtomicUsize,
-    /// Each group's sums, once evaluated.
+    /// Each group's sums, once evaluated (a task is one group, the training
+    /// set's first).
     sums: Mutex<Vec<Sums>>,
-    /// Members that finished their share.
-    done: AtomicUsize,
 }
 
-impl<'d> Team<'d> {
-    /// A team of `members` threads on the training set `train` and validation set
-    /// `val`.
-    pub fn new(train: &'d Dataset, val: &'d Dataset, members: usize) -> Team<'d> {
-        Team {
-            sets: [
-                (train, train.normalizer.affine()),
-                (val, val.normalizer.affine()),
-            ],
-            state: Mutex::new(State {
-                members,
-                ..State::default()
-            }),
-            turn: Condvar::new(),
-        }
-    }
-
-    /// Member `id` (`0 ≤ id < members`, each id taken by one thread).
-    pub fn member(&self, id: usize) -> TeamMember<'_, 'd> {
-        TeamMember { team: self, id }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts a round when every member still in the team is waiting.
-    fn maybe_start(&self, st: &mut State) {
-        if st.waiting.is_empty() || st.waiting.len() < st.members {
-            return;
-        }
-        let mut waiting = std::mem::take(&mut st.waiting);
-        waiting.sort_by_key(|(id, ..)| *id);
+impl Round {
+    /// The round of the members' parts, in the order of their ids, on sets of
+    /// `groups` groups of images.
+    fn new(parts: Vec<(usize, Part)>, groups: [usize; 2]) -> Round {
         let mut owners = Vec::new();
         let mut first = 0;
-        for (id, _, f) in &waiting {
+        for (_, (_, f)) in &parts {
             let runs = f[0].b.len() / f[0].k;
-            owners.push((*id, first, runs));
+            owners.push((first, runs));
             first += runs;
         }
         let folded = [0, 1].map(|set| {
-            let all: Vec<&Folded> = waiting.iter().map(|(.., f)| &f[set]).collect();
+            let all: Vec<&Folded> = parts.iter().map(|(_, (_, f))| &f[set]).collect();
             let (k, d) = (all[0].k, all[0].d);
+            assert!(
+                all.iter().all(|f| (f.k, f.d) == (k, d)),
+                "a team's runs are alike"
+            );
             let mut f = Folded {
                 w: all.iter().flat_map(|f| f.w.iter().copied()).collect(),
                 d,
@@ -333,38 +307,53 @@ impl<'d> Team<'d> {
                 tiles: None,
             };
             // The tiles only if every member may use them.
-            if waiting.iter().all(|(_, isa, _)| isa.has_tiles()) {
-                f.tiles = quantized(waiting[0].1, f.runs().wb, d);
+            if parts.iter().all(|(_, (isa, _))| isa.has_tiles()) {
+                f.tiles = quantized(parts[0].1.0, f.runs().wb, d);
             }
             f
         });
-        let groups = self
-            .sets
-            .each_ref()
-            .map(|(d, _)| d.len().div_ceil(panel::GROUP));
-        st.round = Some(Arc::new(Round {
+        Round {
             folded,
             owners,
             groups,
-            next: AtomicUsize::new(0),
             sums: Mutex::new(vec![Sums::new(); groups[0] + groups[1]]),
-            done: AtomicUsize::new(0),
-        }));
-        st.started += 1;
-        self.turn.notify_all();
+        }
+    }
+}
+
+impl<'d> Team<'d> {
+    /// A team of `members` threads on the training set `train` and validation set
+    /// `val`.
+    pub fn new(train: &'d Dataset, val: &'d Dataset, members: usize) -> Team<'d> {
+        let groups = [train, val].map(|d| d.len().div_ceil(panel::GROUP));
+        Team {
+            sets: [
+                (train, train.normalizer.affine()),
+                (val, val.normalizer.affine()),
+            ],
+            team: team::Team::new(members, move |parts| Round::new(parts, groups)),
+        }
+    }
+
+    /// Member `id` (`0 ≤ id < members`, each id taken by one thread).
+    pub fn member(&self, id: usize) -> TeamMember<'_, 'd> {
+        TeamMember {
+            sets: &self.sets,
+            member: self.team.member(id),
+        }
     }
 }
 
 /// One thread's place in a [`Team`].
 pub struct TeamMember<'t, 'd> {
-    team: &'t Team<'d>,
-    id: usize,
+    sets: &'t [(&'d Dataset, Affine); 2],
+    member: team::Member<'t, Part, Round>,
 }
 
 impl<'d> TeamMember<'_, 'd> {
     /// The team's training and validation sets.
     pub fn sets(&self) -> (&'d Dataset, &'d Dataset) {
-        (self.team.sets[0].0, self.team.sets[1].0)
+        (self.sets[0].0, self.sets[1].0)
     }
 
     /// What [`Workspace::evaluate`] gives for `stack` on the training set and on
@@ -376,75 +365,43 @@ impl<'d> TeamMember<'_, 'd> {
         lambda: &[f64],
         loss: &[Loss],
     ) -> (Vec<Metrics>, Vec<Metrics>) {
-        let team = self.team;
-        let folded = team.sets.each_ref().map(|(_, a)| ws.folded(stack, a, loss));
-        let round = {
-            let mut st = team.lock();
-            let ticket = st.started;
-            if let Some((.., other)) = st.waiting.first() {
-                let shape = |f: &Folded| (f.k, f.d);
-                assert_eq!(
-                    shape(&other[0]),
-                    shape(&folded[0]),
-                    "a team's runs are alike"
-                );
-            }
-            st.waiting.push((self.id, ws.isa, folded));
-            team.maybe_start(&mut st);
-            while st.started == ticket {
-                st = team.turn.wait(st).unwrap_or_else(|e| e.into_inner());
-            }
-            st.round
-                .clone()
-                .unwrap_or_else(|| unreachable!("a round started"))
-        };
-        {
-            // Counts this member as done even if its share panics, so that the
-            // others are not left waiting (they then fail on the missing sums).
-            let _done = Done {
-                team,
-                round: &round,
-            };
-            self.share(ws, &round);
-        }
-        let participants = round.owners.len();
-        let mut st = team.lock();
-        while round.done.load(Ordering::Acquire) < participants {
-            st = team.turn.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
-        drop(st);
-        let &(_, first, runs) = round
-            .owners
+        let folded = self.sets.each_ref().map(|(_, a)| ws.folded(stack, a, loss));
+        let round = self.member.meet((ws.isa, folded));
+        self.member.share(&round, |r| self.share(ws, &round, r));
+        let at = round
+            .members
             .iter()
-            .find(|(id, ..)| *id == self.id)
+            .position(|&id| id == self.member.id())
             .unwrap_or_else(|| unreachable!("a member is in its round"));
-        let sums = round.sums.lock().unwrap_or_else(|e| e.into_inner());
+        let (first, runs) = round.work.owners[at];
+        let r = &round.work;
+        let sums = r.sums.lock().unwrap_or_else(|e| e.into_inner());
         let [tr, va] = [0, 1].map(|set| {
             let range = if set == 0 {
-                0..round.groups[0]
+                0..r.groups[0]
             } else {
-                round.groups[0]..round.groups[0] + round.groups[1]
+                r.groups[0]..r.groups[0] + r.groups[1]
             };
             let mut total = vec![(0.0, 0); runs];
             for g in range {
                 add(&mut total, &sums[g][first..first + runs]);
             }
-            metrics(stack, &total, team.sets[set].0.len(), lambda)
+            metrics(stack, &total, self.sets[set].0.len(), lambda)
         });
         (tr, va)
     }
 
     /// Evaluates groups of the round until none is left.
-    fn share(&self, ws: &mut Workspace, round: &Round) {
+    fn share(&self, ws: &mut Workspace, tasks: &team::Round<Round>, round: &Round) {
         let (mut scratch, mut sums) = (Scratch::default(), Sums::new());
         loop {
-            let g = round.next.fetch_add(1, Ordering::Relaxed);
+            let g = tasks.next_task();
             let set = usize::from(g >= round.groups[0]);
             let local = if set == 0 { g } else { g - round.groups[0] };
             if local >= round.groups[set] {
                 return;
             }
-            let (data, _) = self.team.sets[set];
+            let (data, _) = self.sets[set];
             let f = &round.folded[set];
             let x = &data.pixels[local * panel::GROUP * f.d..];
             let labels = &data.labels[local * panel::GROUP..];
@@ -454,28 +411,5 @@ impl<'d> TeamMember<'_, 'd> {
             let mut all = round.sums.lock().unwrap_or_else(|e| e.into_inner());
             all[g] = std::mem::take(&mut sums);
         }
-    }
-}
-
-/// Marks a member's share of a round as done when dropped, and wakes the others.
-struct Done<'a, 'd> {
-    team: &'a Team<'d>,
-    round: &'a Round,
-}
-
-impl Drop for Done<'_, '_> {
-    fn drop(&mut self) {
-        let _st = self.team.lock();
-        self.round.done.fetch_add(1, Ordering::AcqRel);
-        self.team.turn.notify_all();
-    }
-}
-
-impl Drop for TeamMember<'_, '_> {
-    /// Leaves the team: the others no longer wait for this member.
-    fn drop(&mut self) {
-        let mut st = self.team.lock();
-        st.members = st.members.saturating_sub(1);
-        self.team.maybe_start(&mut st);
     }
 }

@@ -1,7 +1,14 @@
 //! The hot path: one mini-batch step of gradient descent and the evaluation of a
 //! whole data set, in f32, for one run or for several runs stacked into one weight
-//! matrix. Everything speed-critical lives here; [`crate::model`] holds the plain
-//! reference maths these are tested against.
+//! matrix. [`crate::model`] holds the reference maths in f64 that these are
+//! tested against.
+//!
+//! Read [`naive`] first: the step and the evaluation as plain loops in f32. The
+//! fast kernels after it compute the same values: [`Workspace`] (this file) drives
+//! them, `isa.rs` holds the trait each instruction set implements and the choice
+//! among them, `simd.rs` (and `neon.rs`) the vector lanes, `panel.rs` the scores,
+//! `update.rs` the update of the weights, `eval.rs` the evaluation (alone or as a
+//! [`Team`] of threads), `amx.rs` the scores on Intel's AMX tiles.
 //!
 //! Runs that see the same mini-batches (the report's four runs do) are trained as a
 //! [`Stack`]: their weights are the rows of one `(R·K)×d` matrix, so that every pass
@@ -18,16 +25,18 @@
 //! ```
 //!
 //! which reads 4× fewer bytes than f32 images. Shapes: `W: m×d` with `m = R·K`;
-//! scores `S: n×m`, image-major. The scores are computed in `amx.rs` on CPUs with
-//! AMX tiles, else in `panel.rs`; the update in `micro.rs`, whole-set evaluations
-//! (alone or as a [`Team`] of threads) in `eval.rs`.
+//! scores `S: n×m`, image-major.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod naive;
 
 #[cfg(target_arch = "x86_64")]
 mod amx;
 /// No AMX tiles off x86-64: nothing here is ever made.
 #[cfg(not(target_arch = "x86_64"))]
 mod amx {
-    use super::micro::Tiles;
+    use super::isa::Tiles;
     use super::panel::Weights;
 
     #[derive(Debug, Clone)]
@@ -63,17 +72,18 @@ mod amx {
     }
 }
 mod eval;
-mod micro;
+mod isa;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod panel;
 mod simd;
+mod update;
 
 use ndarray::{Array1, Array2, Axis, concatenate};
 
 pub use eval::{Team, TeamMember};
-use micro::Step;
-pub use micro::{Isa, IsaError};
+pub use isa::{Isa, IsaError, choose};
+use update::Step;
 
 use crate::loss::Loss;
 use crate::model::Model;
@@ -188,23 +198,6 @@ pub struct Workspace {
     panel: Vec<u8>,
     /// The weights of the last step or evaluation in fixed point, on the AMX tiles.
     tiles: Option<amx::Quantized>,
-}
-
-/// The instruction set [`Isa::chosen`] returns, once [`choose`] set one.
-static CHOSEN: std::sync::RwLock<Option<Isa>> = std::sync::RwLock::new(None);
-
-/// Makes `isa` the instruction set of every [`Workspace::default`] of this
-/// process from now on (`None`: the widest the CPU has again).
-pub fn choose(isa: Option<Isa>) {
-    *CHOSEN.write().unwrap_or_else(|e| e.into_inner()) = isa;
-}
-
-impl Isa {
-    /// The instruction set last given to [`choose`], else [`Isa::detect`]'s.
-    pub fn chosen() -> Isa {
-        let chosen = *CHOSEN.read().unwrap_or_else(|e| e.into_inner());
-        chosen.unwrap_or_else(Isa::detect)
-    }
 }
 
 impl Default for Workspace {
@@ -349,12 +342,7 @@ impl Workspace {
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::b is standard"));
         let rows = (w, d, b, &affine.beta[..]);
-        match self.isa.0 {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the token proves AVX-512F was detected.
-            micro::Kind::Avx512(_) => unsafe { shifts_avx512(rows, &mut self.b_shifted) },
-            _ => shifts(rows, &mut self.b_shifted),
-        }
+        self.isa.shifts(rows, &mut self.b_shifted);
     }
 
     /// `s = X (W ⊙ a)ᵀ + b_shifted`, the scores `n×m` (image-major) of the images

@@ -16,7 +16,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
-use super::simd::{Lanes, Portable, exp_neg, max_ps, prefetch_l2};
+use super::simd::{Lanes, exp_neg, max_ps, prefetch_l2};
 
 /// Images per panel.
 pub(crate) const GROUP: usize = 16;
@@ -26,48 +26,54 @@ pub(crate) const GROUP: usize = 16;
 /// are zeros.
 pub(crate) fn transpose(isa: super::Isa, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) {
     assert!(rows <= GROUP && x.len() >= rows * d && panel.len() >= d * GROUP);
-    let full = d / GROUP * GROUP;
-    #[cfg(target_arch = "x86_64")]
-    {
-        let mut j0 = 0;
-        if let super::micro::Kind::Avx512(t) = isa.0 {
-            while j0 + 4 * GROUP <= full {
-                // SAFETY: the token proves AVX-512F and AVX-512BW were detected.
-                unsafe { transpose_block4(t, x, d, rows, j0, panel) };
-                j0 += 4 * GROUP;
-            }
-        }
-        if let super::micro::Kind::Avx2(t) = isa.0 {
-            while j0 + 2 * GROUP <= full {
-                // SAFETY: the token proves AVX2 was detected.
-                unsafe { transpose_block2(t, x, d, rows, j0, panel) };
-                j0 += 2 * GROUP;
-            }
-        }
-        while j0 < full {
-            // SAFETY: SSE2 is part of x86-64.
-            unsafe { transpose_block(x, d, rows, j0, panel) };
-            j0 += GROUP;
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    let full = match isa.0 {
-        super::micro::Kind::Neon(t) => {
-            for j0 in (0..full).step_by(GROUP) {
-                // SAFETY: the token proves NEON was detected.
-                unsafe { super::neon::transpose_block(t, x, d, rows, j0, panel) };
-            }
-            full
-        }
-        super::micro::Kind::Portable => 0,
-    };
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    let (_, full) = (isa, 0);
+    let full = isa.transpose_blocks(x, d, rows, panel);
     for j in full..d {
         for c in 0..GROUP {
             panel[j * GROUP + c] = if c < rows { x[c * d + j] } else { 0 };
         }
     }
+}
+
+/// The whole 16-column blocks of [`transpose`] by [`transpose_block2`], then
+/// [`transpose_block`]; returns the columns done.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) fn transpose_avx2(t: Avx2, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize {
+    let full = d / GROUP * GROUP;
+    let mut j0 = 0;
+    while j0 + 2 * GROUP <= full {
+        transpose_block2(t, x, d, rows, j0, panel);
+        j0 += 2 * GROUP;
+    }
+    while j0 < full {
+        transpose_block(x, d, rows, j0, panel);
+        j0 += GROUP;
+    }
+    full
+}
+
+/// The whole 16-column blocks of [`transpose`] by [`transpose_block4`], then
+/// [`transpose_block`]; returns the columns done.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) fn transpose_avx512(
+    t: Avx512,
+    x: &[u8],
+    d: usize,
+    rows: usize,
+    panel: &mut [u8],
+) -> usize {
+    let full = d / GROUP * GROUP;
+    let mut j0 = 0;
+    while j0 + 4 * GROUP <= full {
+        transpose_block4(t, x, d, rows, j0, panel);
+        j0 += 4 * GROUP;
+    }
+    while j0 < full {
+        transpose_block(x, d, rows, j0, panel);
+        j0 += GROUP;
+    }
+    full
 }
 
 /// One round of a transposition: `out[p]`, `out[p + 8]` interleave the low and
@@ -249,29 +255,30 @@ pub(crate) fn scores(
         assert!(t.k > 0 && m % t.k == 0 && t.max.len() >= p.rows * runs);
         assert!(t.sum.len() >= p.rows * runs && by_row.len() >= m);
     }
-    match isa.0 {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX-512F was detected.
-        super::micro::Kind::Avx512(t) => unsafe { scores_avx512(t, wb, p, s, terms) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX2 and FMA were detected.
-        super::micro::Kind::Avx2(t) => unsafe { scores_avx2(t, wb, p, s, terms) },
-        // NEON is enabled for the whole build: the kernel needs no wrapper.
-        #[cfg(target_arch = "aarch64")]
-        super::micro::Kind::Neon(t) => tiles::<_, 5, 2, 1>(t, wb, p, s, terms),
-        super::micro::Kind::Portable => tiles::<_, 4, 2, 2>(Portable, wb, p, s, terms),
-    }
+    isa.scores(wb, p, s, terms)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn scores_avx512(t: Avx512, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+pub(super) fn scores_avx512(
+    t: Avx512,
+    wb: Weights,
+    p: Panel,
+    s: &mut [f32],
+    terms: Option<Terms>,
+) -> usize {
     tiles::<_, 20, 10, 1>(t, wb, p, s, terms)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn scores_avx2(t: Avx2, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+pub(super) fn scores_avx2(
+    t: Avx2,
+    wb: Weights,
+    p: Panel,
+    s: &mut [f32],
+    terms: Option<Terms>,
+) -> usize {
     // 5 rows × 16 images: 10 accumulators, 2 vectors of pixels and a broadcast
     // weight of the 16 registers; 10, 20 or 40 rows are whole tiles.
     tiles::<_, 5, 3, 2>(t, wb, p, s, terms)
@@ -282,7 +289,7 @@ fn scores_avx2(t: Avx2, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Term
 /// fetches `next`. With `terms`, the tiles leave their scores by row, and the
 /// softmax terms of every run follow from them; returns the number of runs.
 #[inline(always)]
-fn tiles<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
+pub(super) fn tiles<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
     l: L,
     wb: Weights,
     p: Panel,
@@ -377,35 +384,30 @@ pub(crate) fn softmax_rows(
     let m = out.len();
     assert!(rows <= GROUP && t.k > 0 && m.is_multiple_of(t.k));
     assert!(t.max.len() >= rows * (m / t.k) && t.sum.len() >= rows * (m / t.k));
-    match isa.0 {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX-512F was detected.
-        super::micro::Kind::Avx512(l) => unsafe { softmax_rows_avx512(l, out, rows, &mut t) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX2 and FMA were detected.
-        super::micro::Kind::Avx2(l) => unsafe { softmax_rows_avx2(l, out, rows, &mut t) },
-        #[cfg(target_arch = "aarch64")]
-        super::micro::Kind::Neon(l) => softmax_tile(l, out, (0, rows, m), &mut t),
-        super::micro::Kind::Portable => softmax_tile(Portable, out, (0, rows, m), &mut t),
-    }
+    isa.softmax_rows(out, rows, &mut t)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn softmax_rows_avx512(l: Avx512, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+pub(super) fn softmax_rows_avx512(
+    l: Avx512,
+    out: &[[f32; GROUP]],
+    rows: usize,
+    t: &mut SoftmaxTerms,
+) {
     softmax_tile(l, out, (0, rows, out.len()), t)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn softmax_rows_avx2(l: Avx2, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+pub(super) fn softmax_rows_avx2(l: Avx2, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
     softmax_tile(l, out, (0, rows, out.len()), t)
 }
 
 /// The [`SoftmaxTerms`] of the runs in the scores `out` by row (rows `r0 ..`), the
 /// operations of [`softmax_terms`] in each lane.
 #[inline(always)]
-fn softmax_tile<L: Lanes>(
+pub(super) fn softmax_tile<L: Lanes>(
     l: L,
     out: &[[f32; GROUP]],
     (r0, rows, m): (usize, usize, usize),

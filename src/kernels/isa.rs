@@ -1,0 +1,346 @@
+//! The instruction sets: the small trait [`Kernels`] that each implements (the
+//! panel transposition, the scores, the softmax terms, the update), and [`Isa`],
+//! the one chosen at run time, which hands each call to its implementation.
+//!
+//! | instruction set | lanes | where |
+//! |---|---|---|
+//! | portable | 8 × f32 in an array, vectorised by the compiler | `simd.rs` |
+//! | AVX2 + FMA | 8 × f32 in a `__m256` | `simd.rs` |
+//! | AVX-512F | 16 × f32 in a `__m512` | `simd.rs` |
+//! | NEON | 16 × f32 in four `float32x4_t` | `neon.rs` |
+//! | AMX (with AVX-512) | the scores on the tile unit, in fixed point | `amx.rs` |
+//!
+//! The kernels themselves are written once over [`Lanes`] (in `panel.rs` and
+//! `update.rs`) and compiled for each instruction set with its features enabled.
+
+#[cfg(target_arch = "aarch64")]
+use super::neon::Neon;
+use super::panel::{self, GROUP, Panel, SoftmaxTerms, Terms, Weights};
+#[cfg(target_arch = "x86_64")]
+use super::simd::{Avx2, Avx512};
+use super::simd::{Lanes, Portable};
+use super::update::{self, Step};
+
+/// What an instruction set does for the step and the evaluation; the shapes and
+/// the maths are those of [`panel`] and [`update`] (see [`super::naive`] for the
+/// plain loops). Implemented by the token of each instruction set, a value that
+/// exists only once the CPU was found to have it.
+pub(crate) trait Kernels: Lanes {
+    /// Transposes columns `0 .. done` of [`panel::transpose`]'s panel (`rows ≤ 16`
+    /// images `x: rows×d` into `panel: d×16`) by blocks in registers, and returns
+    /// `done`, a multiple of 16; the plain code does the rest.
+    fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize;
+    /// [`panel::scores`]: the scores of one panel of images, and with `terms`
+    /// the softmax terms of every run, whose number it returns.
+    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize;
+    /// [`panel::softmax_rows`]: the softmax terms of scores held by row.
+    fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms);
+    /// [`update::update`]: `W ← W − η ((1/n) G X̂ + 2λW)`.
+    fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize);
+}
+
+impl Kernels for Portable {
+    fn transpose_blocks(self, _: &[u8], _: usize, _: usize, _: &mut [u8]) -> usize {
+        0
+    }
+    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+        panel::tiles::<_, 4, 2, 2>(self, wb, p, s, terms)
+    }
+    fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+        panel::softmax_tile(self, out, (0, rows, out.len()), t)
+    }
+    fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
+        update::update::<_, 5, 5, 1>(self, w, step, x, d)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Kernels for Avx2 {
+    fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize {
+        // SAFETY: the token proves AVX2 was detected.
+        unsafe { panel::transpose_avx2(self, x, d, rows, panel) }
+    }
+    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+        // SAFETY: the token proves AVX2 and FMA were detected.
+        unsafe { panel::scores_avx2(self, wb, p, s, terms) }
+    }
+    fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+        // SAFETY: the token proves AVX2 and FMA were detected.
+        unsafe { panel::softmax_rows_avx2(self, out, rows, t) }
+    }
+    fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
+        // SAFETY: the token proves AVX2 and FMA were detected.
+        unsafe { update::update_avx2(self, w, step, x, d) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Kernels for Avx512 {
+    fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize {
+        // SAFETY: the token proves AVX-512F and AVX-512BW were detected.
+        unsafe { panel::transpose_avx512(self, x, d, rows, panel) }
+    }
+    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+        // SAFETY: the token proves AVX-512F was detected.
+        unsafe { panel::scores_avx512(self, wb, p, s, terms) }
+    }
+    fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+        // SAFETY: the token proves AVX-512F was detected.
+        unsafe { panel::softmax_rows_avx512(self, out, rows, t) }
+    }
+    fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
+        // SAFETY: the token proves AVX-512F was detected.
+        unsafe { update::update_avx512(self, w, step, x, d) }
+    }
+}
+
+// NEON is enabled for the whole aarch64 build: its kernels need no wrappers.
+#[cfg(target_arch = "aarch64")]
+impl Kernels for Neon {
+    fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize {
+        let full = d / GROUP * GROUP;
+        for j0 in (0..full).step_by(GROUP) {
+            // SAFETY: the token proves NEON was detected.
+            unsafe { super::neon::transpose_block(self, x, d, rows, j0, panel) };
+        }
+        full
+    }
+    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+        panel::tiles::<_, 5, 2, 1>(self, wb, p, s, terms)
+    }
+    fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+        panel::softmax_tile(self, out, (0, rows, out.len()), t)
+    }
+    fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
+        update::update::<_, 5, 2, 1>(self, w, step, x, d)
+    }
+}
+
+/// The instruction set the kernels run on, chosen at run time: the vector
+/// instructions, and the AMX tiles if the CPU has them (see [`super::amx`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Isa(pub(super) Kind, pub(super) Option<Tiles>);
+
+#[cfg(target_arch = "x86_64")]
+pub(super) use super::amx::Amx as Tiles;
+
+/// No tiles off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Tiles {}
+
+/// The vector instructions, each with its token.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Kind {
+    #[cfg(target_arch = "x86_64")]
+    Avx512(Avx512),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(Avx2),
+    #[cfg(target_arch = "aarch64")]
+    Neon(Neon),
+    Portable,
+}
+
+/// `$body` with `$k` bound to the token of `$isa`'s instruction set, which
+/// implements [`Kernels`].
+macro_rules! with_kernels {
+    ($isa:expr, $k:ident => $body:expr) => {
+        match $isa.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512($k) => $body,
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx2($k) => $body,
+            #[cfg(target_arch = "aarch64")]
+            Kind::Neon($k) => $body,
+            Kind::Portable => {
+                let $k = Portable;
+                $body
+            }
+        }
+    };
+}
+
+impl Isa {
+    /// [`Kernels::transpose_blocks`] of this instruction set.
+    pub(crate) fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, p: &mut [u8]) -> usize {
+        with_kernels!(self, k => k.transpose_blocks(x, d, rows, p))
+    }
+
+    /// [`Kernels::scores`] of this instruction set.
+    pub(crate) fn scores(self, wb: Weights, p: Panel, s: &mut [f32], t: Option<Terms>) -> usize {
+        with_kernels!(self, k => k.scores(wb, p, s, t))
+    }
+
+    /// [`Kernels::softmax_rows`] of this instruction set.
+    pub(crate) fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
+        with_kernels!(self, k => k.softmax_rows(out, rows, t))
+    }
+
+    /// `w[r, :] ← w[r, :] − eta[r] (inv_n (a ⊙ Σ_i g[i·m + r] x[i, :] − gsum[r] β) + two_lambda[r] w[r, :])`
+    /// with `m = eta.len()`, `nb = g.len() / m` images; `w: m×d`, `x: nb×d`
+    /// ([`Kernels::update`] of this instruction set).
+    pub(crate) fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
+        let m = step.eta.len();
+        assert!(m > 0 && w.len() == m * d && step.two_lambda.len() == m && step.gsum.len() == m);
+        assert!(step.a.len() == d && step.beta.len() == d);
+        assert!(step.g.len().is_multiple_of(m) && x.len() >= step.g.len() / m * d);
+        with_kernels!(self, k => k.update(w, step, x, d))
+    }
+
+    /// `b − W β` (see [`super::shifts`]), with AVX-512 where there is.
+    pub(crate) fn shifts(self, rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
+        match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the token proves AVX-512F was detected.
+            Kind::Avx512(_) => unsafe { super::shifts_avx512(rows, out) },
+            _ => super::shifts(rows, out),
+        }
+    }
+
+    /// The widest instruction set this CPU supports: AVX-512F, else AVX2+FMA (on
+    /// aarch64: NEON), else portable code; with AMX tiles where there are.
+    pub fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(t) = Avx512::detect() {
+                return Isa(Kind::Avx512(t), Tiles::detect());
+            }
+            if let Some(t) = Avx2::detect() {
+                return Isa(Kind::Avx2(t), None);
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        if let Some(t) = Neon::detect() {
+            return Isa(Kind::Neon(t), None);
+        }
+        Isa(Kind::Portable, None)
+    }
+
+    /// The instruction set named `name` (one of [`Isa::NAMES`]), if this CPU has it:
+    /// `"amx"` is AVX-512 with the AMX tiles, `"avx512"` AVX-512 without them. The
+    /// error names what was asked and what this CPU has.
+    pub fn named(name: &str) -> Result<Isa, IsaError> {
+        let found = Isa::available()
+            .into_iter()
+            .find(|isa| isa.choice() == name);
+        match found {
+            Some(isa) => Ok(isa),
+            None if Isa::NAMES.contains(&name) => Err(IsaError::Unsupported {
+                asked: name.to_string(),
+                available: Isa::available().iter().map(Isa::choice).collect(),
+            }),
+            None => Err(IsaError::Unknown {
+                asked: name.to_string(),
+            }),
+        }
+    }
+
+    /// The names [`Isa::named`] takes.
+    pub const NAMES: [&'static str; 5] = ["amx", "avx512", "avx2", "neon", "portable"];
+
+    /// Every instruction set this CPU has, the widest first.
+    pub fn available() -> Vec<Isa> {
+        let best = Isa::detect();
+        let mut v = vec![best];
+        v.extend(best.has_tiles().then(|| best.without_tiles()));
+        v.extend(Isa::avx2().filter(|i| i.name() != best.name()));
+        if best.name() != "portable" {
+            v.push(Isa::portable());
+        }
+        v
+    }
+
+    /// The name [`Isa::named`] takes for this instruction set: [`Isa::name`], but
+    /// `"amx"` for AVX-512 with the tiles.
+    pub fn choice(&self) -> &'static str {
+        if self.has_tiles() { "amx" } else { self.name() }
+    }
+
+    /// The same vector instructions without the AMX tiles.
+    pub fn without_tiles(self) -> Isa {
+        Isa(self.0, None)
+    }
+
+    /// Whether the AMX tiles are in use.
+    pub fn has_tiles(&self) -> bool {
+        self.1.is_some()
+    }
+
+    /// AVX2+FMA, if this CPU has it.
+    pub fn avx2() -> Option<Isa> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            Avx2::detect().map(|t| Isa(Kind::Avx2(t), None))
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        None
+    }
+
+    /// NEON, if this CPU has it (every aarch64 CPU; none other).
+    pub fn neon() -> Option<Isa> {
+        #[cfg(target_arch = "aarch64")]
+        {
+            Neon::detect().map(|t| Isa(Kind::Neon(t), None))
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        None
+    }
+
+    /// The portable fallback, available everywhere.
+    pub fn portable() -> Isa {
+        Isa(Kind::Portable, None)
+    }
+
+    /// `"avx512+amx"`, `"avx512"`, `"avx2"`, `"neon"` or `"portable"`.
+    pub fn name(&self) -> &'static str {
+        match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512(_) if self.has_tiles() => "avx512+amx",
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512(_) => "avx512",
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx2(_) => "avx2",
+            #[cfg(target_arch = "aarch64")]
+            Kind::Neon(_) => "neon",
+            Kind::Portable => "portable",
+        }
+    }
+}
+
+/// An instruction set that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IsaError {
+    /// The name is none of [`Isa::NAMES`].
+    #[error(
+        "unknown instruction set `{asked}` (expected one of amx, avx512, avx2, neon, portable)"
+    )]
+    Unknown {
+        /// The name asked for.
+        asked: String,
+    },
+    /// This CPU lacks the instruction set.
+    #[error("this CPU has no {asked} (it has: {})", available.join(", "))]
+    Unsupported {
+        /// The name asked for.
+        asked: String,
+        /// What this CPU has, by [`Isa::choice`], the widest first.
+        available: Vec<&'static str>,
+    },
+}
+
+/// The instruction set [`Isa::chosen`] returns, once [`choose`] set one.
+static CHOSEN: std::sync::RwLock<Option<Isa>> = std::sync::RwLock::new(None);
+
+/// Makes `isa` the instruction set of every [`super::Workspace::default`] of this
+/// process from now on (`None`: the widest the CPU has again).
+pub fn choose(isa: Option<Isa>) {
+    *CHOSEN.write().unwrap_or_else(|e| e.into_inner()) = isa;
+}
+
+impl Isa {
+    /// The instruction set last given to [`choose`], else [`Isa::detect`]'s.
+    pub fn chosen() -> Isa {
+        let chosen = *CHOSEN.read().unwrap_or_else(|e| e.into_inner());
+        chosen.unwrap_or_else(Isa::detect)
+    }
+}
