@@ -16,8 +16,8 @@ use ndarray::Array1;
 use super::amx::Quantized;
 use super::{Images, Isa, Stack, Workspace, padded, panel, panel_scores};
 use crate::loss::Loss;
+use crate::model::Evaluation as Metrics;
 use crate::normalize::{Affine, Dataset};
-use crate::results::Metrics;
 use crate::team;
 
 /// Per run: the sum of the losses of some images and how many it classified right.

@@ -16,9 +16,10 @@ use rand::seq::SliceRandom;
 use crate::config::Hyper;
 use crate::kernels::{self, Images, Stack, Workspace};
 use crate::loss::Loss;
+use crate::model::Evaluation;
 use crate::model::Model;
 use crate::normalize::Dataset;
-use crate::results::{History, Metrics};
+use crate::results::History;
 use crate::schedule::Scheduler;
 use crate::{D, K};
 
@@ -30,7 +31,7 @@ pub trait Observer {
     /// Called after every mini-batch step (`batch` counts from 1 within the epoch).
     fn on_batch(&mut self, _epoch: usize, _batch: usize, _n_batches: usize) {}
     /// Called after every epoch (counting from 1) with its metrics.
-    fn on_epoch(&mut self, _epoch: usize, _train: &Metrics, _val: &Metrics) {}
+    fn on_epoch(&mut self, _epoch: usize, _train: &Evaluation, _val: &Evaluation) {}
 }
 
 /// An observer that ignores everything.
@@ -169,7 +170,7 @@ impl Run<'_> {
         &mut self,
         h: &Hyper,
         epoch: usize,
-        (tr, va): (Metrics, Metrics),
+        (tr, va): (Evaluation, Evaluation),
         current: impl Fn() -> Model,
     ) -> Option<Trained> {
         self.history.push(tr, va);
