@@ -106,7 +106,11 @@ def reproduce(
     *,
     threads: Optional[int] = None,
     allow_modified: bool = False,
+    download: bool = False,
+    url: Optional[str] = None,
 ) -> list[Model]:
-    """The report's experiment into ``out``; returns its four models."""
+    """The report's experiment into ``out``; returns its four models. With
+    ``download=True``, data that is not found is downloaded first (from ``url``, a
+    mirror, if given)."""
 def main(argv: list[str]) -> int:
     """Runs the ``onelayer`` command line ``argv`` (program name first)."""

@@ -10,6 +10,7 @@ use onelayer::config::{
     ConfigError, DEFAULT_SEED, ExperimentConfig, Hyper, RunConfig, SplitConfig, Validation,
 };
 use onelayer::data::{self, LabeledImages, ReadOptions};
+use onelayer::download as dl;
 use onelayer::features::{self, Features};
 use onelayer::io::{OutputLock, Staging};
 use onelayer::modelfile::{DataFingerprint, ModelFile, ModelMeta};
@@ -311,19 +312,30 @@ fn config_error(e: ConfigError, run: Option<usize>) -> PyErr {
 /// ``results.json``, the weights, the model files, the figures and
 /// ``report.html`` into ``out``.
 ///
+/// With ``download=True``, data that is not found is first downloaded (the
+/// official binary archive, md5-verified, or from ``url``, a mirror) into the data
+/// folder (``path``, else ``$CIFAR10_DIR``, else ``./data`` if it exists, else
+/// the per-user cache), as ``onelayer reproduce --download`` does.
+///
 /// Returns the four ``Model``s, with their histories. ``threads`` defaults to
 /// all cores. Ctrl-C raises ``KeyboardInterrupt`` and leaves ``out`` as it was.
 ///
 /// >>> models = onelayer.reproduce("cifar-10-batches-bin", "results")  # doctest: +SKIP
 /// >>> [round(m.meta["test_accuracy"], 4) for m in models]  # doctest: +SKIP
 #[pyfunction]
-#[pyo3(signature = (path=None, out=PathBuf::from("results"), *, threads=None, allow_modified=false))]
+#[pyo3(signature = (
+    path=None, out=PathBuf::from("results"), *, threads=None, allow_modified=false,
+    download=false, url=None
+))]
+#[allow(clippy::too_many_arguments)]
 pub fn reproduce(
     py: Python<'_>,
     path: Option<PathBuf>,
     out: PathBuf,
     threads: Option<usize>,
     allow_modified: bool,
+    download: bool,
+    url: Option<String>,
 ) -> PyResult<Vec<Model>> {
     if threads == Some(0) {
         return Err(crate::error("threads: must be at least 1"));
@@ -340,7 +352,7 @@ pub fn reproduce(
         experiments::check_targets(&out, runs.iter().map(|h| h.name.as_str()))
             .map_err(|e| err(&e))?;
         let mut stage = Staging::new(&out).map_err(|e| err(&e))?;
-        let path = data::locate(path.as_deref()).map_err(|e| err(&e))?;
+        let path = locate(path, download, url.as_deref(), stop)?;
         let opts = ReadOptions { allow_modified };
         let observers =
             |_: usize, _: &Hyper| -> Box<dyn Observer + Send> { Box::new(Watch(stop.clone())) };
@@ -367,4 +379,36 @@ pub fn reproduce(
             })
         })
         .collect()
+}
+
+/// The data's folder: located as `load_cifar10` does, or with `download`, found
+/// or downloaded as `onelayer reproduce --download` does (from `url` if given).
+fn locate(
+    path: Option<PathBuf>,
+    download: bool,
+    url: Option<&str>,
+    stop: &interrupt::Stop,
+) -> Result<PathBuf, String> {
+    if !download {
+        return data::locate(path.as_deref()).map_err(|e| match e {
+            data::DataError::NotLocated { .. } => {
+                format!("{e}; or pass download=True to download it there")
+            }
+            e => e.to_string(),
+        });
+    }
+    match dl::data_or_target(path.as_deref()) {
+        Some(Ok(found)) => Ok(found),
+        Some(Err(target)) => {
+            let spec = dl::DownloadSpec::official(dl::Format::Binary, url);
+            let got = dl::download(&spec, &target, &mut |_| stop.check())
+                .map_err(|e| format!("downloading CIFAR-10 into {}: {e}", target.display()))?;
+            Ok(got.folder)
+        }
+        None => Err(
+            "no per-user cache folder to download into: set $XDG_CACHE_HOME or \
+                     $HOME, or give the folder as path"
+                .to_string(),
+        ),
+    }
 }
