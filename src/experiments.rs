@@ -8,10 +8,11 @@ use std::path::Path;
 
 use crate::Result;
 use crate::config::{ExperimentConfig, Hyper};
+use crate::data::DataFingerprint;
 use crate::data::ReadOptions;
 use crate::gradcheck::GradCheckConfig;
 use crate::model::Model;
-use crate::modelfile::{DataFingerprint, ModelFile, ModelMeta};
+use crate::modelfile::{ModelFile, ModelMeta};
 use crate::normalize::Normalizer;
 use crate::results::Results;
 

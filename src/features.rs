@@ -17,9 +17,9 @@ use ndarray::{Array2, ArrayView2, Axis, s};
 
 use crate::config::Hyper;
 use crate::loss::{self, Loss};
+use crate::model::Evaluation;
 use crate::model::{self, Model};
 use crate::normalize::Normalizer;
-use crate::results::Metrics;
 use crate::train::{self, Observer, Params, Rows, Trained, TrainingSet};
 
 /// Examples evaluated at a time: bounds the scores' copy to `K × CHUNK` values.
@@ -197,7 +197,7 @@ pub fn records_md5(x: ArrayView2<f32>, labels: &[u8]) -> String {
             h.update(v.to_le_bytes());
         }
     }
-    crate::modelfile::hex(&h.finalize())
+    crate::data::verify::hex(&h.finalize())
 }
 
 /// Trains every run of `hypers` on the standardised `train` features, evaluating
@@ -229,7 +229,7 @@ pub fn train_runs(
 }
 
 /// Loss (under `loss`), cost (plus `λ‖W‖²`) and accuracy of `model` on `data`.
-pub fn evaluate(model: &Model, data: &Features, lambda: f64, loss: Loss) -> Metrics {
+pub fn evaluate(model: &Model, data: &Features, lambda: f64, loss: Loss) -> Evaluation {
     let n = data.len();
     let (mut sum, mut correct) = (0f64, 0usize);
     for (rows, labels) in (data.x.axis_chunks_iter(Axis(0), CHUNK)).zip(data.labels.chunks(CHUNK)) {
@@ -242,7 +242,7 @@ pub fn evaluate(model: &Model, data: &Features, lambda: f64, loss: Loss) -> Metr
     }
     let l2: f64 = model.w.iter().map(|&v| f64::from(v).powi(2)).sum();
     let mean = if n > 0 { sum / n as f64 } else { 0.0 };
-    Metrics {
+    Evaluation {
         loss: mean,
         cost: mean + lambda * l2,
         accuracy: if n > 0 {
@@ -368,8 +368,8 @@ impl TrainingSet for FeatureSets<'_> {
         runs: &Runs,
         lambda: &[f64],
         loss: &[Loss],
-    ) -> (Vec<Metrics>, Vec<Metrics>) {
-        let on = |data: &Features| -> Vec<Metrics> {
+    ) -> (Vec<Evaluation>, Vec<Evaluation>) {
+        let on = |data: &Features| -> Vec<Evaluation> {
             (runs.0.iter().zip(lambda).zip(loss))
                 .map(|((m, &l), &loss)| evaluate(m, data, l, loss))
                 .collect()

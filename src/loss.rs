@@ -395,7 +395,7 @@ mod tests {
         // p_y^q, have such entries here (6.7e-7, matched to 1.4e-11); its check
         // floors the denominator (see GCE_EPS).
         let floored = crate::gradcheck::GradCheckConfig {
-            eps: crate::experiments::GCE_EPS,
+            eps: crate::gradcheck::GCE_EPS,
             ..cfg.clone()
         };
         let others = [

@@ -41,6 +41,17 @@ pub struct Model<T = f32> {
     pub b: Array1<T>,
 }
 
+/// Loss, cost and accuracy of a model on one data set.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Evaluation {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Loss plus λ‖W‖².
+    pub cost: f64,
+    /// Fraction of images whose arg-max class is the label.
+    pub accuracy: f64,
+}
+
 /// Standard deviation of the initial weights, as in the report: N(0, 0.01²).
 pub const INIT_STD: f64 = 0.01;
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::Validation;
+use crate::data::LabeledImages;
 
 /// A small model with distinct values everywhere, so a swapped member shows.
 fn sample(k: usize) -> ModelFile {

@@ -195,7 +195,7 @@ pub struct BonusOutput {
     /// The best run's checked settings.
     pub best_hyper: Hyper,
     /// The training data's fingerprint.
-    pub fingerprint: crate::modelfile::DataFingerprint,
+    pub fingerprint: crate::data::DataFingerprint,
 }
 
 impl BonusOutput {

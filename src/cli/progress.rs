@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use onelayer::config::Hyper;
-use onelayer::results::Metrics;
+use onelayer::model::Evaluation;
 use onelayer::train::Observer;
 
 /// How progress is shown.
@@ -52,7 +52,7 @@ impl EpochLines {
 }
 
 impl Observer for EpochLines {
-    fn on_epoch(&mut self, epoch: usize, train: &Metrics, val: &Metrics) {
+    fn on_epoch(&mut self, epoch: usize, train: &Evaluation, val: &Evaluation) {
         errln!(
             "{:<20} epoch {:>3}/{:<3} train loss {:8.5} acc {:6.2}%  val loss {:8.5} acc {:6.2}%",
             self.name,
@@ -103,7 +103,7 @@ impl Observer for RunBar {
         ));
     }
 
-    fn on_epoch(&mut self, epoch: usize, train: &Metrics, val: &Metrics) {
+    fn on_epoch(&mut self, epoch: usize, train: &Evaluation, val: &Evaluation) {
         self.losses = format!(" loss {:.3} train {:.3} val", train.loss, val.loss);
         if epoch == self.n_epochs {
             self.bar.finish_with_message(format!(

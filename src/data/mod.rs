@@ -20,6 +20,7 @@ use crate::D;
 mod archive;
 mod binary;
 mod error;
+pub mod fingerprint;
 mod folder;
 mod layout;
 mod members;
@@ -29,6 +30,7 @@ mod python;
 pub mod verify;
 
 pub use error::{DataError, FileRef, OFFICIAL_URL};
+pub use fingerprint::DataFingerprint;
 pub use layout::Layout;
 pub(crate) use members::{Capped, members as tar_members};
 pub use prepare::{Prepared, prepare};

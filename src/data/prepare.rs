@@ -6,8 +6,8 @@ use std::path::Path;
 
 use crate::Result;
 use crate::config::{ConfigError, SplitConfig, Validation};
+use crate::data::fingerprint::{self, DataFingerprint};
 use crate::data::{self, BatchName, Check, LabeledImages, Layout, ReadOptions};
-use crate::modelfile::{self, DataFingerprint};
 use crate::normalize::{Dataset, Normalizer};
 use crate::results::Setup;
 
@@ -125,7 +125,7 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
     let (normalizer, md5) = std::thread::scope(|s| {
         let computed = verified
             .is_none()
-            .then(|| s.spawn(|| modelfile::records_md5(&train)));
+            .then(|| s.spawn(|| fingerprint::records_md5(&train)));
         let normalizer = Normalizer::fit(&train);
         let md5 = match computed {
             Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),

@@ -28,6 +28,11 @@ pub fn official_md5(name: &str) -> Option<&'static str> {
         .map(|&(_, md5)| md5)
 }
 
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The md5 of `bytes` as 32 lowercase hex digits.
 pub fn md5_hex(bytes: &[u8]) -> String {
     Md5::digest(bytes)

@@ -356,5 +356,5 @@ pub fn file_md5(path: &Path) -> Result<String, DownloadError> {
         }
         h.update(&buf[..n]);
     }
-    Ok(crate::modelfile::hex(&h.finalize()))
+    Ok(crate::data::verify::hex(&h.finalize()))
 }

@@ -17,8 +17,8 @@ use ndarray::Array1;
 use super::amx::Quantized;
 use super::{Images, Isa, Stack, Workspace, padded, panel, panel_scores};
 use crate::loss::Loss;
+use crate::model::Evaluation as Metrics;
 use crate::normalize::{Affine, Dataset};
-use crate::results::Metrics;
 
 /// Per run: the sum of the losses of some images and how many it classified right.
 type Sums = Vec<(f64, usize)>;

@@ -76,9 +76,9 @@ use micro::Step;
 pub use micro::{Isa, IsaError};
 
 use crate::loss::Loss;
+use crate::model::Evaluation as Metrics;
 use crate::model::Model;
 use crate::normalize::{Affine, Dataset};
-use crate::results::Metrics;
 
 /// The parameters of `R` runs of `K` classes, stacked: run `r` owns rows
 /// `r·K .. (r+1)·K` of `w` and `b`.

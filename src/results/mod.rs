@@ -32,7 +32,7 @@ impl History {
     }
 
     /// Appends one epoch's metrics.
-    pub fn push(&mut self, train: Metrics, val: Metrics) {
+    pub fn push(&mut self, train: Evaluation, val: Evaluation) {
         self.train_loss.push(train.loss);
         self.train_cost.push(train.cost);
         self.train_accuracy.push(train.accuracy);
@@ -78,16 +78,9 @@ impl History {
     }
 }
 
-/// Loss, cost and accuracy of a model on one data set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// Mean cross-entropy.
-    pub loss: f64,
-    /// Loss plus λ‖W‖².
-    pub cost: f64,
-    /// Fraction of images whose arg-max class is the label.
-    pub accuracy: f64,
-}
+pub use crate::model::Evaluation;
+/// The former name of [`Evaluation`].
+pub type Metrics = Evaluation;
 
 /// One training run: its settings, its history and its test result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,9 +16,10 @@ use rand::seq::SliceRandom;
 use crate::config::Hyper;
 use crate::kernels::{self, Images, Stack, Workspace};
 use crate::loss::Loss;
+use crate::model::Evaluation;
 use crate::model::Model;
 use crate::normalize::{Affine, Dataset};
-use crate::results::{History, Metrics};
+use crate::results::History;
 use crate::schedule::Scheduler;
 use crate::{D, K};
 
@@ -30,7 +31,7 @@ pub trait Observer {
     /// Called after every mini-batch step (`batch` counts from 1 within the epoch).
     fn on_batch(&mut self, _epoch: usize, _batch: usize, _n_batches: usize) {}
     /// Called after every epoch (counting from 1) with its metrics.
-    fn on_epoch(&mut self, _epoch: usize, _train: &Metrics, _val: &Metrics) {}
+    fn on_epoch(&mut self, _epoch: usize, _train: &Evaluation, _val: &Evaluation) {}
 }
 
 /// An observer that ignores everything.
@@ -45,7 +46,7 @@ pub struct Trained {
     /// The final weights (those of the last finite epoch if the run diverged, those
     /// of the best validation epoch with early stopping).
     pub model: Model,
-    /// Metrics after every completed epoch.
+    /// Evaluation after every completed epoch.
     pub history: History,
     /// The epoch (from 1) in which the cost became non-finite, if it did.
     pub diverged_at_epoch: Option<usize>,
@@ -234,7 +235,7 @@ pub trait TrainingSet {
         params: &Self::Params,
         lambda: &[f64],
         loss: &[Loss],
-    ) -> (Vec<Metrics>, Vec<Metrics>);
+    ) -> (Vec<Evaluation>, Vec<Evaluation>);
 }
 
 /// Seed offsets of the shuffling and augmentation streams, so that turning either
@@ -259,7 +260,7 @@ impl Run<'_> {
         &mut self,
         h: &Hyper,
         epoch: usize,
-        (tr, va): (Metrics, Metrics),
+        (tr, va): (Evaluation, Evaluation),
         current: impl Fn() -> Model,
     ) -> Option<Trained> {
         self.history.push(tr, va);
@@ -541,7 +542,7 @@ impl TrainingSet for ImageSets<'_, '_> {
         stack: &Stack,
         lambda: &[f64],
         loss: &[Loss],
-    ) -> (Vec<Metrics>, Vec<Metrics>) {
+    ) -> (Vec<Evaluation>, Vec<Evaluation>) {
         let (at, av) = &self.affine;
         match self.team {
             Some(member) => member.evaluate(&mut self.ws, stack, lambda, loss),
