@@ -282,6 +282,7 @@ pub fn export(
     out: &Path,
 ) -> Result<(), ExportError> {
     let file = ModelFile::load(model)?;
+    file.require_images(model)?;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,

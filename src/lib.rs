@@ -47,7 +47,8 @@
 //! Beyond the report: [`modelfile`] saves and loads a trained model, [`metrics`]
 //! scores it (confusion matrix, precision, recall), [`classify`] and [`image_input`]
 //! classify a user's images, [`export`] writes it for PyTorch, candle, burn and numpy,
-//! and [`download`] fetches the data set. Training options:
+//! [`features`] trains on float features (a linear probe of any embedding) through
+//! the same loop, and [`download`] fetches the data set. Training options:
 //! [`loss`] (softmax, sigmoid, hinge), [`schedule`] (learning rates), [`augment`]
 //! (flips and shifts); [`ensemble`] combines networks, [`search`] searches
 //! hyper-parameters, and [`bonus`] trains and reports the best recipe found.
@@ -67,6 +68,7 @@ pub mod ensemble;
 pub mod error;
 pub mod experiments;
 pub mod export;
+pub mod features;
 pub mod gradcheck;
 pub mod image_input;
 pub mod input;

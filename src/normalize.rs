@@ -1,7 +1,7 @@
 //! Pre-processing: each dimension is centred and scaled by the mean and the
 //! population standard deviation of the training data (as numpy's `np.std`).
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::D;
 use crate::data::LabeledImages;
@@ -41,6 +41,44 @@ impl Normalizer {
             })
             .collect();
         Normalizer { mean, std }
+    }
+
+    /// Fits mean and std to the float features `x: n×d` (one example per row) as
+    /// they are, without the images' `/255`: two passes in f64, so that features
+    /// with a large offset keep their variance. A constant feature gets std 1.
+    pub fn fit_features(x: ArrayView2<f32>) -> Normalizer {
+        let n = x.nrows().max(1) as f64;
+        let mut sum = vec![0f64; x.ncols()];
+        for row in x.rows() {
+            for (s, &v) in sum.iter_mut().zip(row) {
+                *s += f64::from(v);
+            }
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let mut sq = vec![0f64; x.ncols()];
+        for row in x.rows() {
+            for ((q, &v), &m) in sq.iter_mut().zip(row).zip(&mean) {
+                *q += (f64::from(v) - m).powi(2);
+            }
+        }
+        Normalizer {
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            std: (sq.iter())
+                .map(|&q| match (q / n).sqrt() as f32 {
+                    s if s > 0.0 => s,
+                    _ => 1.0,
+                })
+                .collect(),
+        }
+    }
+
+    /// Standardises the features `x: n×d` in place: `x̂ = (x − mean) / std`.
+    pub fn standardize(&self, x: &mut Array2<f32>) {
+        for mut row in x.rows_mut() {
+            for ((v, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
     }
 
     /// The normalised images `(x/255 − mean) / std` of `pixels` (`n × d` bytes, row-major)

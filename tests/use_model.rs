@@ -56,6 +56,7 @@ fn synthetic_model(dir: &Path) -> PathBuf {
                 train_records_md5: String::new(),
             },
             test_accuracy: None,
+            input_kind: Default::default(),
         },
     };
     let path = dir.join("m.onelayer");
@@ -552,4 +553,26 @@ fn evaluate_refuses_more_classes_than_its_figure_shows_before_reading_data() {
         &model,
         &["50 classes", "40"],
     );
+}
+
+#[test]
+fn image_commands_refuse_a_model_of_float_features() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut file = ModelFile::load(&synthetic_model(tmp.path())).unwrap();
+    let d = 7;
+    file.model.w = Array2::from_elem((10, d), 0.1);
+    file.normalizer = Normalizer {
+        mean: Array1::zeros(d),
+        std: Array1::ones(d),
+    };
+    file.meta = file.meta.for_features(d);
+    let probe = tmp.path().join("probe.onelayer");
+    file.save(&probe).unwrap();
+    let good = tmp.path().join("good.png");
+    image::RgbImage::new(32, 32).save(&good).unwrap();
+    let also = ["7 float features", "not of CIFAR-10 images"];
+    fails_naming(&["predict", "--model", s(&probe), s(&good)], &probe, &also);
+    fails_naming(&["evaluate", "--model", s(&probe)], &probe, &also);
+    fails_naming(&["export", s(&probe)], &probe, &also);
+    assert!(!tmp.path().join("probe.safetensors").exists());
 }

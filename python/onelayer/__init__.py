@@ -3,7 +3,8 @@
 The numbers come from the onelayer Rust library (the same readers, training
 loop and model file as the ``onelayer`` command); arrays go in and out as numpy
 arrays. Images are uint8 rows of 3072 bytes in the CIFAR-10 layout (red plane,
-green plane, blue plane, each 32x32 row-major).
+green plane, blue plane, each 32x32 row-major); ``train`` also takes float32
+features ``n×d`` (any embedding, probed linearly).
 
 >>> import onelayer
 >>> X, y, X_test, y_test = onelayer.load_cifar10("cifar-10-batches-bin")

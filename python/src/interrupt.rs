@@ -28,7 +28,7 @@ struct Stopped;
 
 impl Stop {
     /// Unwinds out of the work if a stop was asked.
-    fn check(&self) {
+    pub fn check(&self) {
         if self.0.load(Ordering::Relaxed) {
             panic::resume_unwind(Box::new(Stopped));
         }

@@ -3,23 +3,29 @@
 
 use std::path::PathBuf;
 
-use ndarray::Array1;
+use ndarray::{Array1, Array2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use onelayer::data::LabeledImages;
-use onelayer::modelfile::ModelFile;
+use onelayer::features::{self, Features};
+use onelayer::loss::Loss;
+use onelayer::model::argmax;
+use onelayer::modelfile::{InputKind, ModelFile};
 use onelayer::results::History;
 use onelayer::{D, classify, kernels};
 
 use crate::arrays;
 
 /// A trained one-layer network: ``s = W z + b`` on ``z = (x/255 − mean) / std``,
-/// ``p = softmax(s)``, for images ``x`` of 3072 bytes in the CIFAR-10 layout.
+/// ``p = softmax(s)``, for images ``x`` of 3072 bytes in the CIFAR-10 layout; or,
+/// for a model trained on float32 features ``x`` of ``d`` values,
+/// ``z = (x − mean) / std``.
 ///
-/// Attributes (numpy copies): ``W`` float32 ``K×3072``, ``b`` float32 ``K``,
-/// ``mean`` and ``std`` float32 ``3072`` (on the ``x/255`` scale);
+/// Attributes (numpy copies): ``W`` float32 ``K×d`` (``d = 3072`` for images),
+/// ``b`` float32 ``K``, ``mean`` and ``std`` float32 ``d`` (images: on the
+/// ``x/255`` scale); ``input_kind`` (``"images"`` or ``"features"``);
 /// ``class_names`` (``K`` strings); ``meta`` (the model file's ``meta.json`` as a
 /// dict: settings, seed, data fingerprint); ``history`` (a dict of per-epoch
 /// lists that ``pandas.DataFrame`` accepts, or ``None`` for a loaded model).
@@ -38,7 +44,7 @@ pub struct Model {
 
 #[pymethods]
 impl Model {
-    /// Weights, float32 ``K×3072``.
+    /// Weights, float32 ``K×d`` (``K×3072`` for images).
     #[getter(W)]
     fn w<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f32>> {
         self.file.model.w.to_pyarray(py)
@@ -50,16 +56,26 @@ impl Model {
         self.file.model.b.to_pyarray(py)
     }
 
-    /// Per-dimension training mean on the ``x/255`` scale, float32 ``3072``.
+    /// Per-dimension training mean, float32 ``d`` (images: on the ``x/255`` scale).
     #[getter]
     fn mean<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
         self.file.normalizer.mean.to_pyarray(py)
     }
 
-    /// Per-dimension training standard deviation (population), float32 ``3072``.
+    /// Per-dimension training standard deviation (population), float32 ``d``.
     #[getter]
     fn std<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
         self.file.normalizer.std.to_pyarray(py)
+    }
+
+    /// What the model classifies: ``"images"`` (uint8 ``n×3072``) or
+    /// ``"features"`` (float32 ``n×d``).
+    #[getter]
+    fn input_kind(&self) -> &'static str {
+        match self.file.meta.input_kind {
+            InputKind::Images => "images",
+            InputKind::Features => "features",
+        }
     }
 
     /// Class names in label order, ``K``.
@@ -106,8 +122,8 @@ impl Model {
         self.diverged_at_epoch
     }
 
-    /// Class probabilities of uint8 images ``X: n×3072``: float32 ``n×K``, rows
-    /// summing to 1.
+    /// Class probabilities of uint8 images ``X: n×3072`` (or, for a model of
+    /// features, float32 features ``X: n×d``): float32 ``n×K``, rows summing to 1.
     ///
     /// >>> model.predict_proba(X_test[:2]).shape
     /// (2, 10)
@@ -117,16 +133,23 @@ impl Model {
         py: Python<'py>,
         X: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let pixels = arrays::images("X", X)?;
-        let p = py.detach(|| classify::probabilities(&self.file, &pixels));
+        let p = match self.features("X", X)? {
+            Some(x) => py.detach(|| {
+                features::probabilities(&self.file.model, &self.file.normalizer, x.view())
+            }),
+            None => {
+                let pixels = arrays::images("X", X)?;
+                py.detach(|| classify::probabilities(&self.file, &pixels))
+            }
+        };
         Ok(p.reversed_axes()
             .as_standard_layout()
             .into_owned()
             .into_pyarray(py))
     }
 
-    /// The most probable class (first on ties) of uint8 images ``X: n×3072``:
-    /// int64 ``n``.
+    /// The most probable class (first on ties) of uint8 images ``X: n×3072`` (or,
+    /// for a model of features, float32 features ``X: n×d``): int64 ``n``.
     ///
     /// >>> model.predict(X_test[:3])
     /// array([6, 9, 8])
@@ -136,19 +159,36 @@ impl Model {
         py: Python<'py>,
         X: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        let pixels = arrays::images("X", X)?;
-        let classes = py.detach(|| classify::predict(&self.file, &pixels));
+        let classes = match self.features("X", X)? {
+            Some(x) => py.detach(|| {
+                let p = features::probabilities(&self.file.model, &self.file.normalizer, x.view());
+                p.columns().into_iter().map(argmax).collect()
+            }),
+            None => {
+                let pixels = arrays::images("X", X)?;
+                py.detach(|| classify::predict(&self.file, &pixels))
+            }
+        };
         let classes: Array1<i64> = classes.into_iter().map(|c| c as i64).collect();
         Ok(classes.into_pyarray(py))
     }
 
-    /// Accuracy (a fraction) on uint8 images ``X: n×3072`` with labels ``y: n``,
-    /// computed as ``onelayer train`` computes its test accuracy.
+    /// Accuracy (a fraction) on uint8 images ``X: n×3072`` (or, for a model of
+    /// features, float32 features ``X: n×d``) with labels ``y: n``, computed as
+    /// ``onelayer train`` computes its test accuracy.
     ///
     /// >>> model.score(X_test, y_test)  # doctest: +SKIP
     /// 0.3932
     #[allow(non_snake_case)]
     fn score(&self, py: Python<'_>, X: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
+        let lambda = self.file.meta.run.lambda;
+        if let Some(x) = self.features("X", X)? {
+            let labels = arrays::labels("y", y, x.nrows(), self.file.k())?;
+            let data = Features::new(x, labels, &self.file.normalizer);
+            let metrics =
+                py.detach(|| features::evaluate(&self.file.model, &data, lambda, Loss::Softmax));
+            return Ok(metrics.accuracy);
+        }
         let pixels = arrays::images("X", X)?;
         let labels = arrays::labels("y", y, pixels.len() / D, self.file.k())?;
         let data = self.file.normalizer.apply(LabeledImages { pixels, labels });
@@ -168,9 +208,10 @@ impl Model {
     fn __repr__(&self) -> String {
         let run = &self.file.meta.run;
         format!(
-            "Model({}: K={}, lambda={}, eta={}, n_epochs={}, n_batch={}, seed={})",
+            "Model({}: K={}, d={}, lambda={}, eta={}, n_epochs={}, n_batch={}, seed={})",
             run.name,
             self.file.k(),
+            self.file.dim(),
             run.lambda,
             run.eta,
             run.n_epochs,
@@ -180,8 +221,24 @@ impl Model {
     }
 }
 
+impl Model {
+    /// ``X`` as float32 features `n×d` when this is a model of `d` features
+    /// (`None` for a model of images).
+    #[allow(non_snake_case)]
+    fn features(&self, name: &str, X: &Bound<'_, PyAny>) -> PyResult<Option<Array2<f32>>> {
+        match self.file.meta.input_kind {
+            InputKind::Images => Ok(None),
+            InputKind::Features => {
+                let d = self.file.dim();
+                arrays::features(name, X, Some((d, "the model's features"))).map(Some)
+            }
+        }
+    }
+}
+
 /// Reads a model file written by ``onelayer train``/``reproduce`` or by
-/// ``Model.save``, checking its format, shapes and values.
+/// ``Model.save`` (of images, or of float features with ``d`` columns),
+/// checking its format, shapes and values.
 ///
 /// >>> model = onelayer.load("results/lambda0.1_eta0.001/model.onelayer")
 /// >>> model.W.shape

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
+use ndarray::Array2;
 use pyo3::prelude::*;
 
 use onelayer::config::{
     ConfigError, DEFAULT_SEED, ExperimentConfig, Hyper, RunConfig, SplitConfig, Validation,
 };
 use onelayer::data::{self, LabeledImages, ReadOptions};
+use onelayer::download as dl;
+use onelayer::features::{self, Features};
 use onelayer::io::{OutputLock, Staging};
 use onelayer::modelfile::{DataFingerprint, ModelFile, ModelMeta};
 use onelayer::normalize::Normalizer;
@@ -61,9 +64,11 @@ impl OneOrMany {
 /// ``onelayer train`` for the same images, settings and seed).
 ///
 /// - ``X``: uint8 images ``n×3072`` in the CIFAR-10 layout (as ``load_cifar10``
-///   returns); ``y``: ``n`` integer labels in ``0..K``.
-/// - ``X_val``, ``y_val``: an optional validation set, evaluated after every
-///   epoch (the history then has ``val_*`` columns).
+///   returns), or float32 features ``n×d`` (any ``d ≥ 1``: an embedding probed
+///   linearly); ``y``: ``n`` integer labels in ``0..K``.
+/// - ``X_val``, ``y_val``: an optional validation set of the same kind (``d``
+///   columns for features), evaluated after every epoch (the history then has
+///   ``val_*`` columns).
 /// - ``lam`` (λ ≥ 0), ``eta`` (η > 0): a number, or lists for several runs
 ///   trained together in one pass over the data (paired; a number is used for
 ///   every run).
@@ -73,9 +78,12 @@ impl OneOrMany {
 ///   ``shuffle``: a fresh permutation every epoch.
 /// - ``class_names``: ``K`` names (CIFAR-10's by default).
 ///
-/// The images are normalised with the mean and standard deviation of ``X``.
-/// Returns a ``Model``, or a list of them when ``lam`` or ``eta`` is a list.
-/// Float features are not accepted (the training kernels read bytes).
+/// Each dimension is standardised with the mean and (population) standard
+/// deviation of ``X`` (images on the ``x/255`` scale, features as they are).
+/// Images train through onelayer's fast kernels, features through its plain
+/// maths (the same loop, initialisation and order of mini-batches).
+/// Returns a ``Model`` (``W``: ``K×3072`` or ``K×d``), or a list of them when
+/// ``lam`` or ``eta`` is a list. Features must be finite.
 /// The GIL is released while training; Ctrl-C raises ``KeyboardInterrupt``.
 ///
 /// >>> X, y, X_test, y_test = onelayer.load_cifar10()
@@ -86,6 +94,10 @@ impl OneOrMany {
 /// >>> models = onelayer.train(X[:10000], y[:10000], lam=[0, 0.1, 1], n_epochs=5)
 /// >>> len(models)
 /// 3
+/// >>> E = embed(X[:10000]).astype(numpy.float32)  # any n×d embedding  # doctest: +SKIP
+/// >>> probe = onelayer.train(E, y[:10000], lam=0.01, n_epochs=20)  # doctest: +SKIP
+/// >>> probe.W.shape, probe.predict(E[:3]).shape  # doctest: +SKIP
+/// ((10, 512), (3,))
 #[pyfunction]
 #[pyo3(signature = (
     X, y, X_val=None, y_val=None, *, lam=OneOrMany::One(0.0), eta=OneOrMany::One(0.001),
@@ -114,35 +126,85 @@ pub fn train(
         )));
     }
     let k = class_names.len();
-    let train_set = labelled("X", "y", X, y, k)?;
-    let val_set = match (X_val, y_val) {
-        (Some(x), Some(y)) => Some(labelled("X_val", "y_val", x, y, k)?),
+    let settings = |n_train| settings(&lam, &eta, (n_epochs, n_batch, seed, shuffle), n_train);
+    let validated = X_val.is_some() || y_val.is_some();
+    let val = match (X_val, y_val) {
+        (Some(x), Some(y)) => Some((x, y)),
         (None, None) => None,
         _ => {
             return Err(crate::error("X_val and y_val: give both or neither"));
         }
     };
-    let (runs, hypers) = settings(
-        &lam,
-        &eta,
-        (n_epochs, n_batch, seed, shuffle),
-        train_set.len(),
-    )?;
-    let validated = val_set.is_some();
-    let n_val = val_set.as_ref().map_or(0, LabeledImages::len);
-    let fingerprint = DataFingerprint::of("numpy arrays", &[], &train_set);
-    let normalizer = Normalizer::fit(&train_set);
-    let train_data = normalizer.apply(train_set);
-    let val_data = normalizer.apply(val_set.unwrap_or(LabeledImages {
-        pixels: vec![],
-        labels: vec![],
-    }));
-    let trained = interrupt::run(py, |stop| {
-        let mut watches: Vec<Watch> = hypers.iter().map(|_| Watch(stop.clone())).collect();
-        let mut observers: Vec<&mut dyn Observer> =
-            watches.iter_mut().map(|w| w as &mut dyn Observer).collect();
-        train_runs(&hypers, &train_data, &val_data, &mut observers)
-    })?;
+    let (runs, hypers, n_val, normalizer, fingerprint, trained, d) = if arrays::is_float32(X) {
+        // Float features: any d, standardised as they are, the plain maths.
+        let x = arrays::features("X", X, None)?;
+        let d = x.ncols();
+        let labels = arrays::labels("y", y, x.nrows(), k)?;
+        let (runs, hypers) = settings(labels.len())?;
+        let (x_val, y_val) = match val {
+            Some((xv, yv)) => {
+                let xv = arrays::features("X_val", xv, Some((d, "the training features X")))?;
+                let yv = arrays::labels("y_val", yv, xv.nrows(), k)?;
+                (xv, yv)
+            }
+            None => (Array2::zeros((0, d)), vec![]),
+        };
+        let fingerprint = DataFingerprint::with_md5(
+            "numpy arrays (float32 features)",
+            &[],
+            labels.len(),
+            features::records_md5(x.view(), &labels),
+        );
+        let normalizer = Normalizer::fit_features(x.view());
+        let n_val = y_val.len();
+        let train_set = Features::new(x, labels, &normalizer);
+        let val_set = Features::new(x_val, y_val, &normalizer);
+        let trained = interrupt::run(py, |stop| {
+            let mut watches: Vec<Watch> = hypers.iter().map(|_| Watch(stop.clone())).collect();
+            let mut observers: Vec<&mut dyn Observer> =
+                watches.iter_mut().map(|w| w as &mut dyn Observer).collect();
+            features::train_runs(&hypers, &train_set, &val_set, &mut observers)
+        })?
+        .map_err(crate::error)?;
+        (
+            runs,
+            hypers,
+            n_val,
+            normalizer,
+            fingerprint,
+            trained,
+            Some(d),
+        )
+    } else {
+        if X.cast::<numpy::PyArray2<u8>>().is_err() {
+            return Err(crate::error(format!(
+                "X: expected uint8 images of shape (n, {D}) or float32 features of shape \
+                 (n, d), got {} (X.astype(numpy.float32) converts other numbers)",
+                arrays::describe(X)
+            )));
+        }
+        let train_set = labelled("X", "y", X, y, k)?;
+        let val_set = match val {
+            Some((x, y)) => labelled("X_val", "y_val", x, y, k)?,
+            None => LabeledImages {
+                pixels: vec![],
+                labels: vec![],
+            },
+        };
+        let (runs, hypers) = settings(train_set.len())?;
+        let n_val = val_set.len();
+        let fingerprint = DataFingerprint::of("numpy arrays", &[], &train_set);
+        let normalizer = Normalizer::fit(&train_set);
+        let train_data = normalizer.apply(train_set);
+        let val_data = normalizer.apply(val_set);
+        let trained = interrupt::run(py, |stop| {
+            let mut watches: Vec<Watch> = hypers.iter().map(|_| Watch(stop.clone())).collect();
+            let mut observers: Vec<&mut dyn Observer> =
+                watches.iter_mut().map(|w| w as &mut dyn Observer).collect();
+            train_runs(&hypers, &train_data, &val_data, &mut observers)
+        })?;
+        (runs, hypers, n_val, normalizer, fingerprint, trained, None)
+    };
     let split = SplitConfig {
         train_batches: vec![],
         validation: Validation::HoldOut(n_val),
@@ -154,13 +216,19 @@ pub fn train(
             file: ModelFile {
                 model: t.model,
                 normalizer: normalizer.clone(),
-                meta: ModelMeta::new(
-                    class_names.clone(),
-                    h,
-                    split.clone(),
-                    fingerprint.clone(),
-                    None,
-                ),
+                meta: {
+                    let meta = ModelMeta::new(
+                        class_names.clone(),
+                        h,
+                        split.clone(),
+                        fingerprint.clone(),
+                        None,
+                    );
+                    match d {
+                        Some(d) => meta.for_features(d),
+                        None => meta,
+                    }
+                },
             },
             history: Some(t.history),
             diverged_at_epoch: t.diverged_at_epoch,
@@ -244,19 +312,30 @@ fn config_error(e: ConfigError, run: Option<usize>) -> PyErr {
 /// ``results.json``, the weights, the model files, the figures and
 /// ``report.html`` into ``out``.
 ///
+/// With ``download=True``, data that is not found is first downloaded (the
+/// official binary archive, md5-verified, or from ``url``, a mirror) into the data
+/// folder (``path``, else ``$CIFAR10_DIR``, else ``./data`` if it exists, else
+/// the per-user cache), as ``onelayer reproduce --download`` does.
+///
 /// Returns the four ``Model``s, with their histories. ``threads`` defaults to
 /// all cores. Ctrl-C raises ``KeyboardInterrupt`` and leaves ``out`` as it was.
 ///
 /// >>> models = onelayer.reproduce("cifar-10-batches-bin", "results")  # doctest: +SKIP
 /// >>> [round(m.meta["test_accuracy"], 4) for m in models]  # doctest: +SKIP
 #[pyfunction]
-#[pyo3(signature = (path=None, out=PathBuf::from("results"), *, threads=None, allow_modified=false))]
+#[pyo3(signature = (
+    path=None, out=PathBuf::from("results"), *, threads=None, allow_modified=false,
+    download=false, url=None
+))]
+#[allow(clippy::too_many_arguments)]
 pub fn reproduce(
     py: Python<'_>,
     path: Option<PathBuf>,
     out: PathBuf,
     threads: Option<usize>,
     allow_modified: bool,
+    download: bool,
+    url: Option<String>,
 ) -> PyResult<Vec<Model>> {
     if threads == Some(0) {
         return Err(crate::error("threads: must be at least 1"));
@@ -273,7 +352,7 @@ pub fn reproduce(
         experiments::check_targets(&out, runs.iter().map(|h| h.name.as_str()))
             .map_err(|e| err(&e))?;
         let mut stage = Staging::new(&out).map_err(|e| err(&e))?;
-        let path = data::locate(path.as_deref()).map_err(|e| err(&e))?;
+        let path = locate(path, download, url.as_deref(), stop)?;
         let opts = ReadOptions { allow_modified };
         let observers =
             |_: usize, _: &Hyper| -> Box<dyn Observer + Send> { Box::new(Watch(stop.clone())) };
@@ -300,4 +379,36 @@ pub fn reproduce(
             })
         })
         .collect()
+}
+
+/// The data's folder: located as `load_cifar10` does, or with `download`, found
+/// or downloaded as `onelayer reproduce --download` does (from `url` if given).
+fn locate(
+    path: Option<PathBuf>,
+    download: bool,
+    url: Option<&str>,
+    stop: &interrupt::Stop,
+) -> Result<PathBuf, String> {
+    if !download {
+        return data::locate(path.as_deref()).map_err(|e| match e {
+            data::DataError::NotLocated { .. } => {
+                format!("{e}; or pass download=True to download it there")
+            }
+            e => e.to_string(),
+        });
+    }
+    match dl::data_or_target(path.as_deref()) {
+        Some(Ok(found)) => Ok(found),
+        Some(Err(target)) => {
+            let spec = dl::DownloadSpec::official(dl::Format::Binary, url);
+            let got = dl::download(&spec, &target, &mut |_| stop.check())
+                .map_err(|e| format!("downloading CIFAR-10 into {}: {e}", target.display()))?;
+            Ok(got.folder)
+        }
+        None => Err(
+            "no per-user cache folder to download into: set $XDG_CACHE_HOME or \
+                     $HOME, or give the folder as path"
+                .to_string(),
+        ),
+    }
 }

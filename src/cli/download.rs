@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use onelayer::data::{DATA_ENV, DEFAULT_DIR, ReadOptions};
+use onelayer::data::ReadOptions;
 use onelayer::download::{self, DownloadSpec, Event, Format, URL_ENV};
 
 use super::DataArgs;
@@ -104,22 +104,11 @@ pub fn resolve_or_download(
     let opts = ReadOptions {
         allow_modified: data.allow_modified,
     };
-    let target = match data.data.clone().or_else(|| {
-        std::env::var_os(DATA_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    }) {
-        Some(t) => t,
-        None if Path::new(DEFAULT_DIR).exists() => PathBuf::from(DEFAULT_DIR),
+    let target = match download::data_or_target(data.data.as_deref()) {
+        Some(Ok(found)) => return Ok((found, opts)),
+        Some(Err(target)) => target,
         None => cache_dir()?,
     };
-    if holds_data(&target) {
-        return Ok((target, opts));
-    }
-    let inner = target.join(Format::Binary.folder());
-    if holds_data(&inner) {
-        return Ok((inner, opts));
-    }
     errln!("no CIFAR-10 data at {}: downloading it", target.display());
     Ok((
         fetch(
@@ -137,19 +126,6 @@ fn cache_dir() -> anyhow::Result<PathBuf> {
     onelayer::data::cache_dir().context(
         "no per-user cache folder: set $XDG_CACHE_HOME or $HOME, or give the folder with --dir",
     )
-}
-
-/// True when `path` is an archive or a folder with a batch in it.
-fn holds_data(path: &Path) -> bool {
-    path.is_file()
-        || [
-            "data_batch_1.bin",
-            "data_batch_1",
-            "test_batch.bin",
-            "test_batch",
-        ]
-        .iter()
-        .any(|f| path.join(f).is_file())
 }
 
 /// Downloads and extracts `format` into `dir` with a progress bar; returns the

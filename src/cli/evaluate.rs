@@ -99,6 +99,7 @@ fn parse_batch(s: &str) -> Result<BatchName, String> {
 /// `onelayer evaluate`.
 pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let model = ModelFile::load(&a.model)?;
+    model.require_images(&a.model)?;
     plot::confusion::check_classes(model.k())
         .with_context(|| format!("--model {}", a.model.display()))?;
     let (path, opts) = a.data.resolve()?;

@@ -41,6 +41,7 @@ struct Prediction {
 /// `onelayer predict`.
 pub fn run(a: PredictArgs) -> anyhow::Result<ExitCode> {
     let model = ModelFile::load(&a.model)?;
+    model.require_images(&a.model)?;
     // Every image is read before anything is printed: one bad file fails the lot.
     let mut pixels = Vec::with_capacity(a.images.len() * onelayer::D);
     for path in &a.images {

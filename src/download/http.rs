@@ -284,17 +284,39 @@ fn redirect_target(from: &str, location: &str) -> Result<String, ureq::Error> {
 /// connection dropped or timed out); a malformed answer, a failed TLS handshake
 /// or an unknown host will not.
 fn transient(e: &ureq::Error) -> bool {
-    matches!(
-        e,
-        ureq::Error::Io(_)
-            | ureq::Error::Timeout(_)
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::BodyStalled
-    )
+    certificate_error(e).is_none()
+        && matches!(
+            e,
+            ureq::Error::Io(_)
+                | ureq::Error::Timeout(_)
+                | ureq::Error::ConnectionFailed
+                | ureq::Error::BodyStalled
+        )
+}
+
+/// The server's certificate's fault when `e` is one (rustls reports it through
+/// an I/O error of the TLS stream).
+fn certificate_error(e: &ureq::Error) -> Option<&rustls::CertificateError> {
+    let tls = match e {
+        ureq::Error::Rustls(t) => Some(t),
+        ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    match tls {
+        Some(rustls::Error::InvalidCertificate(c)) => Some(c),
+        _ => None,
+    }
 }
 
 /// The message of an error that is not retried.
 fn not_retried(e: &ureq::Error) -> String {
+    if let Some(c) = certificate_error(e) {
+        return format!(
+            "the server's certificate is not trusted ({c:?}); downloads trust the system's \
+             certificate store (on Linux also $SSL_CERT_FILE and $SSL_CERT_DIR): add the \
+             authority that signed it there (behind a TLS-inspecting proxy, the proxy's)"
+        );
+    }
     match e {
         ureq::Error::Protocol(p) => format!("the server's answer is not valid HTTP ({p})"),
         ureq::Error::HostNotFound => "host not found; check the URL and the network".into(),

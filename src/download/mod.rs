@@ -302,6 +302,47 @@ pub fn download(
     result
 }
 
+/// Where the data is, or where to download it when it is missing: the data
+/// folder (`flag`, else `$CIFAR10_DIR`, else `./data` if it exists, else the
+/// per-user cache) if it holds the data, else its `cifar-10-batches-bin/` if that
+/// does: `Ok(folder)`; else `Err(data folder)`, the folder to download into.
+/// `None` when no folder is given and the platform has no cache.
+pub fn data_or_target(flag: Option<&Path>) -> Option<Result<PathBuf, PathBuf>> {
+    let given = flag.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os(crate::data::DATA_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    let target = match given {
+        Some(t) => t,
+        None if Path::new(crate::data::DEFAULT_DIR).exists() => {
+            PathBuf::from(crate::data::DEFAULT_DIR)
+        }
+        None => crate::data::cache_dir()?,
+    };
+    if holds_data(&target) {
+        return Some(Ok(target));
+    }
+    let inner = target.join(Format::Binary.folder());
+    if holds_data(&inner) {
+        return Some(Ok(inner));
+    }
+    Some(Err(target))
+}
+
+/// True when `path` is an archive or a folder with a batch in it.
+pub fn holds_data(path: &Path) -> bool {
+    path.is_file()
+        || [
+            "data_batch_1.bin",
+            "data_batch_1",
+            "test_batch.bin",
+            "test_batch",
+        ]
+        .iter()
+        .any(|f| path.join(f).is_file())
+}
+
 /// md5 (lower-case hex) of the file at `path`, streamed.
 pub fn file_md5(path: &Path) -> Result<String, DownloadError> {
     use md5::Digest;

@@ -8,11 +8,17 @@
 //!
 //! | member      | contents                                                      |
 //! |-------------|---------------------------------------------------------------|
-//! | `W.npy`     | weights, float32, `K×3072`, C order                           |
+//! | `W.npy`     | weights, float32, `K×d`, C order                              |
 //! | `b.npy`     | bias, float32, `K`                                            |
-//! | `mean.npy`  | per-dimension training mean, float32, `3072`, on the `x/255` scale |
-//! | `std.npy`   | per-dimension training std, float32, `3072`, all `> 0`        |
+//! | `mean.npy`  | per-dimension training mean, float32, `d`, on the `x/255` scale |
+//! | `std.npy`   | per-dimension training std, float32, `d`, all `> 0`           |
 //! | `meta.json` | [`ModelMeta`]: `"format": "onelayer-model"`, `"version": 1`, the class names, the run's hyper-parameters and seed, the split, and a [`DataFingerprint`] |
+//!
+//! A model of CIFAR-10 images has `d = 3072`. A model of float features (trained
+//! by [`crate::features`], e.g. a linear probe of an embedding) says
+//! `"input_kind": "features"` in `meta.json`, has any `d ≥ 1`, and standardises
+//! its features as they are: `z = (x − mean) / std`. Without `input_kind` a
+//! file is a model of images.
 //!
 //! An image `x` (3072 bytes in the CIFAR layout: the red plane, then green, then blue,
 //! each 32×32 row-major) is classified as
@@ -27,8 +33,9 @@
 //! `m = np.load("model.onelayer"); s = m["W"] @ ((x/255 - m["mean"]) / m["std"]) + m["b"]`,
 //! and `json.loads(m["meta.json"])` is the metadata.
 //!
-//! A reader checks the format name and version first, then the shapes (`W: K×3072`,
-//! `b: K`, `mean, std: 3072`, `K` class names) and that every value is finite.
+//! A reader checks the format name and version first, then the shapes (`W: K×d`,
+//! `b: K`, `mean, std: d`, `K` class names, `d = 3072` for images) and that every
+//! value is finite.
 //! A later version that changes any of this gets a new version number.
 
 use std::path::{Path, PathBuf};
@@ -76,6 +83,27 @@ pub struct ModelMeta {
     pub data: DataFingerprint,
     /// Accuracy on the test batch measured after training, when known.
     pub test_accuracy: Option<f64>,
+    /// What the model classifies (absent: images).
+    #[serde(default, skip_serializing_if = "InputKind::is_images")]
+    pub input_kind: InputKind,
+}
+
+/// What a model classifies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// CIFAR-10 images, 3072 bytes each, standardised on the `x/255` scale.
+    #[default]
+    Images,
+    /// Float features, `d` each, standardised as they are.
+    Features,
+}
+
+impl InputKind {
+    /// True for [`InputKind::Images`].
+    pub fn is_images(&self) -> bool {
+        *self == InputKind::Images
+    }
 }
 
 impl ModelMeta {
@@ -97,6 +125,19 @@ impl ModelMeta {
             split,
             data,
             test_accuracy,
+            input_kind: InputKind::Images,
+        }
+    }
+
+    /// The same metadata for a model of `d` float features.
+    pub fn for_features(self, d: usize) -> ModelMeta {
+        ModelMeta {
+            input: format!(
+                "{d} float32 features per example; z = (x - mean) / std; scores s = W z + b; \
+                 probabilities softmax(s)"
+            ),
+            input_kind: InputKind::Features,
+            ..self
         }
     }
 }
@@ -109,9 +150,9 @@ probabilities softmax(s)";
 /// A trained model with its pre-processing and metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelFile {
-    /// The weights `W: K×3072` and bias `b: K`.
+    /// The weights `W: K×d` and bias `b: K` (`d = 3072` for images).
     pub model: Model,
-    /// The training mean and std, `3072` each.
+    /// The training mean and std, `d` each.
     pub normalizer: Normalizer,
     /// The rest: class names, hyper-parameters, data fingerprint.
     pub meta: ModelMeta,
@@ -180,6 +221,17 @@ pub enum ModelFileError {
     /// Writing failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A model of float features where images are classified.
+    #[error(
+        "model file {path} is a model of {d} float features (trained by onelayer.train on \
+         features), not of CIFAR-10 images; use it from Python: onelayer.load(path).predict(X)"
+    )]
+    NotImages {
+        /// The file.
+        path: PathBuf,
+        /// Its number of features.
+        d: usize,
+    },
 }
 
 impl ModelFile {
@@ -188,9 +240,29 @@ impl ModelFile {
         self.meta.class_names.len()
     }
 
+    /// Number of input dimensions `d`: 3072 for images, else the features'.
+    pub fn dim(&self) -> usize {
+        match self.meta.input_kind {
+            InputKind::Images => D,
+            InputKind::Features => self.model.w.ncols(),
+        }
+    }
+
+    /// `Ok` for a model of images, else [`ModelFileError::NotImages`]; `path`
+    /// names the file. Every command that classifies images asks this first.
+    pub fn require_images(&self, path: &Path) -> Result<(), ModelFileError> {
+        match self.meta.input_kind {
+            InputKind::Images => Ok(()),
+            InputKind::Features => Err(ModelFileError::NotImages {
+                path: path.to_path_buf(),
+                d: self.dim(),
+            }),
+        }
+    }
+
     /// Checks shapes and finiteness; `path` names the file in errors.
     pub fn check(&self, path: &Path) -> Result<(), ModelFileError> {
-        let k = self.k();
+        let (k, d) = (self.k(), self.dim());
         let bad = |member: &str, reason: String| ModelFileError::BadMember {
             path: path.to_path_buf(),
             member: member.to_string(),
@@ -219,11 +291,17 @@ impl ModelFile {
                 format!("class name {i} is empty; every class needs a name"),
             ));
         }
+        if d == 0 {
+            return Err(bad(
+                "W.npy",
+                "a model of 0 features; expected at least 1 column".to_string(),
+            ));
+        }
         let shapes: [(&str, Vec<usize>, Vec<usize>); 4] = [
-            ("W.npy", vec![k, D], self.model.w.shape().to_vec()),
+            ("W.npy", vec![k, d], self.model.w.shape().to_vec()),
             ("b.npy", vec![k], self.model.b.shape().to_vec()),
-            ("mean.npy", vec![D], self.normalizer.mean.shape().to_vec()),
-            ("std.npy", vec![D], self.normalizer.std.shape().to_vec()),
+            ("mean.npy", vec![d], self.normalizer.mean.shape().to_vec()),
+            ("std.npy", vec![d], self.normalizer.std.shape().to_vec()),
         ];
         for (member, expected, found) in shapes {
             if expected != found {

@@ -1,5 +1,7 @@
 use super::*;
+use crate::data::LabeledImages;
 use crate::testing::model_file as sample;
+use ndarray::{Array1, Array2};
 
 fn saved(dir: &tempfile::TempDir, file: &ModelFile) -> PathBuf {
     let path = dir.path().join("m.onelayer");
@@ -170,4 +172,60 @@ fn class_names_must_be_named_and_not_too_many() {
     sample(MAX_CLASSES)
         .save(&dir.path().join("ok.onelayer"))
         .unwrap();
+}
+
+/// `sample(k)` as a model of `d` float features.
+fn features_sample(k: usize, d: usize) -> ModelFile {
+    let mut f = sample(k);
+    f.model.w = Array2::from_shape_fn((k, d), |(i, j)| (i * d + j) as f32 * 0.5 - 3.0);
+    f.normalizer = Normalizer {
+        mean: Array1::from_shape_fn(d, |j| j as f32 * 100.0),
+        std: Array1::from_shape_fn(d, |j| 1.0 + j as f32),
+    };
+    f.meta = f.meta.for_features(d);
+    f
+}
+
+#[test]
+fn a_model_of_features_round_trips_with_its_columns() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for d in [1, 5, 4000] {
+        let path = dir.path().join(format!("f{d}.onelayer"));
+        let f = features_sample(3, d);
+        f.save(&path).unwrap_or_else(|e| panic!("{e}"));
+        let back = ModelFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, f);
+        assert_eq!((back.dim(), back.model.w.dim()), (d, (3, d)));
+        assert_eq!(back.meta.input_kind, InputKind::Features);
+        let e = back.require_images(&path).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("{d} float features")) && e.contains(&path.display().to_string()),
+            "{e}"
+        );
+    }
+    // An image model's meta.json does not mention the kind, as before.
+    let json = serde_json::to_string(&sample(2).meta).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!json.contains("input_kind"), "{json}");
+    assert!(sample(2).require_images(Path::new("m")).is_ok());
+}
+
+#[test]
+fn a_model_of_features_with_inconsistent_shapes_is_refused() {
+    let path = Path::new("probe.onelayer");
+    let mut f = features_sample(3, 5);
+    f.normalizer.std = Array1::ones(4);
+    let e = f.check(path).unwrap_err().to_string();
+    assert!(
+        e.contains("std.npy") && e.contains("[5]") && e.contains("[4]"),
+        "{e}"
+    );
+    let mut f = features_sample(3, 5);
+    f.model.w = Array2::zeros((3, 0));
+    let e = f.check(path).unwrap_err().to_string();
+    assert!(e.contains("W.npy") && e.contains("0 features"), "{e}");
+    // Without the kind, five columns are not an image model.
+    let mut f = features_sample(3, 5);
+    f.meta.input_kind = InputKind::Images;
+    let e = f.check(path).unwrap_err().to_string();
+    assert!(e.contains("W.npy") && e.contains("3072"), "{e}");
 }

@@ -18,7 +18,7 @@ use crate::kernels::{self, Images, Stack, Workspace};
 use crate::loss::Loss;
 use crate::model::Evaluation;
 use crate::model::Model;
-use crate::normalize::Dataset;
+use crate::normalize::{Affine, Dataset};
 use crate::results::History;
 use crate::schedule::Scheduler;
 use crate::{D, K};
@@ -46,7 +46,7 @@ pub struct Trained {
     /// The final weights (those of the last finite epoch if the run diverged, those
     /// of the best validation epoch with early stopping).
     pub model: Model,
-    /// Metrics after every completed epoch.
+    /// Evaluation after every completed epoch.
     pub history: History,
     /// The epoch (from 1) in which the cost became non-finite, if it did.
     pub diverged_at_epoch: Option<usize>,
@@ -110,6 +110,16 @@ pub fn train_runs(
     val: &Dataset,
     observers: &mut [&mut dyn Observer],
 ) -> Vec<Trained> {
+    train_groups(hypers, |hs| ImageSets::new(hs, train, val, None), observers)
+}
+
+/// [`train_runs`] on any [`TrainingSet`]: `sets(group)` gives the sets each of
+/// [`stack_groups`] trains on (with its buffers), and the loop trains them.
+pub fn train_groups<S: TrainingSet>(
+    hypers: &[Hyper],
+    mut sets: impl FnMut(&[Hyper]) -> S,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<Trained> {
     let mut out: Vec<Option<Trained>> = vec![None; hypers.len()];
     let mut observers: Vec<Option<&mut dyn Observer>> = observers
         .iter_mut()
@@ -121,7 +131,8 @@ pub fn train_runs(
             .iter()
             .map(|&i| observers.get_mut(i).and_then(Option::take))
             .collect();
-        for (i, t) in group.iter().zip(train_stack(&hs, (train, val), None, obs)) {
+        let mut s = sets(&hs);
+        for (i, t) in group.iter().zip(train_stack(&hs, &mut s, obs)) {
             out[*i] = Some(t);
         }
     }
@@ -145,7 +156,86 @@ pub fn train_in_team(
         .iter_mut()
         .map(|o| -> Option<&mut dyn Observer> { Some(*o) })
         .collect();
-    train_stack(hypers, member.sets(), Some(member), obs)
+    let (train, val) = member.sets();
+    let mut sets = ImageSets::new(hypers, train, val, Some(member));
+    train_stack(hypers, &mut sets, obs)
+}
+
+/// The parameters of a stack's runs as a [`TrainingSet`] keeps them.
+pub trait Params: Clone {
+    /// The parameters of run `r`.
+    fn model(&self, r: usize) -> Model;
+    /// True when every parameter of run `r` is finite.
+    fn is_finite(&self, r: usize) -> bool;
+    /// Copies the parameters of every run from `other`, of the same shape.
+    fn assign(&mut self, other: &Self);
+    /// Removes run `r`; the runs after it move down by one.
+    fn remove(&mut self, r: usize);
+}
+
+impl Params for Stack {
+    fn model(&self, r: usize) -> Model {
+        Stack::model(self, r)
+    }
+
+    fn is_finite(&self, r: usize) -> bool {
+        Stack::is_finite(self, r)
+    }
+
+    fn assign(&mut self, other: &Self) {
+        Stack::assign(self, other)
+    }
+
+    fn remove(&mut self, r: usize) {
+        Stack::remove(self, r)
+    }
+}
+
+/// The training examples of one mini-batch step.
+#[derive(Debug, Clone)]
+pub enum Rows<'a> {
+    /// The examples of this range, in order.
+    Range(std::ops::Range<usize>),
+    /// The examples at these indices, in this order (a shuffled epoch).
+    Listed(&'a [usize]),
+}
+
+/// A training set the loop can step on and evaluate, with its validation set:
+/// the one seam between [`train_stack`] and the maths of one kind of input
+/// (images as bytes through [`crate::kernels`], float features through
+/// [`crate::model`]'s plain maths in [`crate::features`]).
+pub trait TrainingSet {
+    /// The runs' parameters, stacked as this set's maths keeps them.
+    type Params: Params;
+    /// Number of training examples, `n`.
+    fn len(&self) -> usize;
+    /// True when there are no training examples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Input dimensions, `d`.
+    fn dim(&self) -> usize;
+    /// `models` (each `K×d`) as one stack of runs.
+    fn stack(&self, models: &[Model]) -> Self::Params;
+    /// One step of gradient descent on the mini-batch `rows` for every run `r`
+    /// of `params`: `W ← W − η[r] ∂J/∂W`, `b ← b − η[r] ∂J/∂b` with the gradient of
+    /// `loss[r]` plus `λ[r]‖W‖²`.
+    fn step(
+        &mut self,
+        params: &mut Self::Params,
+        rows: Rows<'_>,
+        eta: &[f32],
+        lambda: &[f32],
+        loss: &[Loss],
+    );
+    /// Loss (`loss[r]`), cost (plus `λ[r]‖W‖²`) and accuracy of every run on the
+    /// whole training set and on the whole validation set.
+    fn evaluate(
+        &mut self,
+        params: &Self::Params,
+        lambda: &[f64],
+        loss: &[Loss],
+    ) -> (Vec<Evaluation>, Vec<Evaluation>);
 }
 
 /// Seed offsets of the shuffling and augmentation streams, so that turning either
@@ -220,17 +310,19 @@ impl Run<'_> {
 /// the runs still training, each with its own rate, λ and loss; after every epoch
 /// each run is evaluated, observed, and leaves the stack when it has finished,
 /// diverged or run out of early-stopping patience.
-fn train_stack(
+fn train_stack<S: TrainingSet>(
     hs: &[Hyper],
-    (train, val): (&Dataset, &Dataset),
-    team: Option<&kernels::TeamMember>,
+    sets: &mut S,
     observers: Vec<Option<&mut dyn Observer>>,
 ) -> Vec<Trained> {
     let Some(first) = hs.first() else {
         return Vec::new();
     };
-    let models: Vec<Model> = hs.iter().map(|h| Model::init(K, D, h.seed)).collect();
-    let mut stack = Stack::new(&models);
+    let models: Vec<Model> = hs
+        .iter()
+        .map(|h| Model::init(K, sets.dim(), h.seed))
+        .collect();
+    let mut stack = sets.stack(&models);
     let mut previous = stack.clone();
     let mut runs: Vec<Run> = hs
         .iter()
@@ -245,11 +337,8 @@ fn train_stack(
     // active[r]: the index in `hs` of the stack's run r.
     let mut active: Vec<usize> = (0..hs.len()).collect();
     let mut done: Vec<Option<Trained>> = vec![None; hs.len()];
-    let mut batches = Batches::new(first, train);
+    let mut batches = Batches::new(first, sets.len());
     let n_batches = batches.per_epoch();
-    // Validation data is normalised with the training statistics, as it carries.
-    let (at, av) = (train.normalizer.affine(), val.normalizer.affine());
-    let mut ws = Workspace::default();
     let mut eta: Vec<f32> = Vec::with_capacity(hs.len());
     let (mut epoch, mut step) = (0, 0);
     while !active.is_empty() {
@@ -267,34 +356,14 @@ fn train_stack(
                     .map(|&i| runs[i].scheduler.eta(epoch, step) as f32),
             );
             step += 1;
-            let (pixels, labels) = batches.get(j);
-            let x = Images::new(pixels, &at);
-            ws.sgd_step(&mut stack, x, labels, &eta, &lambda32, &step_loss);
+            sets.step(&mut stack, batches.get(j), &eta, &lambda32, &step_loss);
             for &i in &active {
                 if let Some(o) = runs[i].observer.as_mut() {
                     o.on_batch(epoch, j + 1, n_batches);
                 }
             }
         }
-        let (tr, va) = match team {
-            Some(member) => member.evaluate(&mut ws, &stack, &lambda, &loss),
-            None => (
-                ws.evaluate(
-                    &stack,
-                    Images::new(&train.pixels, &at),
-                    &train.labels,
-                    &lambda,
-                    &loss,
-                ),
-                ws.evaluate(
-                    &stack,
-                    Images::new(&val.pixels, &av),
-                    &val.labels,
-                    &lambda,
-                    &loss,
-                ),
-            ),
-        };
+        let (tr, va) = sets.evaluate(&stack, &lambda, &loss);
         let mut leaving = Vec::new();
         for (r, &i) in active.iter().enumerate() {
             let finite = tr[r].cost.is_finite() && va[r].cost.is_finite() && stack.is_finite(r);
@@ -318,50 +387,34 @@ fn train_stack(
     done.into_iter().flatten().collect()
 }
 
-/// The mini-batches of a stack's runs: slices of the training bytes in order, or
-/// gathered into a buffer when the runs shuffle or augment (augmented runs train
-/// alone, so the augmentation is that run's).
-struct Batches<'a> {
-    train: &'a Dataset,
+/// The order of an epoch's mini-batches: the examples in order, or a fresh seeded
+/// permutation every epoch when the runs shuffle.
+struct Batches {
     n_batch: usize,
+    n: usize,
     shuffle: Option<rand_pcg::Pcg64>,
-    augment: crate::augment::Augment,
-    aug_rng: rand_pcg::Pcg64,
     order: Vec<usize>,
-    gathered: Vec<u8>,
-    labels: Vec<u8>,
-    scratch: Vec<u8>,
-    /// The shifts' border: the training mean image to the nearest byte, which is
-    /// (up to that rounding) 0 after normalisation.
-    fill: Vec<u8>,
 }
 
-impl<'a> Batches<'a> {
-    fn new(h: &Hyper, train: &'a Dataset) -> Batches<'a> {
-        let augment = h.options.augment;
-        let gather = h.shuffle || !augment.is_off();
-        let n_batch = h.n_batch.max(1);
+impl Batches {
+    fn new(h: &Hyper, n: usize) -> Batches {
         Batches {
-            train,
-            n_batch,
+            n_batch: h.n_batch.max(1),
+            n,
             shuffle: h
                 .shuffle
                 .then(|| rand_pcg::Pcg64::seed_from_u64(h.seed ^ SHUFFLE_STREAM)),
-            augment,
-            aug_rng: rand_pcg::Pcg64::seed_from_u64(h.seed ^ AUGMENT_STREAM),
-            order: (0..train.len()).collect(),
-            gathered: vec![0u8; if gather { n_batch * D } else { 0 }],
-            labels: vec![0u8; if gather { n_batch } else { 0 }],
-            scratch: vec![0u8; D],
-            fill: (train.normalizer.mean.iter())
-                .map(|&m| (m * 255.0).round().clamp(0.0, 255.0) as u8)
-                .collect(),
+            order: if h.shuffle {
+                (0..n).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 
     /// Mini-batches per epoch, `⌊n / n_batch⌋`.
     fn per_epoch(&self) -> usize {
-        self.train.len() / self.n_batch
+        self.n / self.n_batch
     }
 
     /// Draws the epoch's permutation, if the runs shuffle.
@@ -371,23 +424,144 @@ impl<'a> Batches<'a> {
         }
     }
 
-    /// Mini-batch `j` of the epoch: its bytes (`n_batch×d`) and labels.
-    fn get(&mut self, j: usize) -> (&[u8], &[u8]) {
+    /// The examples of mini-batch `j` of the epoch.
+    fn get(&self, j: usize) -> Rows<'_> {
         let range = j * self.n_batch..(j + 1) * self.n_batch;
+        match self.shuffle {
+            Some(_) => Rows::Listed(&self.order[range]),
+            None => Rows::Range(range),
+        }
+    }
+}
+
+/// Images as bytes, stepped on and evaluated by [`crate::kernels`] (with the
+/// normalisation folded into the weights), alone or as a member of a team.
+/// Mini-batches are slices of the training bytes, or gathered into a buffer when
+/// the runs shuffle or augment (augmented runs train alone, so the augmentation
+/// is that run's).
+struct ImageSets<'a, 't> {
+    train: &'a Dataset,
+    val: &'a Dataset,
+    team: Option<&'a kernels::TeamMember<'t, 'a>>,
+    /// The normalisation of both sets: validation data is normalised with the
+    /// training statistics, as it carries.
+    affine: (Affine, Affine),
+    ws: Workspace,
+    augment: crate::augment::Augment,
+    aug_rng: rand_pcg::Pcg64,
+    gather: bool,
+    gathered: Vec<u8>,
+    labels: Vec<u8>,
+    scratch: Vec<u8>,
+    /// The shifts' border: the training mean image to the nearest byte, which is
+    /// (up to that rounding) 0 after normalisation.
+    fill: Vec<u8>,
+}
+
+impl<'a, 't> ImageSets<'a, 't> {
+    /// The sets of the runs `hs` (one stack; the first run's options decide).
+    fn new(
+        hs: &[Hyper],
+        train: &'a Dataset,
+        val: &'a Dataset,
+        team: Option<&'a kernels::TeamMember<'t, 'a>>,
+    ) -> ImageSets<'a, 't> {
+        let (augment, shuffle, n_batch, seed) = hs.first().map_or(Default::default(), |h| {
+            (h.options.augment, h.shuffle, h.n_batch.max(1), h.seed)
+        });
+        let gather = shuffle || !augment.is_off();
+        ImageSets {
+            train,
+            val,
+            team,
+            affine: (train.normalizer.affine(), val.normalizer.affine()),
+            ws: Workspace::default(),
+            augment,
+            aug_rng: rand_pcg::Pcg64::seed_from_u64(seed ^ AUGMENT_STREAM),
+            gather,
+            gathered: vec![0u8; if gather { n_batch * D } else { 0 }],
+            labels: vec![0u8; if gather { n_batch } else { 0 }],
+            scratch: vec![0u8; D],
+            fill: (train.normalizer.mean.iter())
+                .map(|&m| (m * 255.0).round().clamp(0.0, 255.0) as u8)
+                .collect(),
+        }
+    }
+}
+
+impl TrainingSet for ImageSets<'_, '_> {
+    type Params = Stack;
+
+    fn len(&self) -> usize {
+        self.train.len()
+    }
+
+    fn dim(&self) -> usize {
+        D
+    }
+
+    fn stack(&self, models: &[Model]) -> Stack {
+        Stack::new(models)
+    }
+
+    fn step(
+        &mut self,
+        stack: &mut Stack,
+        rows: Rows<'_>,
+        eta: &[f32],
+        lambda: &[f32],
+        loss: &[Loss],
+    ) {
         let (xs, ys) = (&self.train.pixels, &self.train.labels);
-        if self.gathered.is_empty() {
-            return (&xs[range.start * D..range.end * D], &ys[range]);
-        }
-        for ((dst, y), &i) in (self.gathered.chunks_exact_mut(D))
-            .zip(&mut self.labels)
-            .zip(&self.order[range])
-        {
-            dst.copy_from_slice(&xs[i * D..(i + 1) * D]);
-            *y = ys[i];
-            if !self.augment.is_off() {
-                (self.augment).apply(dst, &mut self.scratch, &self.fill, &mut self.aug_rng);
+        let (pixels, labels): (&[u8], &[u8]) = match rows {
+            Rows::Range(range) if !self.gather => (&xs[range.start * D..range.end * D], &ys[range]),
+            rows => {
+                let order: &mut dyn Iterator<Item = usize> = match &rows {
+                    Rows::Range(range) => &mut range.clone(),
+                    Rows::Listed(list) => &mut list.iter().copied(),
+                };
+                for ((dst, y), i) in (self.gathered.chunks_exact_mut(D))
+                    .zip(&mut self.labels)
+                    .zip(order)
+                {
+                    dst.copy_from_slice(&xs[i * D..(i + 1) * D]);
+                    *y = ys[i];
+                    if !self.augment.is_off() {
+                        (self.augment).apply(dst, &mut self.scratch, &self.fill, &mut self.aug_rng);
+                    }
+                }
+                (&self.gathered, &self.labels)
             }
+        };
+        let x = Images::new(pixels, &self.affine.0);
+        self.ws.sgd_step(stack, x, labels, eta, lambda, loss);
+    }
+
+    fn evaluate(
+        &mut self,
+        stack: &Stack,
+        lambda: &[f64],
+        loss: &[Loss],
+    ) -> (Vec<Evaluation>, Vec<Evaluation>) {
+        let (at, av) = &self.affine;
+        match self.team {
+            Some(member) => member.evaluate(&mut self.ws, stack, lambda, loss),
+            None => (
+                self.ws.evaluate(
+                    stack,
+                    Images::new(&self.train.pixels, at),
+                    &self.train.labels,
+                    lambda,
+                    loss,
+                ),
+                self.ws.evaluate(
+                    stack,
+                    Images::new(&self.val.pixels, av),
+                    &self.val.labels,
+                    lambda,
+                    loss,
+                ),
+            ),
         }
-        (&self.gathered, &self.labels)
     }
 }
