@@ -128,7 +128,9 @@ mod tests {
     fn fifo(dir: &Path) -> std::path::PathBuf {
         let p = dir.join("pipe");
         let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
+        let made = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+        assert_eq!(made, 0);
         p
     }
 

@@ -1,4 +1,3 @@
-#![warn(missing_docs)]
 //! onelayer: a one-layer network (a linear softmax classifier) trained on CIFAR-10
 //! with cross-entropy plus an L2 penalty, by mini-batch gradient descent.
 //!

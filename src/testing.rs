@@ -6,8 +6,8 @@ use ndarray::{Array1, Array2};
 
 use crate::D;
 use crate::config::{Hyper, SplitConfig, Validation};
-use crate::model::Model;
 use crate::data::DataFingerprint;
+use crate::model::Model;
 use crate::modelfile::{ModelFile, ModelMeta};
 use crate::normalize::Normalizer;
 use crate::results::{GradCheckReport, GradientCheck, History, Results, RunResult, Setup};

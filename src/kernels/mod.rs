@@ -27,8 +27,6 @@
 //! which reads 4× fewer bytes than f32 images. Shapes: `W: m×d` with `m = R·K`;
 //! scores `S: n×m`, image-major.
 
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 pub mod naive;
 
 #[cfg(target_arch = "x86_64")]

@@ -18,8 +18,8 @@
 use super::eval::{Sums, add, loss_argmax, metrics};
 use super::{Images, Stack, panel, shifts, softmax_minus_onehot};
 use crate::loss::Loss;
-use crate::normalize::Affine;
 use crate::model::Evaluation as Metrics;
+use crate::normalize::Affine;
 
 /// The weights folded with the normalisation: `W ⊙ a` (`m×d`) and `b − W β`
 /// (`m`, summed in f64 by [`shifts`]).
