@@ -8,12 +8,13 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, Hyper, RunConfig, SplitConfig};
+use crate::data::Prepared;
 use crate::ensemble;
-use crate::experiments::{self, ObserverFactory, Prepared};
 use crate::loss::Loss;
 use crate::model::{self, Model};
 use crate::normalize::Dataset;
 use crate::results::{RunResult, Setup};
+use crate::train::{self, ObserverFactory};
 
 pub mod figures;
 pub mod section;
@@ -226,7 +227,7 @@ pub fn run_bonus(
     observers: &ObserverFactory,
 ) -> crate::Result<BonusOutput> {
     let hypers = cfg.runs(data.train.len())?;
-    let mut outs = experiments::run_all(&hypers, data, threads, observers);
+    let mut outs = train::run_all(&hypers, data, threads, observers);
     let sigmoid = outs.pop().ok_or(ConfigError::Invalid {
         field: "sigmoid".into(),
         reason: "did not run".into(),

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{BonusConfig, BonusOutput, BonusResults, figures};
-use crate::experiments::stage_npy;
 use crate::io::{self, OutputError};
 use crate::results::RunResult;
+use crate::results::stage_npy;
 
 /// Figure files, referenced by the section.
 pub const CURVES: &str = "bonus_curves.png";
@@ -210,7 +210,7 @@ pub fn write(
         stage_npy(&mut stage, rd.join("mean.npy"), &out.normalizer.mean)?;
         stage_npy(&mut stage, rd.join("std.npy"), &out.normalizer.std)?;
     }
-    let rel = Path::new(&r.best.name).join(crate::experiments::MODEL_FILE);
+    let rel = Path::new(&r.best.name).join(crate::results::MODEL_FILE);
     let bytes = out
         .best_model_file(&cfg.split)
         .to_bytes(&rel)

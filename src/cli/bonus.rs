@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use onelayer::bonus::{self, BonusConfig, section};
 use onelayer::config::{ExperimentConfig, SplitConfig};
-use onelayer::experiments;
 use onelayer::results::{Results, RunResult};
+use onelayer::{data, train};
 
 use super::DataArgs;
 use super::progress::Progress;
@@ -55,10 +55,10 @@ fn report_runs(a: &BonusArgs, threads: usize) -> anyhow::Result<Vec<RunResult>> 
     let (path, opts) = a.data.resolve()?;
     let report = ExperimentConfig::report();
     report.check(report.n_train())?;
-    let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
+    let data = data::prepare(&path, &SplitConfig::default(), &opts)?;
     let hypers = report.check(data.train.len())?;
     let progress = Progress::for_stderr();
-    let outs = experiments::run_all(&hypers, &data, threads, &|_, h| progress.observer(h));
+    let outs = train::run_all(&hypers, &data, threads, &|_, h| progress.observer(h));
     Ok(outs.into_iter().map(|o| o.result).collect())
 }
 
@@ -71,7 +71,7 @@ pub fn run(a: BonusArgs) -> anyhow::Result<ExitCode> {
     let threads = super::reproduce::default_threads(a.threads)?;
     let _lock = super::lock_out(&a.out)?;
     let (path, opts) = a.data.resolve()?;
-    let data = experiments::prepare(&path, &cfg.split, &opts)?;
+    let data = data::prepare(&path, &cfg.split, &opts)?;
     cfg.runs(data.train.len())?;
     let report = report_runs(&a, threads)?;
     let progress = Progress::for_stderr();

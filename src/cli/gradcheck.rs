@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use onelayer::config::{OptionsConfig, SplitConfig};
-use onelayer::experiments;
 use onelayer::gradcheck::GradCheckConfig;
 use onelayer::loss::Loss;
+use onelayer::{data, gradcheck};
 
 use super::DataArgs;
 
@@ -61,7 +61,7 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
         .step_loss("--")
         .map_err(|e| anyhow::anyhow!("{}", super::reproduce::run_flag_error(&e.to_string())))?;
     let (path, opts) = a.data.resolve()?;
-    let data = experiments::prepare(&path, &SplitConfig::default(), &opts)?;
+    let data = data::prepare(&path, &SplitConfig::default(), &opts)?;
     if a.examples > data.train.len() {
         anyhow::bail!(
             "--examples: must be at most {}, the training set's size, got {}",
@@ -74,7 +74,7 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
         examples: a.examples,
         ..GradCheckConfig::default()
     };
-    let reports = experiments::gradient_checks_for(loss, &data.train, &cfg)?;
+    let reports = gradcheck::gradient_checks_for(loss, &data.train, &cfg)?;
     outln!(
         "{:>6} {:>5} {:>8} {:>12} {:>12} {:>12} {:>12}",
         "lambda",

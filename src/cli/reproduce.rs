@@ -9,7 +9,7 @@ use onelayer::config::{
     DEFAULT_SEED, ExperimentConfig, OptionsConfig, RunConfig, SplitConfig, Validation,
 };
 use onelayer::io::Staging;
-use onelayer::{experiments, report};
+use onelayer::{experiments, report, results};
 
 use super::DataArgs;
 use super::download::{FetchArgs, resolve_or_download};
@@ -188,7 +188,7 @@ fn check_save(save: &Path, runs: usize) -> anyhow::Result<()> {
             "--save {}: needs a single run, the config has {runs}; each run's model is \
              written to OUT/<run name>/{}",
             save.display(),
-            experiments::MODEL_FILE
+            results::MODEL_FILE
         );
     }
     let parent = save.parent().filter(|p| !p.as_os_str().is_empty());
@@ -230,7 +230,7 @@ fn run(
     // it unless every output was written: results, weights, figures, and the report last.
     let _lock = super::lock_out(out)?;
     let runs = config.check(config.n_train())?;
-    experiments::check_targets(out, runs.iter().map(|h| h.name.as_str()))?;
+    results::check_targets(out, runs.iter().map(|h| h.name.as_str()))?;
     let mut stage = Staging::new(out)?;
     let (path, opts) = resolve_or_download(data, fetch)?;
     if let Some(save) = &outputs.save {
@@ -244,7 +244,7 @@ fn run(
     // model files are written.
     let (staged, rendered) = std::thread::scope(|s| {
         let rendered = s.spawn(|| report::render(&exp.results, &weights));
-        let staged = experiments::stage_outputs(&mut stage, &exp);
+        let staged = results::stage_outputs(&mut stage, &exp);
         let rendered = rendered
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use onelayer::experiments;
+use onelayer::data;
 use onelayer::search::{self, SearchConfig, SearchOptions, SearchRecord};
 
 use super::DataArgs;
@@ -65,7 +65,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<ExitCode> {
     }
     let _lock = super::lock_out(&a.out)?;
     let (path, opts) = a.data.resolve()?;
-    let data = experiments::prepare(&path, &cfg.split, &opts)?;
+    let data = data::prepare(&path, &cfg.split, &opts)?;
     let summary = search::run_search(
         &cfg,
         (&data.train, &data.val, &data.test),

@@ -24,12 +24,14 @@ mod folder;
 mod layout;
 mod members;
 pub mod pickle;
+mod prepare;
 mod python;
 pub mod verify;
 
 pub use error::{DataError, FileRef, OFFICIAL_URL};
 pub use layout::Layout;
 pub(crate) use members::{Capped, members as tar_members};
+pub use prepare::{Prepared, prepare};
 pub use verify::Check;
 
 /// Bytes of one record in a binary batch: the label and the pixels.

@@ -8,6 +8,11 @@ use crate::loss::Loss;
 use crate::model::{self, Model};
 use crate::results::GradCheckReport;
 
+mod cases;
+pub use cases::{
+    GCE_EPS, GRADCHECK_LAMBDA, HINGE_EPS, SIGMOID_STEP, gradient_checks, gradient_checks_for,
+};
+
 /// Which slice of the problem to check, and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradCheckConfig {

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunOptions;
 
+pub mod stage;
+pub use stage::{MODEL_FILE, RUN_FILES, check_targets, stage_npy, stage_outputs, write_outputs};
+
 /// Loss, cost and accuracy of one data set after every epoch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {

@@ -22,6 +22,9 @@ use crate::results::{History, Metrics};
 use crate::schedule::Scheduler;
 use crate::{D, K};
 
+pub mod pool;
+pub use pool::{ObserverFactory, RunOutput, plan, run_all, run_group, run_one};
+
 /// Receives progress while a run trains. Every method has an empty default.
 pub trait Observer {
     /// Called after every mini-batch step (`batch` counts from 1 within the epoch).

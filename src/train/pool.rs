@@ -1,0 +1,222 @@
+//! The worker pool: runs planned into balanced groups that each train as one
+//! stack, trained on a few threads, then evaluated on the test set.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::config::Hyper;
+use crate::data::Prepared;
+use crate::kernels;
+use crate::model::Model;
+use crate::results::RunResult;
+use crate::train::{self, Observer};
+
+/// A finished run: its record and its weights.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// What goes into `results.json`.
+    pub result: RunResult,
+    /// The trained weights.
+    pub model: Model,
+}
+
+/// Trains one run and evaluates it on the test set.
+pub fn run_one(h: &Hyper, data: &Prepared, observer: &mut dyn Observer) -> RunOutput {
+    let mut out = run_group(std::slice::from_ref(h), data, &mut [observer]);
+    out.pop()
+        .unwrap_or_else(|| unreachable!("one run in, one result out"))
+}
+
+/// Trains runs together ([`train::train_runs`]: those that share their mini-batches
+/// share their passes over the data) and evaluates each on the test set. Each run's
+/// `seconds` is the wall-clock time of the whole group.
+pub fn run_group(
+    hypers: &[Hyper],
+    data: &Prepared,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<RunOutput> {
+    run_group_in(hypers, data, None, observers)
+}
+
+/// [`run_group`], as a member of a team evaluating on `data`'s training and
+/// validation sets when `member` is given (then the group is one stack).
+fn run_group_in(
+    hypers: &[Hyper],
+    data: &Prepared,
+    member: Option<kernels::TeamMember>,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<RunOutput> {
+    let start = Instant::now();
+    let trained = match member {
+        // The member leaves as soon as its training is over.
+        Some(m) => train::train_in_team(hypers, &m, observers),
+        None => train::train_runs(hypers, &data.train, &data.val, observers),
+    };
+    // The test set once for all the group's runs, stacked (as each alone).
+    let models: Vec<Model> = trained.iter().map(|t| t.model.clone()).collect();
+    let lambda: Vec<f64> = hypers.iter().map(|h| h.lambda).collect();
+    let loss: Vec<_> = hypers.iter().map(|h| h.options.loss).collect();
+    let affine = data.test.normalizer.affine();
+    let test = kernels::Workspace::default().evaluate(
+        &kernels::Stack::new(&models),
+        kernels::Images::new(&data.test.pixels, &affine),
+        &data.test.labels,
+        &lambda,
+        &loss,
+    );
+    let outputs: Vec<_> = hypers
+        .iter()
+        .zip(test)
+        .zip(trained)
+        .map(|((h, test), t)| (h, test, t))
+        .collect();
+    let seconds = start.elapsed().as_secs_f64();
+    outputs
+        .into_iter()
+        .map(|(h, test, trained)| RunOutput {
+            result: RunResult {
+                name: h.name.clone(),
+                lambda: h.lambda,
+                eta: h.eta,
+                n_epochs: h.n_epochs,
+                n_batch: h.n_batch,
+                seed: h.seed,
+                shuffle: h.shuffle,
+                diverged: trained.diverged_at_epoch.is_some(),
+                diverged_at_epoch: trained.diverged_at_epoch,
+                test_accuracy: test.accuracy,
+                test_loss: test.loss,
+                seconds,
+                history: trained.history,
+                options: h.options,
+                best_epoch: trained.best_epoch,
+                stopped_at_epoch: trained.stopped_at_epoch,
+            },
+            model: trained.model,
+        })
+        .collect()
+}
+
+/// Makes the observer of run `i`.
+pub type ObserverFactory<'a> = dyn Fn(usize, &Hyper) -> Box<dyn Observer + Send> + Sync + 'a;
+
+/// Splits runs into at most `threads` groups of balanced work (epochs), each group
+/// holding only runs of one of [`train::stack_groups`], so that each group trains
+/// as one stack. Groups are returned heaviest first, as lists of indices.
+pub fn plan(hypers: &[Hyper], threads: usize) -> Vec<Vec<usize>> {
+    let work = |g: &[usize]| g.iter().map(|&i| hypers[i].n_epochs).sum::<usize>();
+    let mut groups = train::stack_groups(hypers);
+    while groups.len() < threads {
+        let Some(pos) = (0..groups.len())
+            .filter(|&p| groups[p].len() > 1)
+            .max_by_key(|&p| work(&groups[p]))
+        else {
+            break;
+        };
+        let mut big = groups.swap_remove(pos);
+        big.sort_by_key(|&i| std::cmp::Reverse(hypers[i].n_epochs));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for i in big {
+            if work(&a) <= work(&b) {
+                a.push(i)
+            } else {
+                b.push(i)
+            }
+        }
+        a.sort_unstable();
+        b.sort_unstable();
+        groups.push(a);
+        groups.push(b);
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(work(g)));
+    groups
+}
+
+/// Trains every run, in the groups of [`plan`] on `threads` threads, and returns
+/// them in order.
+pub fn run_all(
+    hypers: &[Hyper],
+    data: &Prepared,
+    threads: usize,
+    observers: &ObserverFactory,
+) -> Vec<RunOutput> {
+    let groups = plan(hypers, threads.max(1));
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<RunOutput>>> = Mutex::new(vec![None; hypers.len()]);
+    let workers = threads.clamp(1, groups.len().max(1));
+    // The groups that start together, each one stack, evaluate together.
+    let one_stack = |g: &Vec<usize>| {
+        let hs: Vec<Hyper> = g.iter().map(|&i| hypers[i].clone()).collect();
+        train::stack_groups(&hs).len() == 1
+    };
+    let teamed = workers > 1 && groups.iter().take(workers).all(one_stack);
+    let team = kernels::Team::new(&data.train, &data.val, if teamed { workers } else { 0 });
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let gi = next.fetch_add(1, Ordering::Relaxed);
+                    // Member `gi` of the team, taken first: it leaves when dropped
+                    // (after training, or on a panic), and the others stop waiting.
+                    let member = (teamed && gi < workers).then(|| team.member(gi));
+                    let Some(group) = groups.get(gi) else { break };
+                    let hs: Vec<Hyper> = group.iter().map(|&i| hypers[i].clone()).collect();
+                    let mut boxes: Vec<_> =
+                        group.iter().map(|&i| observers(i, &hypers[i])).collect();
+                    let mut obs: Vec<&mut dyn Observer> = boxes
+                        .iter_mut()
+                        .map(|b| b.as_mut() as &mut dyn Observer)
+                        .collect();
+                    let outs = run_group_in(&hs, data, member, &mut obs);
+                    if let Ok(mut d) = done.lock() {
+                        for (&i, out) in group.iter().zip(outs) {
+                            d[i] = Some(out);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    done.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan;
+    use crate::config::{ExperimentConfig, Hyper};
+
+    fn report() -> Vec<Hyper> {
+        let c = ExperimentConfig::report();
+        c.check(c.n_train()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_report_runs_split_into_two_balanced_stacks() {
+        let groups = plan(&report(), 2);
+        assert_eq!(groups.len(), 2);
+        assert!(groups.iter().all(|g| g.len() == 2));
+        let mut all: Vec<usize> = groups.concat();
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2, 3]);
+        assert_eq!(plan(&report(), 1), [vec![0, 1, 2, 3]]);
+    }
+
+    #[test]
+    fn runs_with_other_mini_batches_never_share_a_stack() {
+        let mut hs = report();
+        hs[1].shuffle = true;
+        hs[2].n_batch = 50;
+        for threads in 1..=4 {
+            for g in plan(&hs, threads) {
+                let keys: Vec<_> = g.iter().map(|&i| crate::train::batch_key(&hs[i])).collect();
+                assert!(keys.windows(2).all(|w| w[0] == w[1]), "{threads}: {g:?}");
+            }
+        }
+        assert_eq!(plan(&hs, 1).len(), 3);
+    }
+}
