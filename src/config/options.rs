@@ -166,7 +166,10 @@ fn fold_step_loss(loss: Loss, eps: f64, q: f64) -> Result<Loss, (&'static str, S
         return Err(("gce_q", reason));
     }
     if q > 0.0 && eps > 0.0 {
-        return Err(("gce_q", format!("cannot go with label smoothing (ε = {eps})")));
+        return Err((
+            "gce_q",
+            format!("cannot go with label smoothing (ε = {eps})"),
+        ));
     }
     Ok(match (eps, q) {
         (0.0, 0.0) => loss,
@@ -296,11 +299,23 @@ mod tests {
         // Both spellings at once, or a parameter out of range, are named.
         let e = run("loss = { gce = 0.5 }\ngce_q = 0.5\n").check("--", 0.1);
         let e = e.unwrap_err().to_string();
-        assert!(e.starts_with("--gce_q: generalizes the softmax loss only"), "{e}");
+        assert!(
+            e.starts_with("--gce_q: generalizes the softmax loss only"),
+            "{e}"
+        );
         for (text, want) in [
-            ("loss = { gce = 0.0 }\n", "r.loss.gce: must be in (0, 1], got 0"),
-            ("loss = { smoothing = 1.0 }\n", "r.loss.smoothing: must be in [0, 1)"),
-            ("loss = { gce = 0.5 }\nearly_stopping = 2\n", "r.loss: cannot go with early"),
+            (
+                "loss = { gce = 0.0 }\n",
+                "r.loss.gce: must be in (0, 1], got 0",
+            ),
+            (
+                "loss = { smoothing = 1.0 }\n",
+                "r.loss.smoothing: must be in [0, 1)",
+            ),
+            (
+                "loss = { gce = 0.5 }\nearly_stopping = 2\n",
+                "r.loss: cannot go with early",
+            ),
         ] {
             let e = run(text).check("r.", 0.1).unwrap_err().to_string();
             assert!(e.starts_with(want), "{text}: {e}");
@@ -308,7 +323,10 @@ mod tests {
         // Results hold the reported loss and the older fields, as they always did.
         let json = serde_json::to_value(old).unwrap();
         assert_eq!(json["loss"], "softmax");
-        assert_eq!((json["gce_q"].as_f64(), json["label_smoothing"].as_f64()), (Some(0.5), Some(0.0)));
+        assert_eq!(
+            (json["gce_q"].as_f64(), json["label_smoothing"].as_f64()),
+            (Some(0.5), Some(0.0))
+        );
         assert_eq!(serde_json::from_value::<RunOptions>(json).unwrap(), old);
         let plain = serde_json::to_value(RunOptions::default()).unwrap();
         assert!(plain.get("gce_q").is_none() && plain["label_smoothing"] == 0.0);

@@ -10,7 +10,7 @@ fn default_seed() -> u64 {
 
 /// One training run's settings, as written by a user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RunConfigFile", into = "RunConfigFile")]
 pub struct RunConfig {
     /// Name of the run and of its output folder; derived from λ and η when absent.
     #[serde(default)]
@@ -31,8 +31,87 @@ pub struct RunConfig {
     pub shuffle: bool,
     /// The loss, schedule, augmentation and early stopping, written beside the
     /// fields above (all off in the report).
-    #[serde(flatten)]
     pub options: OptionsConfig,
+}
+
+/// [`RunConfig`] as a file spells it, every field at the top. (serde's `flatten`
+/// would name a missing field before an unknown one, `etta` for `eta`.)
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunConfigFile {
+    #[serde(default)]
+    name: Option<String>,
+    lambda: f64,
+    eta: f64,
+    n_epochs: usize,
+    n_batch: usize,
+    #[serde(default = "default_seed")]
+    seed: u64,
+    #[serde(default)]
+    shuffle: bool,
+    #[serde(default)]
+    loss: crate::loss::Loss,
+    #[serde(default)]
+    schedule: crate::schedule::Schedule,
+    #[serde(default)]
+    flip: f64,
+    #[serde(default)]
+    translate: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    early_stopping: Option<usize>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    label_smoothing: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    gce_q: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+impl From<RunConfigFile> for RunConfig {
+    fn from(f: RunConfigFile) -> RunConfig {
+        RunConfig {
+            name: f.name,
+            lambda: f.lambda,
+            eta: f.eta,
+            n_epochs: f.n_epochs,
+            n_batch: f.n_batch,
+            seed: f.seed,
+            shuffle: f.shuffle,
+            options: OptionsConfig {
+                loss: f.loss,
+                schedule: f.schedule,
+                flip: f.flip,
+                translate: f.translate,
+                early_stopping: f.early_stopping,
+                label_smoothing: f.label_smoothing,
+                gce_q: f.gce_q,
+            },
+        }
+    }
+}
+
+impl From<RunConfig> for RunConfigFile {
+    fn from(r: RunConfig) -> RunConfigFile {
+        let o = r.options;
+        RunConfigFile {
+            name: r.name,
+            lambda: r.lambda,
+            eta: r.eta,
+            n_epochs: r.n_epochs,
+            n_batch: r.n_batch,
+            seed: r.seed,
+            shuffle: r.shuffle,
+            loss: o.loss,
+            schedule: o.schedule,
+            flip: o.flip,
+            translate: o.translate,
+            early_stopping: o.early_stopping,
+            label_smoothing: o.label_smoothing,
+            gce_q: o.gce_q,
+        }
+    }
 }
 
 /// Checked hyper-parameters of one run.
@@ -191,19 +270,25 @@ mod tests {
         StepsOn(Loss),
     }
 
+    /// A change to a run.
+    type Change = fn(&mut RunConfig);
+
     #[test]
     fn bad_values_name_their_field() {
         use Want::{Fails, Passes, StepsOn};
         // Each case changes the report's run (λ = 0, η = 0.1) checked against
         // 100 training images.
-        let cases: Vec<(fn(&mut RunConfig), Want)> = vec![
+        let cases: Vec<(Change, Want)> = vec![
             (|r| r.eta = 0.0, Fails("--eta", &[])),
             (|r| r.eta = f64::NAN, Fails("--eta", &[])),
             (|r| r.lambda = -1.0, Fails("--lambda", &[])),
             (|r| r.lambda = 1e39, Fails("--lambda", &[])),
             (|r| r.lambda = f64::INFINITY, Fails("--lambda", &[])),
             // Positive, but 0 or subnormal in f32.
-            (|r| r.lambda = 1e-46, Fails("--lambda", &["too small for f32"])),
+            (
+                |r| r.lambda = 1e-46,
+                Fails("--lambda", &["too small for f32"]),
+            ),
             (|r| r.eta = 1e-46, Fails("--eta", &["too small for f32"])),
             (|r| r.eta = 1e-40, Fails("--eta", &["too small for f32"])),
             (|r| r.options.gce_q = 1e-50, Fails("--gce_q", &["f32"])),
@@ -211,9 +296,18 @@ mod tests {
             (|r| r.n_batch = 0, Fails("--n_batch", &[])),
             (|r| r.n_batch = 101, Fails("--n_batch", &["100"])),
             (|r| r.n_epochs = 0, Fails("--n_epochs", &[])),
-            (|r| r.options.label_smoothing = 1.0, Fails("--label_smoothing", &[])),
-            (|r| r.options.label_smoothing = -0.1, Fails("--label_smoothing", &[])),
-            (|r| r.options.label_smoothing = f64::NAN, Fails("--label_smoothing", &[])),
+            (
+                |r| r.options.label_smoothing = 1.0,
+                Fails("--label_smoothing", &[]),
+            ),
+            (
+                |r| r.options.label_smoothing = -0.1,
+                Fails("--label_smoothing", &[]),
+            ),
+            (
+                |r| r.options.label_smoothing = f64::NAN,
+                Fails("--label_smoothing", &[]),
+            ),
             (
                 |r| (r.options.label_smoothing, r.options.loss) = (0.1, Loss::Hinge),
                 Fails("--label_smoothing", &[]),

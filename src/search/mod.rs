@@ -213,7 +213,9 @@ impl SearchConfig {
             None => {
                 let sizes: Vec<_> = axes.iter().map(|a| (a.field(), a.len())).collect();
                 let points = check_grid_size(&sizes)?;
-                (0..points).map(|p| grid_point(&axes, &self.base, p)).collect()
+                (0..points)
+                    .map(|p| grid_point(&axes, &self.base, p))
+                    .collect()
             }
             Some(r) if r.n == 0 => return Err(bad("random.n", "must be at least 1, got 0")),
             Some(r) if r.n > MAX_RUNS => {
@@ -251,7 +253,12 @@ impl Space {
     fn axes(&self, base: &RunConfig) -> Vec<Box<dyn Dimension>> {
         let o = &base.options;
         vec![
-            Axis::boxed("lambda", self.lambda.clone(), |r| &mut r.lambda, log_uniform),
+            Axis::boxed(
+                "lambda",
+                self.lambda.clone(),
+                |r| &mut r.lambda,
+                log_uniform,
+            ),
             Axis::boxed("eta", self.eta.clone(), |r| &mut r.eta, log_uniform),
             Axis::boxed(
                 "n_batch",
