@@ -16,7 +16,15 @@
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+/// An invalid augmentation setting, named by its field (`run[0].flip`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct AugmentError {
+    /// The setting, as written in the file or flag.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
 
 /// Side of an image.
 pub const SIDE: usize = 32;
@@ -78,15 +86,15 @@ impl Augment {
     }
 
     /// Checks `flip ∈ [0, 1]` and `translate ≤ 8`; `prefix` names the run.
-    pub fn check(&self, prefix: &str) -> Result<(), ConfigError> {
+    pub fn check(&self, prefix: &str) -> Result<(), AugmentError> {
         if !(0.0..=1.0).contains(&self.flip) {
-            return Err(ConfigError::Invalid {
+            return Err(AugmentError {
                 field: format!("{prefix}flip"),
                 reason: format!("must be a probability in [0, 1], got {}", self.flip),
             });
         }
         if self.translate > 8 {
-            return Err(ConfigError::Invalid {
+            return Err(AugmentError {
                 field: format!("{prefix}translate"),
                 reason: format!("must be at most 8 pixels, got {}", self.translate),
             });

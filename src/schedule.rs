@@ -11,7 +11,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+/// An invalid schedule parameter, named by its field (`run[0].schedule.factor`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ScheduleError {
+    /// The parameter, as written in the file or flag.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
 
 /// A learning-rate schedule, as written in a config (`schedule = "constant"`,
 /// `schedule = { step = { factor = 10.0, every = 10 } }`, ...).
@@ -49,8 +57,8 @@ pub enum Schedule {
 impl Schedule {
     /// Checks the schedule's parameters against the base rate `eta`; `field`
     /// names the schedule in errors.
-    pub fn check(&self, field: &str, eta: f64) -> Result<(), ConfigError> {
-        let bad = |what: &str, reason: String| ConfigError::Invalid {
+    pub fn check(&self, field: &str, eta: f64) -> Result<(), ScheduleError> {
+        let bad = |what: &str, reason: String| ScheduleError {
             field: format!("{field}.{what}"),
             reason,
         };

@@ -21,11 +21,11 @@ fn a_short_bonus_run_writes_its_section_figures_and_weights() {
     let mut best = RunConfig::report(0.001, 0.005);
     best.n_epochs = 2;
     best.shuffle = true;
-    best.flip = 0.5;
+    best.options.flip = 0.5;
     let mut sigmoid = best.clone();
-    sigmoid.loss = Loss::Sigmoid;
+    sigmoid.options.loss = Loss::Sigmoid;
     let mut hinge = best.clone();
-    hinge.loss = Loss::Hinge;
+    hinge.options.loss = Loss::Hinge;
     hinge.lambda = 0.01;
     let cfg = BonusConfig {
         split: split.clone(),

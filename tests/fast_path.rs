@@ -71,13 +71,13 @@ fn with(mut h: Hyper, loss: Loss, schedule: Schedule) -> Hyper {
 
 /// `h` with label smoothing `eps`.
 fn smoothed(mut h: Hyper, eps: f64) -> Hyper {
-    h.options.label_smoothing = eps;
+    h.options.loss = Loss::SmoothedSoftmax(eps);
     h
 }
 
 /// `h` stepping on the generalized cross-entropy with exponent `q`.
 fn generalized(mut h: Hyper, q: f64) -> Hyper {
-    h.options.gce_q = q;
+    h.options.loss = Loss::Generalized(q);
     h
 }
 
@@ -88,7 +88,7 @@ fn reference(h: &Hyper, tr: &Dataset, va: &Dataset) -> (Model<f64>, Vec<[f64; 6]
     let mut m = Model::init(K, D, h.seed).to_f64();
     let (xt, xv) = (tr.columns_f64(0..tr.len()), va.columns_f64(0..va.len()));
     let mut hist = Vec::new();
-    let kind = h.options.loss;
+    let kind = h.options.reported_loss();
     // Steps with the smoothed targets or the generalized cross-entropy when
     // asked; metrics of the plain loss.
     let step_kind = h.options.step_loss();

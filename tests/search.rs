@@ -113,13 +113,16 @@ fn label_smoothing_is_searched_like_the_other_settings() {
     let runs = c.candidates(200).unwrap();
     assert_eq!(runs.len(), 2 * 3 * 2 * 2);
     assert_eq!(
-        (runs[0].label_smoothing, runs[1].label_smoothing),
+        (
+            runs[0].options.label_smoothing,
+            runs[1].options.label_smoothing
+        ),
         (0.0, 0.3)
     );
     c.random = Some(RandomSearch { n: 40, seed: 3 });
     let drawn = c.candidates(200).unwrap();
-    assert!(drawn.iter().any(|d| d.label_smoothing == 0.0));
-    assert!(drawn.iter().any(|d| d.label_smoothing == 0.3));
+    assert!(drawn.iter().any(|d| d.options.label_smoothing == 0.0));
+    assert!(drawn.iter().any(|d| d.options.label_smoothing == 0.3));
     // A single value is not a draw: the other settings come out as without it.
     let mut plain = config();
     plain.random = c.random;
@@ -130,8 +133,14 @@ fn label_smoothing_is_searched_like_the_other_settings() {
         single.candidates(200).unwrap(),
     );
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!((x.lambda, x.eta, x.schedule), (y.lambda, y.eta, y.schedule));
-        assert_eq!((x.label_smoothing, y.label_smoothing), (0.0, 0.2));
+        assert_eq!(
+            (x.lambda, x.eta, x.options.schedule),
+            (y.lambda, y.eta, y.options.schedule)
+        );
+        assert_eq!(
+            (x.options.label_smoothing, y.options.label_smoothing),
+            (0.0, 0.2)
+        );
     }
     c.space.label_smoothing = vec![0.3, 1.5];
     let e = c.candidates(200).unwrap_err().to_string();
@@ -144,11 +153,11 @@ fn the_generalized_cross_entropy_is_searched_like_the_other_settings() {
     c.space.gce_q = vec![0.0, 0.5];
     let runs = c.candidates(200).unwrap();
     assert_eq!(runs.len(), 2 * 3 * 2 * 2);
-    assert_eq!((runs[0].gce_q, runs[1].gce_q), (0.0, 0.5));
+    assert_eq!((runs[0].options.gce_q, runs[1].options.gce_q), (0.0, 0.5));
     c.random = Some(RandomSearch { n: 40, seed: 3 });
     let drawn = c.candidates(200).unwrap();
-    assert!(drawn.iter().any(|d| d.gce_q == 0.0));
-    assert!(drawn.iter().any(|d| d.gce_q == 0.5));
+    assert!(drawn.iter().any(|d| d.options.gce_q == 0.0));
+    assert!(drawn.iter().any(|d| d.options.gce_q == 0.5));
     // With label smoothing searched too, a run cannot have both.
     c.random = None;
     c.space.label_smoothing = vec![0.0, 0.3];

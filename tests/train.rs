@@ -100,10 +100,10 @@ fn every_loss_learns_the_separable_problem() {
         let mut run = RunConfig::report(0.01, eta);
         run.n_epochs = 5;
         run.n_batch = 30;
-        run.loss = loss;
+        run.options.loss = loss;
         run.shuffle = true;
-        run.flip = 0.5;
-        run.translate = 1;
+        run.options.flip = 0.5;
+        run.options.translate = 1;
         let h = run.check("", tr.len()).unwrap();
         let t = train::train(&h, &tr, &va, &mut Silent);
         let acc = t.history.val_accuracy[4];
@@ -125,7 +125,7 @@ fn early_stopping_keeps_the_best_validation_epoch() {
     let mut run = RunConfig::report(0.0, 0.015);
     run.n_epochs = 60;
     run.n_batch = 10;
-    run.early_stopping = Some(3);
+    run.options.early_stopping = Some(3);
     let h = run.check("", tr.len()).unwrap();
     let t = train::train(&h, &tr, &va, &mut Silent);
     let stop = t
@@ -148,7 +148,7 @@ fn early_stopping_keeps_the_best_validation_epoch() {
         losses
     );
     // Without early stopping the same run goes on and ends elsewhere.
-    run.early_stopping = None;
+    run.options.early_stopping = None;
     let full = train::train(&run.check("", tr.len()).unwrap(), &tr, &va, &mut Silent);
     assert_eq!(full.history.epochs(), 60);
     assert_eq!(&full.history.val_loss[..stop], &losses[..]);
@@ -162,7 +162,7 @@ fn a_schedule_changes_the_path_only_after_it_departs_from_the_base_rate() {
     run.n_epochs = 4;
     run.n_batch = 50;
     let constant = train::train(&run.check("", 300).unwrap(), &tr, &va, &mut Silent);
-    run.schedule = onelayer::schedule::Schedule::Step {
+    run.options.schedule = onelayer::schedule::Schedule::Step {
         factor: 10.0,
         every: 2,
     };

@@ -81,10 +81,10 @@ impl BonusConfig {
         }
         let mut sigmoid = self.sigmoid.clone();
         sigmoid.name.get_or_insert_with(|| "sigmoid".into());
-        if sigmoid.loss != Loss::Sigmoid {
+        if sigmoid.options.loss != Loss::Sigmoid {
             return Err(ConfigError::Invalid {
                 field: "sigmoid.loss".into(),
-                reason: format!("must be \"sigmoid\", got {:?}", sigmoid.loss.name()),
+                reason: format!("must be \"sigmoid\", got {:?}", sigmoid.options.loss.name()),
             });
         }
         out.push(sigmoid.check("sigmoid.", n_train)?);
@@ -234,7 +234,7 @@ pub fn run_bonus(
     })?;
     let models: Vec<(&Model, Loss)> = outs
         .iter()
-        .map(|o| (&o.model, o.result.options.loss))
+        .map(|o| (&o.model, o.result.options.reported_loss()))
         .collect();
     let ens = ensemble_result(
         &models,
@@ -360,7 +360,7 @@ mod tests {
         assert_eq!(runs[0].name, "best");
         assert_eq!(runs[1].name, format!("best_seed{}", cfg.ensemble_seeds[0]));
         assert_eq!(runs[1].options, runs[0].options);
-        assert_eq!(runs.last().unwrap().options.loss, Loss::Sigmoid);
+        assert_eq!(runs.last().unwrap().options.reported_loss(), Loss::Sigmoid);
         let mut dup = cfg.clone();
         dup.ensemble_seeds = vec![1, cfg.best.seed];
         let e = dup.runs(49_000).unwrap_err().to_string();
@@ -370,7 +370,7 @@ mod tests {
         let e = twice.runs(49_000).unwrap_err().to_string();
         assert!(e.contains(".name") && e.contains("another run"), "{e}");
         let mut wrong = cfg;
-        wrong.sigmoid.loss = Loss::Hinge;
+        wrong.sigmoid.options.loss = Loss::Hinge;
         assert!(
             wrong
                 .runs(49_000)

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{BonusConfig, BonusOutput, BonusResults, figures};
 use crate::io::{self, OutputError};
+use crate::loss::Loss;
 use crate::results::RunResult;
 use crate::results::stage_npy;
 
@@ -45,10 +46,10 @@ fn row(setting: &str, n_train: usize, r: &RunResult) -> [String; 9] {
     [
         setting.to_string(),
         n_train.to_string(),
-        match (o.label_smoothing, o.gce_q) {
-            (0.0, 0.0) => o.loss.to_string(),
-            (0.0, q) => format!("generalized cross-entropy, q {q}"),
-            (e, _) => format!("{}, label smoothing {e}", o.loss),
+        match o.loss {
+            Loss::Generalized(q) => format!("generalized cross-entropy, q {q}"),
+            Loss::SmoothedSoftmax(e) => format!("{}, label smoothing {e}", o.reported_loss()),
+            l => l.to_string(),
         },
         r.lambda.to_string(),
         r.eta.to_string(),

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use onelayer::config::SplitConfig;
+use onelayer::config::{OptionsConfig, SplitConfig};
 use onelayer::gradcheck::GradCheckConfig;
 use onelayer::loss::Loss;
 use onelayer::{data, gradcheck};
@@ -52,14 +52,14 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
             a.tolerance
         );
     }
-    if !(0.0..=1.0).contains(&a.gce_q) {
-        anyhow::bail!("--gce-q: must be in [0, 1], got {}", a.gce_q);
-    }
-    let loss = match (a.loss, a.gce_q) {
-        (l, 0.0) => l,
-        (Loss::Softmax, q) => Loss::Generalized(q),
-        (l, _) => anyhow::bail!("--gce-q: generalizes the softmax loss only, but --loss is {l}"),
+    let options = OptionsConfig {
+        loss: a.loss,
+        gce_q: a.gce_q,
+        ..OptionsConfig::default()
     };
+    let loss = options
+        .step_loss("--")
+        .map_err(|e| anyhow::anyhow!("{}", super::reproduce::run_flag_error(&e.to_string())))?;
     let (path, opts) = a.data.resolve()?;
     let data = data::prepare(&path, &SplitConfig::default(), &opts)?;
     if a.examples > data.train.len() {

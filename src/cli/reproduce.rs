@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use onelayer::config::{DEFAULT_SEED, ExperimentConfig, RunConfig, SplitConfig, Validation};
+use onelayer::config::{
+    DEFAULT_SEED, ExperimentConfig, OptionsConfig, RunConfig, SplitConfig, Validation,
+};
 use onelayer::io::Staging;
-use onelayer::loss::Loss;
-use onelayer::schedule::Schedule;
 use onelayer::{experiments, report, results};
 
 use super::DataArgs;
@@ -38,7 +38,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     fetch: FetchArgs,
     /// TOML experiment file (a [split] and [[run]] entries); replaces the run flags.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size", "loss", "schedule", "flip", "translate", "early_stopping", "label_smoothing", "gce_q"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lambda", "eta", "n_epochs", "n_batch", "seed", "shuffle", "name", "train_batches", "val_batch", "val_size", "run_options"])]
     config: Option<PathBuf>,
     /// L2 penalty λ.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
@@ -61,38 +61,8 @@ pub struct TrainArgs {
     /// Name of the run and of its folder.
     #[arg(long)]
     name: Option<String>,
-    /// Loss: softmax, sigmoid or hinge.
-    #[arg(long, default_value_t = Loss::Softmax)]
-    loss: Loss,
-    /// Learning-rate schedule as TOML: 'constant', '{ step = { factor = 10.0, every = 10 } }',
-    /// '{ plateau = { factor = 10.0, patience = 3 } }', '{ cyclic = { eta_min = 1e-5, half_cycle = 900 } }'.
-    #[arg(long, default_value = "constant", value_parser = parse_schedule)]
-    schedule: Schedule,
-    /// Probability of flipping each training image left–right.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    flip: f64,
-    /// Largest random shift of a training image, in pixels.
-    #[arg(long, default_value_t = 0)]
-    translate: usize,
-    /// Stop when the validation loss has not improved for this many epochs; keep the best weights.
-    #[arg(long, value_name = "EPOCHS")]
-    early_stopping: Option<usize>,
-    /// Label smoothing ε of the softmax loss: fit the targets (1 − ε) y + ε/K.
-    #[arg(
-        long,
-        value_name = "EPSILON",
-        default_value_t = 0.0,
-        allow_negative_numbers = true
-    )]
-    label_smoothing: f64,
-    /// Generalized cross-entropy: the softmax steps minimise (1 − p_y^q)/q (0: the cross-entropy).
-    #[arg(
-        long,
-        value_name = "Q",
-        default_value_t = 0.0,
-        allow_negative_numbers = true
-    )]
-    gce_q: f64,
+    #[command(flatten)]
+    options: OptionsConfig,
     /// Training batches, e.g. 1,2,3,4,5.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     train_batches: Vec<u8>,
@@ -156,13 +126,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
                     n_batch: a.n_batch,
                     seed: a.seed,
                     shuffle: a.shuffle,
-                    loss: a.loss,
-                    schedule: a.schedule,
-                    flip: a.flip,
-                    translate: a.translate,
-                    early_stopping: a.early_stopping,
-                    label_smoothing: a.label_smoothing,
-                    gce_q: a.gce_q,
+                    options: a.options.clone(),
                 }],
             }
         }
@@ -210,7 +174,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A run's field as its flag (`--n_batch` → `--n-batch`).
-fn run_flag_error(msg: &str) -> String {
+pub(super) fn run_flag_error(msg: &str) -> String {
     msg.replace("--n_", "--n-")
         .replace("--early_stopping", "--early-stopping")
         .replace("--label_smoothing", "--label-smoothing")
@@ -247,22 +211,6 @@ struct Outputs {
     threads: usize,
     /// Where to save the (single) run's model too.
     save: Option<PathBuf>,
-}
-
-/// Parses a schedule written as a TOML value (`constant`, `{ step = { ... } }`).
-pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
-    let s = s.trim();
-    let value = if s.starts_with('{') {
-        s.to_string()
-    } else {
-        format!("{:?}", s)
-    };
-    toml::from_str::<toml::Table>(&format!("schedule = {value}"))
-        .map_err(|e| e.to_string())?
-        .remove("schedule")
-        .ok_or_else(|| "missing schedule".to_string())?
-        .try_into()
-        .map_err(|e: toml::de::Error| e.to_string())
 }
 
 fn flag_error(msg: &str) -> String {

@@ -31,7 +31,7 @@ pub struct SearchArgs {
 
 fn line(r: &SearchRecord) -> String {
     let u = &r.run;
-    let smoothing = match (u.label_smoothing, u.gce_q) {
+    let smoothing = match (u.options.label_smoothing, u.options.gce_q) {
         (0.0, 0.0) => String::new(),
         (0.0, q) => format!("gce q {q:<4} "),
         (e, _) => format!("smooth {e:<5}"),
@@ -42,7 +42,7 @@ fn line(r: &SearchRecord) -> String {
         u.lambda,
         u.eta,
         u.n_batch,
-        u.schedule.label(),
+        u.options.schedule.label(),
         100.0 * r.val_accuracy,
         r.val_loss,
         r.kept_epoch,

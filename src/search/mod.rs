@@ -91,10 +91,6 @@ pub struct Space {
     pub gce_q: Vec<f64>,
 }
 
-/// One candidate's searched values: λ, η, mini-batch size, schedule, label
-/// smoothing, the generalized cross-entropy's q.
-type Setting = (f64, f64, usize, Schedule, f64, f64);
-
 /// A random search.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,7 +186,8 @@ impl SearchConfig {
     }
 
     /// The runs of the search, named `run000`, `run001`, ..., each checked
-    /// against the training set's size `n_train`.
+    /// against the training set's size `n_train`: the grid's points in order (the
+    /// last axis of [`Space::axes`] varying fastest), or the random draws.
     pub fn candidates(&self, n_train: usize) -> Result<Vec<RunConfig>, ConfigError> {
         self.split.check()?;
         let bad = |field: &str, reason: &str| ConfigError::Invalid {
@@ -211,34 +208,14 @@ impl SearchConfig {
                 ));
             }
         }
-        let batches = or_base(&self.space.n_batch, self.base.n_batch);
-        let schedules = or_base(&self.space.schedule, self.base.schedule);
-        let smoothings = or_base(&self.space.label_smoothing, self.base.label_smoothing);
-        let qs = or_base(&self.space.gce_q, self.base.gce_q);
-        let settings: Vec<Setting> = match self.random {
+        let axes = self.space.axes(&self.base);
+        let runs: Vec<RunConfig> = match self.random {
             None => {
-                let sizes = [
-                    ("lambda", self.space.lambda.len()),
-                    ("eta", self.space.eta.len()),
-                    ("n_batch", batches.len()),
-                    ("schedule", schedules.len()),
-                    ("label_smoothing", smoothings.len()),
-                    ("gce_q", qs.len()),
-                ];
-                check_grid_size(&sizes)?;
-                let mut all = vec![];
-                for &l in &self.space.lambda {
-                    for &e in &self.space.eta {
-                        for &b in &batches {
-                            for &s in &schedules {
-                                for &ls in &smoothings {
-                                    all.extend(qs.iter().map(|&q| (l, e, b, s, ls, q)));
-                                }
-                            }
-                        }
-                    }
-                }
-                all
+                let sizes: Vec<_> = axes.iter().map(|a| (a.field(), a.len())).collect();
+                let points = check_grid_size(&sizes)?;
+                (0..points)
+                    .map(|p| grid_point(&axes, &self.base, p))
+                    .collect()
             }
             Some(r) if r.n == 0 => return Err(bad("random.n", "must be at least 1, got 0")),
             Some(r) if r.n > MAX_RUNS => {
@@ -251,57 +228,161 @@ impl SearchConfig {
                 let mut rng = rand_pcg::Pcg64::seed_from_u64(r.seed);
                 (0..r.n)
                     .map(|_| {
-                        let l = draw(&self.space.lambda, &mut rng);
-                        let e = draw(&self.space.eta, &mut rng);
-                        let b = batches[rng.random_range(0..batches.len())];
-                        let s = schedules[rng.random_range(0..schedules.len())];
-                        // Drawn only when there is a choice, so that searches
-                        // without the fields draw as they always did.
-                        let mut pick = |list: &[f64]| match list.len() {
-                            1 => list[0],
-                            n => list[rng.random_range(0..n)],
-                        };
-                        let ls = pick(&smoothings);
-                        let q = pick(&qs);
-                        (l, e, b, s, ls, q)
+                        let mut run = self.base.clone();
+                        axes.iter().for_each(|a| a.draw(&mut run, &mut rng));
+                        run
                     })
                     .collect()
             }
         };
-        settings
-            .into_iter()
+        runs.into_iter()
             .enumerate()
-            .map(
-                |(i, (lambda, eta, n_batch, schedule, label_smoothing, gce_q))| {
-                    let run = RunConfig {
-                        name: Some(format!("run{i:03}")),
-                        lambda,
-                        eta,
-                        n_batch,
-                        schedule,
-                        label_smoothing,
-                        gce_q,
-                        ..self.base.clone()
-                    };
-                    run.check(&format!("run{i:03}."), n_train)?;
-                    Ok(run)
-                },
-            )
+            .map(|(i, mut run)| {
+                run.name = Some(format!("run{i:03}"));
+                run.check(&format!("run{i:03}."), n_train)?;
+                Ok(run)
+            })
             .collect()
+    }
+}
+
+impl Space {
+    /// The searched settings, in the grid's order (the first varies slowest) and
+    /// the order a random search draws them: λ, η, the mini-batch size, the
+    /// schedule, label smoothing, q. A list left empty holds the base's value.
+    fn axes(&self, base: &RunConfig) -> Vec<Box<dyn Dimension>> {
+        let o = &base.options;
+        vec![
+            Axis::boxed(
+                "lambda",
+                self.lambda.clone(),
+                |r| &mut r.lambda,
+                log_uniform,
+            ),
+            Axis::boxed("eta", self.eta.clone(), |r| &mut r.eta, log_uniform),
+            Axis::boxed(
+                "n_batch",
+                or_base(&self.n_batch, base.n_batch),
+                |r| &mut r.n_batch,
+                uniform,
+            ),
+            Axis::boxed(
+                "schedule",
+                or_base(&self.schedule, o.schedule),
+                |r| &mut r.options.schedule,
+                uniform,
+            ),
+            // Drawn only when there is a choice, so that searches without the
+            // fields draw as they always did.
+            Axis::boxed(
+                "label_smoothing",
+                or_base(&self.label_smoothing, o.label_smoothing),
+                |r| &mut r.options.label_smoothing,
+                uniform_if_choice,
+            ),
+            Axis::boxed(
+                "gce_q",
+                or_base(&self.gce_q, o.gce_q),
+                |r| &mut r.options.gce_q,
+                uniform_if_choice,
+            ),
+        ]
+    }
+}
+
+/// A run's setting with the values a search gives it.
+struct Axis<T> {
+    /// The field in `[space]`.
+    field: &'static str,
+    /// The values, at least one.
+    values: Vec<T>,
+    /// Where the value goes in a run.
+    place: fn(&mut RunConfig) -> &mut T,
+    /// How a random search draws a value.
+    pick: fn(&[T], &mut rand_pcg::Pcg64) -> T,
+}
+
+impl<T: Copy + 'static> Axis<T> {
+    fn boxed(
+        field: &'static str,
+        values: Vec<T>,
+        place: fn(&mut RunConfig) -> &mut T,
+        pick: fn(&[T], &mut rand_pcg::Pcg64) -> T,
+    ) -> Box<dyn Dimension> {
+        Box::new(Axis {
+            field,
+            values,
+            place,
+            pick,
+        })
+    }
+}
+
+/// An [`Axis`] of any value type: one factor of the search's product.
+trait Dimension {
+    /// The field in `[space]`.
+    fn field(&self) -> &'static str;
+    /// Number of values.
+    fn len(&self) -> usize;
+    /// Sets `run`'s setting to the `i`-th value.
+    fn set(&self, run: &mut RunConfig, i: usize);
+    /// Sets `run`'s setting to a random draw.
+    fn draw(&self, run: &mut RunConfig, rng: &mut rand_pcg::Pcg64);
+}
+
+impl<T: Copy> Dimension for Axis<T> {
+    fn field(&self) -> &'static str {
+        self.field
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn set(&self, run: &mut RunConfig, i: usize) {
+        *(self.place)(run) = self.values[i];
+    }
+
+    fn draw(&self, run: &mut RunConfig, rng: &mut rand_pcg::Pcg64) {
+        *(self.place)(run) = (self.pick)(&self.values, rng);
+    }
+}
+
+/// The grid's point `p`: `base` with the values whose mixed-radix digits spell
+/// `p`, the last axis's digit the lowest.
+fn grid_point(axes: &[Box<dyn Dimension>], base: &RunConfig, mut p: usize) -> RunConfig {
+    let mut run = base.clone();
+    for axis in axes.iter().rev() {
+        axis.set(&mut run, p % axis.len());
+        p /= axis.len();
+    }
+    run
+}
+
+/// A value drawn uniformly from the list.
+fn uniform<T: Copy>(list: &[T], rng: &mut rand_pcg::Pcg64) -> T {
+    list[rng.random_range(0..list.len())]
+}
+
+/// A value drawn uniformly from the list, the only one without a draw.
+fn uniform_if_choice<T: Copy>(list: &[T], rng: &mut rand_pcg::Pcg64) -> T {
+    match list.len() {
+        1 => list[0],
+        n => list[rng.random_range(0..n)],
     }
 }
 
 /// The most runs a search may have: the grid's points, or a random search's draws.
 pub const MAX_RUNS: usize = 100_000;
 
-/// Fails unless the grid of the lists of `sizes` (field, values listed) has at
-/// most [`MAX_RUNS`] points; the product is computed before any point is.
-fn check_grid_size(sizes: &[(&str, usize)]) -> Result<(), ConfigError> {
+/// The number of points of the grid of the lists of `sizes` (field, values
+/// listed); fails above [`MAX_RUNS`]. The product is computed before any point is.
+fn check_grid_size(sizes: &[(&str, usize)]) -> Result<usize, ConfigError> {
     let points = sizes
         .iter()
         .try_fold(1usize, |acc, &(_, n)| acc.checked_mul(n));
-    if points.is_some_and(|p| p <= MAX_RUNS) {
-        return Ok(());
+    if let Some(p) = points.filter(|&p| p <= MAX_RUNS) {
+        return Ok(p);
     }
     let factors: Vec<String> = sizes
         .iter()
@@ -329,7 +410,7 @@ fn or_base<T: Copy>(list: &[T], base: T) -> Vec<T> {
 
 /// A value between the list's extremes, log-uniformly; uniformly from the list
 /// when it holds a value ≤ 0 or a single value.
-fn draw(list: &[f64], rng: &mut rand_pcg::Pcg64) -> f64 {
+fn log_uniform(list: &[f64], rng: &mut rand_pcg::Pcg64) -> f64 {
     let lo = list.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = list.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if list.len() < 2 || lo <= 0.0 {

@@ -130,7 +130,7 @@ fn train_one(
     let start = Instant::now();
     let h = run.check(&format!("run{i:03}."), train_set.len())?;
     let t = train::train(&h, train_set, val_set, &mut Silent);
-    let val = kernels::evaluate_loss(&t.model, val_set, h.lambda, h.options.loss);
+    let val = kernels::evaluate_loss(&t.model, val_set, h.lambda, h.options.reported_loss());
     let dir = run_dir(out, run);
     check_run_targets(out, run)?;
     io::create_dir(&dir)?;
@@ -231,12 +231,12 @@ fn write_records(out: &Path, records: &[SearchRecord]) -> Result<(), SearchError
             u.lambda,
             u.eta,
             u.n_batch,
-            u.schedule.label(),
-            u.loss,
-            u.label_smoothing,
-            u.gce_q,
-            u.flip,
-            u.translate,
+            u.options.schedule.label(),
+            u.options.loss,
+            u.options.label_smoothing,
+            u.options.gce_q,
+            u.options.flip,
+            u.options.translate,
             u.n_epochs,
             u.seed,
             r.epochs,
@@ -274,7 +274,12 @@ fn test_best(records: &[SearchRecord], out: &Path, test: &Dataset) -> Result<Bes
         w: read_npy::<ndarray::Ix2>(&dir.join("W.npy"))?,
         b: read_npy::<ndarray::Ix1>(&dir.join("b.npy"))?,
     };
-    let m = kernels::evaluate_loss(&model, test, best.run.lambda, best.run.loss);
+    let m = kernels::evaluate_loss(
+        &model,
+        test,
+        best.run.lambda,
+        best.run.options.loss.reported(),
+    );
     let result = BestRun {
         record: best.clone(),
         test_accuracy: m.accuracy,

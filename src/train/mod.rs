@@ -63,7 +63,7 @@ pub struct Trained {
 /// permutation when `h.shuffle`); like the report's code, the last `n mod n_batch`
 /// images of an epoch are left out. Update `t` uses the rate of `h.options.schedule`
 /// and the gradient of `h.options.step_loss()` (the loss, with its targets smoothed
-/// when asked); the metrics are those of `h.options.loss`. The gathered mini-batch is augmented when
+/// when asked); the metrics are those of `h.options.reported_loss()`. The gathered mini-batch is augmented when
 /// asked. If the cost becomes non-finite, training stops, the weights of the
 /// previous epoch are kept and the run is marked diverged. With early stopping,
 /// training stops once the validation loss has not improved for `patience`
@@ -346,7 +346,10 @@ fn train_stack<S: TrainingSet>(
         batches.shuffle();
         let lambda: Vec<f64> = active.iter().map(|&i| hs[i].lambda).collect();
         let lambda32: Vec<f32> = lambda.iter().map(|&l| l as f32).collect();
-        let loss: Vec<Loss> = active.iter().map(|&i| hs[i].options.loss).collect();
+        let loss: Vec<Loss> = active
+            .iter()
+            .map(|&i| hs[i].options.reported_loss())
+            .collect();
         let step_loss: Vec<Loss> = active.iter().map(|&i| hs[i].options.step_loss()).collect();
         for j in 0..n_batches {
             eta.clear();

@@ -56,7 +56,7 @@ fn run_group_in(
     // The test set once for all the group's runs, stacked (as each alone).
     let models: Vec<Model> = trained.iter().map(|t| t.model.clone()).collect();
     let lambda: Vec<f64> = hypers.iter().map(|h| h.lambda).collect();
-    let loss: Vec<_> = hypers.iter().map(|h| h.options.loss).collect();
+    let loss: Vec<_> = hypers.iter().map(|h| h.options.reported_loss()).collect();
     let affine = data.test.normalizer.affine();
     let test = kernels::Workspace::default().evaluate(
         &kernels::Stack::new(&models),

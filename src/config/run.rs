@@ -1,0 +1,367 @@
+//! One training run's settings: [`RunConfig`] as written, [`Hyper`] once checked.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, DEFAULT_SEED, OptionsConfig, RunOptions, check_f32_nonzero, invalid};
+
+fn default_seed() -> u64 {
+    DEFAULT_SEED
+}
+
+/// One training run's settings, as written by a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RunConfigFile", into = "RunConfigFile")]
+pub struct RunConfig {
+    /// Name of the run and of its output folder; derived from λ and η when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// L2 penalty λ ≥ 0.
+    pub lambda: f64,
+    /// Learning rate η > 0.
+    pub eta: f64,
+    /// Number of epochs ≥ 1.
+    pub n_epochs: usize,
+    /// Mini-batch size, 1 ≤ n_batch ≤ number of training images.
+    pub n_batch: usize,
+    /// Seed of the weight initialisation and of shuffling.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Shuffle the training set before every epoch (off in the report).
+    #[serde(default)]
+    pub shuffle: bool,
+    /// The loss, schedule, augmentation and early stopping, written beside the
+    /// fields above (all off in the report).
+    pub options: OptionsConfig,
+}
+
+/// [`RunConfig`] as a file spells it, every field at the top. (serde's `flatten`
+/// would name a missing field before an unknown one, `etta` for `eta`.)
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunConfigFile {
+    #[serde(default)]
+    name: Option<String>,
+    lambda: f64,
+    eta: f64,
+    n_epochs: usize,
+    n_batch: usize,
+    #[serde(default = "default_seed")]
+    seed: u64,
+    #[serde(default)]
+    shuffle: bool,
+    #[serde(default)]
+    loss: crate::loss::Loss,
+    #[serde(default)]
+    schedule: crate::schedule::Schedule,
+    #[serde(default)]
+    flip: f64,
+    #[serde(default)]
+    translate: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    early_stopping: Option<usize>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    label_smoothing: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    gce_q: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+impl From<RunConfigFile> for RunConfig {
+    fn from(f: RunConfigFile) -> RunConfig {
+        RunConfig {
+            name: f.name,
+            lambda: f.lambda,
+            eta: f.eta,
+            n_epochs: f.n_epochs,
+            n_batch: f.n_batch,
+            seed: f.seed,
+            shuffle: f.shuffle,
+            options: OptionsConfig {
+                loss: f.loss,
+                schedule: f.schedule,
+                flip: f.flip,
+                translate: f.translate,
+                early_stopping: f.early_stopping,
+                label_smoothing: f.label_smoothing,
+                gce_q: f.gce_q,
+            },
+        }
+    }
+}
+
+impl From<RunConfig> for RunConfigFile {
+    fn from(r: RunConfig) -> RunConfigFile {
+        let o = r.options;
+        RunConfigFile {
+            name: r.name,
+            lambda: r.lambda,
+            eta: r.eta,
+            n_epochs: r.n_epochs,
+            n_batch: r.n_batch,
+            seed: r.seed,
+            shuffle: r.shuffle,
+            loss: o.loss,
+            schedule: o.schedule,
+            flip: o.flip,
+            translate: o.translate,
+            early_stopping: o.early_stopping,
+            label_smoothing: o.label_smoothing,
+            gce_q: o.gce_q,
+        }
+    }
+}
+
+/// Checked hyper-parameters of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hyper {
+    /// Name of the run.
+    pub name: String,
+    /// L2 penalty λ ≥ 0.
+    pub lambda: f64,
+    /// Learning rate η > 0.
+    pub eta: f64,
+    /// Number of epochs ≥ 1.
+    pub n_epochs: usize,
+    /// Mini-batch size ≥ 1.
+    pub n_batch: usize,
+    /// Seed of the initialisation and of shuffling.
+    pub seed: u64,
+    /// Whether to shuffle before every epoch.
+    pub shuffle: bool,
+    /// Loss, schedule, augmentation and early stopping (the report's when absent).
+    #[serde(default)]
+    pub options: RunOptions,
+}
+
+/// The name a run gets from its settings: `lambda0.1_eta0.001`.
+pub fn run_name(lambda: f64, eta: f64) -> String {
+    format!("lambda{}_eta{}", compact(lambda), compact(eta))
+}
+
+/// A number as written (`0.001`), or in exponent form (`1e-12`) when it is long.
+fn compact(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() > 10 {
+        format!("{v:e}")
+    } else {
+        plain
+    }
+}
+
+impl RunConfig {
+    /// The report's setting (λ, η) with 40 epochs of mini-batches of 100.
+    pub fn report(lambda: f64, eta: f64) -> RunConfig {
+        RunConfig {
+            name: None,
+            lambda,
+            eta,
+            n_epochs: 40,
+            n_batch: 100,
+            seed: DEFAULT_SEED,
+            shuffle: false,
+            options: OptionsConfig::default(),
+        }
+    }
+
+    /// Validates the settings; `prefix` names the run in errors (`run[1].` or `--`),
+    /// `n_train` is the number of training images.
+    pub fn check(&self, prefix: &str, n_train: usize) -> Result<Hyper, ConfigError> {
+        let field = |f: &str| format!("{prefix}{f}");
+        // Training runs in f32: a value must stay finite there too.
+        let finite = |v: f64| (v as f32).is_finite();
+        if !finite(self.lambda) || self.lambda < 0.0 {
+            return Err(invalid(
+                &field("lambda"),
+                format!("must be a finite number ≥ 0, got {}", self.lambda),
+            ));
+        }
+        if !finite(self.eta) || self.eta <= 0.0 {
+            return Err(invalid(
+                &field("eta"),
+                format!("must be a finite number > 0, got {}", self.eta),
+            ));
+        }
+        for (name, v) in [("lambda", self.lambda), ("eta", self.eta)] {
+            check_f32_nonzero(&field(name), v)?;
+        }
+        self.options.check_precision(prefix)?;
+        if self.n_epochs == 0 {
+            return Err(invalid(&field("n_epochs"), "must be at least 1, got 0"));
+        }
+        if self.n_batch == 0 {
+            return Err(invalid(&field("n_batch"), "must be at least 1, got 0"));
+        }
+        if self.n_batch > n_train {
+            let reason = format!(
+                "is {} but the training set has only {n_train} images",
+                self.n_batch
+            );
+            return Err(invalid(&field("n_batch"), reason));
+        }
+        let options = self.options.check(prefix, self.eta)?;
+        let name = match &self.name {
+            Some(n) => check_name(&field("name"), n)?,
+            None => run_name(self.lambda, self.eta),
+        };
+        Ok(Hyper {
+            name,
+            lambda: self.lambda,
+            eta: self.eta,
+            n_epochs: self.n_epochs,
+            n_batch: self.n_batch,
+            seed: self.seed,
+            shuffle: self.shuffle,
+            options,
+        })
+    }
+}
+
+/// Whether `name` can name a run: a run name becomes a folder name (and part of
+/// a URL in the report), so it must be a single plain path component made of
+/// ASCII letters, digits, `_`, `-` and `.`, and neither `.` nor `..`.
+pub fn is_valid_run_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn check_name(field: &str, name: &str) -> Result<String, ConfigError> {
+    if is_valid_run_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(invalid(
+            field,
+            format!("{name:?} must be non-empty and use only letters, digits, '_', '-' and '.'"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ExperimentConfig;
+    use crate::loss::Loss;
+    use crate::schedule::Schedule;
+
+    #[test]
+    fn report_settings_check() {
+        let e = ExperimentConfig::report();
+        let runs = e.check(e.n_train()).unwrap();
+        assert_eq!(runs.len(), 4);
+        assert_eq!(runs[0].name, "lambda0_eta0.1");
+        assert_eq!(runs[3].name, "lambda1_eta0.001");
+        assert_eq!(run_name(0.0, 1e-12), "lambda0_eta1e-12");
+        assert_eq!(run_name(1e300, 1e30), "lambda1e300_eta1e30");
+    }
+
+    /// What checking a run gives.
+    enum Want {
+        /// An error whose text starts with the first string and holds the others.
+        Fails(&'static str, &'static [&'static str]),
+        /// A checked run.
+        Passes,
+        /// A checked run stepping on this loss, reporting the softmax loss.
+        StepsOn(Loss),
+    }
+
+    /// A change to a run.
+    type Change = fn(&mut RunConfig);
+
+    #[test]
+    fn bad_values_name_their_field() {
+        use Want::{Fails, Passes, StepsOn};
+        // Each case changes the report's run (λ = 0, η = 0.1) checked against
+        // 100 training images.
+        let cases: Vec<(Change, Want)> = vec![
+            (|r| r.eta = 0.0, Fails("--eta", &[])),
+            (|r| r.eta = f64::NAN, Fails("--eta", &[])),
+            (|r| r.lambda = -1.0, Fails("--lambda", &[])),
+            (|r| r.lambda = 1e39, Fails("--lambda", &[])),
+            (|r| r.lambda = f64::INFINITY, Fails("--lambda", &[])),
+            // Positive, but 0 or subnormal in f32.
+            (
+                |r| r.lambda = 1e-46,
+                Fails("--lambda", &["too small for f32"]),
+            ),
+            (|r| r.eta = 1e-46, Fails("--eta", &["too small for f32"])),
+            (|r| r.eta = 1e-40, Fails("--eta", &["too small for f32"])),
+            (|r| r.options.gce_q = 1e-50, Fails("--gce_q", &["f32"])),
+            (|r| r.eta = 1e-30, Passes),
+            (|r| r.n_batch = 0, Fails("--n_batch", &[])),
+            (|r| r.n_batch = 101, Fails("--n_batch", &["100"])),
+            (|r| r.n_epochs = 0, Fails("--n_epochs", &[])),
+            (
+                |r| r.options.label_smoothing = 1.0,
+                Fails("--label_smoothing", &[]),
+            ),
+            (
+                |r| r.options.label_smoothing = -0.1,
+                Fails("--label_smoothing", &[]),
+            ),
+            (
+                |r| r.options.label_smoothing = f64::NAN,
+                Fails("--label_smoothing", &[]),
+            ),
+            (
+                |r| (r.options.label_smoothing, r.options.loss) = (0.1, Loss::Hinge),
+                Fails("--label_smoothing", &[]),
+            ),
+            (
+                |r| r.options.label_smoothing = 0.3,
+                StepsOn(Loss::SmoothedSoftmax(0.3)),
+            ),
+            (|_| {}, StepsOn(Loss::Softmax)),
+            (|r| r.options.gce_q = 1.5, Fails("--gce_q", &[])),
+            (|r| r.options.gce_q = -0.1, Fails("--gce_q", &[])),
+            (|r| r.options.gce_q = f64::NAN, Fails("--gce_q", &[])),
+            (
+                |r| (r.options.gce_q, r.options.loss) = (0.5, Loss::Sigmoid),
+                Fails("--gce_q", &[]),
+            ),
+            (
+                |r| (r.options.gce_q, r.options.label_smoothing) = (0.5, 0.2),
+                Fails("--gce_q", &[]),
+            ),
+            (
+                |r| (r.options.gce_q, r.options.early_stopping) = (0.5, Some(3)),
+                Fails("--gce_q", &["early stopping"]),
+            ),
+            (
+                |r| {
+                    r.options.gce_q = 0.5;
+                    r.options.schedule = Schedule::Plateau {
+                        factor: 10.0,
+                        patience: 3,
+                    };
+                },
+                Fails("--gce_q", &["plateau"]),
+            ),
+            (|r| r.options.gce_q = 0.5, StepsOn(Loss::Generalized(0.5))),
+            (|r| r.name = Some("../escape".into()), Fails("--name", &[])),
+        ];
+        for (i, (change, want)) in cases.into_iter().enumerate() {
+            let mut r = RunConfig::report(0.0, 0.1);
+            change(&mut r);
+            let got = r.check("--", 100);
+            match (want, got) {
+                (Fails(start, parts), Err(e)) => {
+                    let e = e.to_string();
+                    let ok = e.starts_with(start) && parts.iter().all(|p| e.contains(p));
+                    assert!(ok, "case {i}: {e}");
+                }
+                (Passes, Ok(_)) => {}
+                (StepsOn(loss), Ok(h)) => {
+                    assert_eq!(h.options.step_loss(), loss, "case {i}");
+                    assert_eq!(h.options.reported_loss(), Loss::Softmax, "case {i}");
+                }
+                (_, got) => panic!("case {i}: {got:?}"),
+            }
+        }
+    }
+}
