@@ -117,7 +117,7 @@ impl Kernels for Neon {
 }
 
 /// The instruction set the kernels run on, chosen at run time: the vector
-/// instructions, and the AMX tiles if the CPU has them (see [`super::amx`]).
+/// instructions, and the AMX tiles if the CPU has them (see `amx.rs`).
 #[derive(Debug, Clone, Copy)]
 pub struct Isa(pub(super) Kind, pub(super) Option<Tiles>);
 

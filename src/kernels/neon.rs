@@ -56,13 +56,14 @@ fn min_ps(a: float32x4_t, b: float32x4_t) -> float32x4_t {
 fn exp4(x: float32x4_t) -> float32x4_t {
     let x = min_ps(vdupq_n_f32(0.0), max_ps(vdupq_n_f32(EXP_MIN), x));
     let n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(LOG2_E)));
-    let r = vfmaq_f32(x, vdupq_n_f32(-LN2_C1), n);
-    let r = vfmaq_f32(r, vdupq_n_f32(-LN2_C2), n);
+    // Each product rounded before its sum, as in `exp_neg` (no fused multiply-add).
+    let r = vsubq_f32(x, vmulq_f32(n, vdupq_n_f32(LN2_C1)));
+    let r = vsubq_f32(r, vmulq_f32(n, vdupq_n_f32(LN2_C2)));
     let mut p = vdupq_n_f32(EXP_P[0]);
     for &c in &EXP_P[1..] {
-        p = vfmaq_f32(vdupq_n_f32(c), p, r);
+        p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(c));
     }
-    let p = vfmaq_f32(r, p, vmulq_f32(r, r));
+    let p = vaddq_f32(vmulq_f32(p, vmulq_f32(r, r)), r);
     let p = vaddq_f32(p, vdupq_n_f32(1.0));
     let e = vshlq_n_s32::<23>(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)));
     vmulq_f32(p, vreinterpretq_f32_s32(e))
