@@ -15,12 +15,15 @@
 //! ∂J/∂b = (1/n) G 1                                   K×1
 //! ```
 //!
-//! Modules, one per concept: [`data`] reads CIFAR-10, [`normalize`] pre-processes it,
-//! [`model`] holds the network and its forward/backward maths, [`kernels`] the hot loops,
-//! [`gradcheck`] checks the gradients, [`train`] is the one training loop, [`config`]
-//! the validated settings, [`experiments`] the report's four runs, [`results`] what a
-//! run produces, [`observations`] the facts the report states about them, [`plot`] the
-//! figures, [`report`] the HTML and Markdown report, and [`io`] atomic file output.
+//! Modules, one per concept: [`data`] reads CIFAR-10 and prepares it once (split,
+//! fingerprint, normalise: [`data::prepare`]), [`normalize`] pre-processes it,
+//! [`model`] holds the network and its forward/backward maths, [`kernels`] the hot
+//! loops, [`gradcheck`] checks the gradients, [`train`] is the one training loop
+//! (and its worker pool, [`train::pool`]), [`config`] the validated settings,
+//! [`experiments`] the report's four runs, [`results`] what a run produces and
+//! writes ([`results::stage`]), [`observations`] the facts the report states about
+//! them, [`plot`] the figures, [`report`] the HTML and Markdown report, and [`io`]
+//! atomic file output.
 //! Beyond the report: [`modelfile`] saves and loads a trained model, [`metrics`]
 //! scores it (confusion matrix, precision, recall), [`classify`] and [`image_input`]
 //! classify a user's images, [`export`] writes it for PyTorch, candle, burn and numpy,

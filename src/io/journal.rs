@@ -62,7 +62,7 @@ pub(super) fn finish(
 /// the files still staged into place, so `dir` holds the whole new output. Then
 /// removes onelayer's stale staging folders and temporary files in `dir` (never
 /// following a link). Returns whether an interrupted commit was finished.
-/// Call it only while holding `dir`'s [`OutputLock`].
+/// Call it only while holding `dir`'s [`OutputLock`](super::OutputLock).
 pub fn recover(dir: &Path) -> Result<bool, OutputError> {
     let path = dir.join(JOURNAL);
     let bad = |reason: String| OutputError::Recover {

@@ -84,8 +84,8 @@ impl Staging {
     /// Every target is checked first ([`check_target`]: no link, no file where a
     /// folder goes or the reverse), so a collision moves nothing. Then a journal
     /// naming the staging folder and its files is written atomically before the
-    /// first rename: a commit killed half-way is finished by [`recover`] (which
-    /// [`OutputLock::acquire`] runs), never left mixing two outputs.
+    /// first rename: a commit killed half-way is finished by [`recover`](super::recover) (which
+    /// [`OutputLock::acquire`](super::OutputLock::acquire) runs), never left mixing two outputs.
     pub fn commit(mut self) -> Result<Vec<PathBuf>, OutputError> {
         for rel in &self.files {
             check_target(&self.dir, rel)?;

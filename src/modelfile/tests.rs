@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::Validation;
 use crate::data::LabeledImages;
+use ndarray::{Array1, Array2};
 
 /// A small model with distinct values everywhere, so a swapped member shows.
 fn sample(k: usize) -> ModelFile {
