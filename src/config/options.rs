@@ -90,7 +90,7 @@ pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
 
 impl OptionsConfig {
     /// Fails when a number that is not 0 rounds to 0 in f32 (see
-    /// [`check_f32_nonzero`]); `prefix` names the run.
+    /// `check_f32_nonzero`); `prefix` names the run.
     pub fn check_precision(&self, prefix: &str) -> Result<(), ConfigError> {
         let field = |f: &str| format!("{prefix}{f}");
         for (name, v) in [

@@ -187,7 +187,7 @@ impl SearchConfig {
 
     /// The runs of the search, named `run000`, `run001`, ..., each checked
     /// against the training set's size `n_train`: the grid's points in order (the
-    /// last axis of [`Space::axes`] varying fastest), or the random draws.
+    /// last axis of `Space::axes` varying fastest), or the random draws.
     pub fn candidates(&self, n_train: usize) -> Result<Vec<RunConfig>, ConfigError> {
         self.split.check()?;
         let bad = |field: &str, reason: &str| ConfigError::Invalid {

@@ -201,7 +201,7 @@ pub enum Rows<'a> {
 }
 
 /// A training set the loop can step on and evaluate, with its validation set:
-/// the one seam between [`train_stack`] and the maths of one kind of input
+/// the one seam between `train_stack` and the maths of one kind of input
 /// (images as bytes through [`crate::kernels`], float features through
 /// [`crate::model`]'s plain maths in [`crate::features`]).
 pub trait TrainingSet {
