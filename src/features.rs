@@ -241,16 +241,7 @@ pub fn evaluate(model: &Model, data: &Features, lambda: f64, loss: Loss) -> Eval
             .count();
     }
     let l2: f64 = model.w.iter().map(|&v| f64::from(v).powi(2)).sum();
-    let mean = if n > 0 { sum / n as f64 } else { 0.0 };
-    Evaluation {
-        loss: mean,
-        cost: mean + lambda * l2,
-        accuracy: if n > 0 {
-            correct as f64 / n as f64
-        } else {
-            0.0
-        },
-    }
+    Evaluation::from_sums(sum, correct, n, lambda, l2)
 }
 
 /// Class probabilities `P: K×n` of the raw features `x: n×d` under `model` and the

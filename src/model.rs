@@ -52,6 +52,24 @@ pub struct Evaluation {
     pub accuracy: f64,
 }
 
+impl Evaluation {
+    /// The evaluation of `n` images from the sum of their losses, how many were
+    /// classified right and `‖W‖²`: `L = sum / n`, `J = L + λ‖W‖²`, accuracy
+    /// `correct / n` (all 0 for no images).
+    pub fn from_sums(sum: f64, correct: usize, n: usize, lambda: f64, l2: f64) -> Evaluation {
+        let mean = if n > 0 { sum / n as f64 } else { 0.0 };
+        Evaluation {
+            loss: mean,
+            cost: mean + lambda * l2,
+            accuracy: if n > 0 {
+                correct as f64 / n as f64
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
 /// Standard deviation of the initial weights, as in the report: N(0, 0.01²).
 pub const INIT_STD: f64 = 0.01;
 

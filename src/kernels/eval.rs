@@ -158,16 +158,7 @@ pub(super) fn metrics(
         .map(|(r, (&(sum, correct), &lambda))| {
             let rows = stack.w.slice(ndarray::s![r * k..(r + 1) * k, ..]);
             let l2: f64 = rows.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-            let mean = if n > 0 { sum / n as f64 } else { 0.0 };
-            Metrics {
-                loss: mean,
-                cost: mean + lambda * l2,
-                accuracy: if n > 0 {
-                    correct as f64 / n as f64
-                } else {
-                    0.0
-                },
-            }
+            Metrics::from_sums(sum, correct, n, lambda, l2)
         })
         .collect()
 }
