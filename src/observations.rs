@@ -43,7 +43,7 @@ impl CostTrend {
 
 /// `λ = 0.1, η = 0.001`: how the report names a run.
 pub fn run_label(r: &RunResult) -> String {
-    format!("λ = {}, η = {}", r.lambda, r.eta)
+    format!("λ = {}, η = {}", r.run.lambda, r.run.eta)
 }
 
 /// One run's final numbers, as the observations quote them.
@@ -68,8 +68,8 @@ impl FinalPoint {
     pub fn of(r: &RunResult) -> Option<FinalPoint> {
         let h = &r.history;
         Some(FinalPoint {
-            lambda: r.lambda,
-            eta: r.eta,
+            lambda: r.run.lambda,
+            eta: r.run.eta,
             train_loss: *h.train_loss.last()?,
             loss_gap: h.val_loss.last()? - h.train_loss.last()?,
             accuracy_gap: 100.0 * (h.train_accuracy.last()? - h.val_accuracy.last()?),

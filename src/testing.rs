@@ -29,20 +29,22 @@ pub fn history(loss: &[f64], penalty: f64, gap: f64, acc: &[f64], acc_gap: f64) 
 /// A finished run of `history.epochs()` epochs.
 pub fn run(lambda: f64, eta: f64, history: History) -> RunResult {
     RunResult {
-        name: crate::config::run_name(lambda, eta),
-        lambda,
-        eta,
-        n_epochs: history.epochs(),
-        n_batch: 100,
-        seed: 42,
-        shuffle: false,
+        run: Hyper {
+            name: crate::config::run_name(lambda, eta),
+            lambda,
+            eta,
+            n_epochs: history.epochs(),
+            n_batch: 100,
+            seed: 42,
+            shuffle: false,
+            options: Default::default(),
+        },
         diverged: false,
         diverged_at_epoch: None,
         test_accuracy: history.val_accuracy.last().copied().unwrap_or(0.0) + 0.005,
         test_loss: 1.8,
         seconds: 1.5,
         history,
-        options: Default::default(),
         best_epoch: None,
         stopped_at_epoch: None,
     }
@@ -52,7 +54,7 @@ pub fn run(lambda: f64, eta: f64, history: History) -> RunResult {
 pub fn diverged(mut r: RunResult, n_epochs: usize) -> RunResult {
     r.diverged = true;
     r.diverged_at_epoch = Some(r.history.epochs() + 1);
-    r.n_epochs = n_epochs;
+    r.run.n_epochs = n_epochs;
     r
 }
 

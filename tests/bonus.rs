@@ -46,7 +46,7 @@ fn a_short_bonus_run_writes_its_section_figures_and_weights() {
         r.ensemble.members,
         vec!["best", "best_seed1", "best_seed2", "member0"]
     );
-    assert_eq!(r.members[2].options.loss, Loss::Hinge);
+    assert_eq!(r.members[2].run.options.loss, Loss::Hinge);
     assert_eq!(r.ensemble.member_accuracy[0], r.best.test_accuracy);
     for acc in [
         r.best.test_accuracy,

@@ -46,11 +46,16 @@ fn report_writes_every_figure_and_both_pages() {
     for run in common::report::results().runs {
         for f in ["loss", "cost", "accuracy"] {
             for ext in ["png", "svg"] {
-                let p = dir.path().join(&run.name).join(format!("{f}.{ext}"));
+                let p = dir.path().join(&run.run.name).join(format!("{f}.{ext}"));
                 assert!(p.is_file(), "{p:?} missing");
             }
         }
-        assert!(dir.path().join(&run.name).join("templates.png").is_file());
+        assert!(
+            dir.path()
+                .join(&run.run.name)
+                .join("templates.png")
+                .is_file()
+        );
     }
     for f in [
         "report.html",

@@ -234,13 +234,13 @@ pub fn run_bonus(
     })?;
     let models: Vec<(&Model, Loss)> = outs
         .iter()
-        .map(|o| (&o.model, o.result.options.reported_loss()))
+        .map(|o| (&o.model, o.result.run.options.reported_loss()))
         .collect();
     let ens = ensemble_result(
         &models,
         &outs
             .iter()
-            .map(|o| o.result.name.clone())
+            .map(|o| o.result.run.name.clone())
             .collect::<Vec<_>>(),
         &data.val,
         &data.test,

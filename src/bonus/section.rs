@@ -33,7 +33,7 @@ fn pct(v: f64) -> String {
 }
 
 fn row(setting: &str, n_train: usize, r: &RunResult) -> [String; 9] {
-    let o = &r.options;
+    let o = &r.run.options;
     let aug = match (o.augment.flip, o.augment.translate) {
         _ if o.augment.is_off() => "none".to_string(),
         (f, 0) => format!("flip p={f}"),
@@ -51,8 +51,8 @@ fn row(setting: &str, n_train: usize, r: &RunResult) -> [String; 9] {
             Loss::SmoothedSoftmax(e) => format!("{}, label smoothing {e}", o.reported_loss()),
             l => l.to_string(),
         },
-        r.lambda.to_string(),
-        r.eta.to_string(),
+        r.run.lambda.to_string(),
+        r.run.eta.to_string(),
         o.schedule.label(),
         epochs,
         aug,
@@ -66,11 +66,11 @@ pub fn table(b: &BonusResults) -> Vec<[String; 9]> {
     let mut rows: Vec<[String; 9]> = b
         .report_runs
         .iter()
-        .map(|r| row(&format!("report {}", r.name), 10_000, r))
+        .map(|r| row(&format!("report {}", r.run.name), 10_000, r))
         .collect();
     rows.push(row("best single network", n, &b.best));
     for m in &b.members {
-        rows.push(row(&format!("ensemble member {}", m.name), n, m));
+        rows.push(row(&format!("ensemble member {}", m.run.name), n, m));
     }
     rows.push(row("sigmoid outputs", n, &b.sigmoid));
     let e = &b.ensemble;
@@ -154,7 +154,7 @@ fn intro(b: &BonusResults) -> String {
         b.setup.n_val,
         b.setup.validation,
         pct(r.test_accuracy),
-        r.seed,
+        r.run.seed,
         b.ensemble.members.len(),
         b.ensemble.members.join(", "),
         pct(b.ensemble.average_accuracy),
@@ -202,8 +202,8 @@ pub fn write(
     let json = serde_json::to_vec_pretty(r).map_err(|e| fail("bonus.json", e.to_string()))?;
     stage.write_bytes("bonus.json", &json)?;
     for (name, m) in [
-        (&r.best.name, &out.best_model),
-        (&r.sigmoid.name, &out.sigmoid_model),
+        (&r.best.run.name, &out.best_model),
+        (&r.sigmoid.run.name, &out.sigmoid_model),
     ] {
         let rd = Path::new(name);
         stage_npy(&mut stage, rd.join("W.npy"), &m.w)?;
@@ -211,7 +211,7 @@ pub fn write(
         stage_npy(&mut stage, rd.join("mean.npy"), &out.normalizer.mean)?;
         stage_npy(&mut stage, rd.join("std.npy"), &out.normalizer.std)?;
     }
-    let rel = Path::new(&r.best.name).join(crate::results::MODEL_FILE);
+    let rel = Path::new(&r.best.run.name).join(crate::results::MODEL_FILE);
     let bytes = out
         .best_model_file(&cfg.split)
         .to_bytes(&rel)

@@ -142,19 +142,19 @@ pub fn run_figure(r: &RunResult, q: Quantity) -> Curves {
         diverged_at: r.diverged_at_epoch,
     };
     Curves {
-        name: format!("{}/{}", r.name, q.stem()),
+        name: format!("{}/{}", r.run.name, q.stem()),
         title: None,
         panels: vec![Panel {
             title: format!(
                 "{} — {}, batch {}, {} epochs",
                 q.stem(),
                 run_label(r),
-                r.n_batch,
-                r.n_epochs
+                r.run.n_batch,
+                r.run.n_epochs
             ),
             y_label: q.y_label().to_string(),
             series: vec![series("training", 0, train), series("validation", 1, val)],
-            n_epochs: r.n_epochs,
+            n_epochs: r.run.n_epochs,
             percent: q == Quantity::Accuracy,
         }],
     }
@@ -174,7 +174,7 @@ pub fn validation_loss_figure(runs: &[RunResult]) -> Curves {
             diverged_at: r.diverged_at_epoch,
         })
         .collect();
-    let n_epochs = runs.iter().map(|r| r.n_epochs).max().unwrap_or(1);
+    let n_epochs = runs.iter().map(|r| r.run.n_epochs).max().unwrap_or(1);
     let steady: Vec<Series> = runs
         .iter()
         .zip(&series)

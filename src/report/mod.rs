@@ -102,14 +102,14 @@ pub fn validate(r: &Results) -> Result<(), String> {
         return Err("setup.class_names is empty".into());
     }
     for (i, run) in r.runs.iter().enumerate() {
-        if !crate::config::is_valid_run_name(&run.name) {
+        if !crate::config::is_valid_run_name(&run.run.name) {
             return Err(format!(
                 "runs[{i}].name {:?} is not a plain folder name (letters, digits, '_', '-', '.')",
-                run.name
+                run.run.name
             ));
         }
-        if r.runs[..i].iter().any(|o| o.name == run.name) {
-            return Err(format!("runs[{i}].name {:?} is used twice", run.name));
+        if r.runs[..i].iter().any(|o| o.run.name == run.run.name) {
+            return Err(format!("runs[{i}].name {:?} is used twice", run.run.name));
         }
     }
     Ok(())
@@ -134,7 +134,7 @@ pub fn load(dir: &Path) -> Result<(Results, Vec<Array2<f32>>), ReportError> {
     let weights = results
         .runs
         .iter()
-        .map(|r| read_weights(&dir.join(&r.name).join("W.npy"), rows))
+        .map(|r| read_weights(&dir.join(&r.run.name).join("W.npy"), rows))
         .collect::<Result<_, _>>()?;
     Ok((results, weights))
 }
@@ -218,18 +218,18 @@ fn page(r: &Results) -> Page {
         .runs
         .iter()
         .map(|run| RunSection {
-            name: run.name.clone(),
+            name: run.run.name.clone(),
             label: run_label(run),
             curves: Quantity::ALL
                 .iter()
                 .map(|q| FigureRef {
-                    png: format!("{}/{}.png", run.name, q.stem()),
-                    svg: Some(format!("{}/{}.svg", run.name, q.stem())),
+                    png: format!("{}/{}.png", run.run.name, q.stem()),
+                    svg: Some(format!("{}/{}.svg", run.run.name, q.stem())),
                     caption: format!("{}: training and validation {}", run_label(run), q.stem()),
                 })
                 .collect(),
             templates: FigureRef {
-                png: format!("{}/templates.png", run.name),
+                png: format!("{}/templates.png", run.run.name),
                 svg: None,
                 caption: format!("{}: the class templates, rows of W", run_label(run)),
             },
@@ -334,7 +334,7 @@ fn run_files(
     w: &Array2<f32>,
     names: &[String],
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, ReportError> {
-    let dir = PathBuf::from(&run.name);
+    let dir = PathBuf::from(&run.run.name);
     let mut files = Vec::new();
     for q in Quantity::ALL {
         let fig = curves::run_figure(run, q);

@@ -20,10 +20,10 @@ fn strings<const N: usize>(v: [&str; N]) -> Vec<String> {
 /// The setup as `(what, value)` pairs.
 pub fn setup(r: &Results) -> Vec<(String, String)> {
     let s = &r.setup;
-    let mut seeds: Vec<u64> = r.runs.iter().map(|r| r.seed).collect();
+    let mut seeds: Vec<u64> = r.runs.iter().map(|r| r.run.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
-    let shuffled = r.runs.iter().filter(|r| r.shuffle).count();
+    let shuffled = r.runs.iter().filter(|r| r.run.shuffle).count();
     let pairs = [
         ("Data", s.data.clone()),
         ("Training set", s.train_batches.join(", ")),
@@ -110,8 +110,12 @@ fn last(v: &[f64], scale: f64, decimals: usize, unit: &str) -> String {
 
 fn epochs(r: &RunResult) -> String {
     match r.diverged_at_epoch {
-        Some(e) => format!("{} of {} (diverged in {e})", r.history.epochs(), r.n_epochs),
-        None => r.n_epochs.to_string(),
+        Some(e) => format!(
+            "{} of {} (diverged in {e})",
+            r.history.epochs(),
+            r.run.n_epochs
+        ),
+        None => r.run.n_epochs.to_string(),
     }
 }
 
@@ -142,11 +146,11 @@ pub fn experiments(r: &Results) -> Table {
             .map(|run| {
                 let h = &run.history;
                 vec![
-                    run.name.clone(),
-                    run.lambda.to_string(),
-                    run.eta.to_string(),
+                    run.run.name.clone(),
+                    run.run.lambda.to_string(),
+                    run.run.eta.to_string(),
                     epochs(run),
-                    run.n_batch.to_string(),
+                    run.run.n_batch.to_string(),
                     last(&h.train_loss, 1.0, 4, ""),
                     last(&h.val_loss, 1.0, 4, ""),
                     last(&h.train_accuracy, 100.0, 2, "%"),

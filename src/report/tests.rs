@@ -85,8 +85,8 @@ fn written_reports_load_back() {
     let r = report_like();
     let w = weights(4);
     for run in &r.runs {
-        std::fs::create_dir_all(dir.path().join(&run.name)).unwrap();
-        ndarray_npy::write_npy(dir.path().join(&run.name).join("W.npy"), &w[0]).unwrap();
+        std::fs::create_dir_all(dir.path().join(&run.run.name)).unwrap();
+        ndarray_npy::write_npy(dir.path().join(&run.run.name).join("W.npy"), &w[0]).unwrap();
     }
     std::fs::write(
         dir.path().join("results.json"),
@@ -97,7 +97,10 @@ fn written_reports_load_back() {
     // serde_json may change the last digit of an f64; everything else is equal.
     assert_eq!(back.setup, r.setup);
     for (a, b) in back.runs.iter().zip(&r.runs) {
-        assert_eq!((&a.name, a.history.epochs()), (&b.name, b.history.epochs()));
+        assert_eq!(
+            (&a.run.name, a.history.epochs()),
+            (&b.run.name, b.history.epochs())
+        );
         for (x, y) in a.history.val_loss.iter().zip(&b.history.val_loss) {
             assert!((x - y).abs() < 1e-12);
         }
@@ -153,9 +156,9 @@ fn bad_inputs_are_errors_naming_what_is_wrong() {
     let e = load(d).unwrap_err().to_string();
     assert!(e.contains("lambda0_eta0.1/W.npy"), "{e}");
     for run in &r.runs {
-        std::fs::create_dir_all(d.join(&run.name)).unwrap();
+        std::fs::create_dir_all(d.join(&run.run.name)).unwrap();
         let w = Array2::<f32>::zeros((10, 3072));
-        ndarray_npy::write_npy(d.join(&run.name).join("W.npy"), &w).unwrap();
+        ndarray_npy::write_npy(d.join(&run.run.name).join("W.npy"), &w).unwrap();
     }
     let bad = Array2::<f32>::zeros((10, 100));
     ndarray_npy::write_npy(d.join("lambda1_eta0.001/W.npy"), &bad).unwrap();

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::RunOptions;
+use crate::config::Hyper;
 
 pub mod stage;
 pub use stage::{MODEL_FILE, RUN_FILES, check_targets, stage_npy, stage_outputs, write_outputs};
@@ -85,20 +85,10 @@ pub type Metrics = Evaluation;
 /// One training run: its settings, its history and its test result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
-    /// Short name, also the name of the run's folder (`lambda0_eta0.1`).
-    pub name: String,
-    /// L2 penalty λ.
-    pub lambda: f64,
-    /// Learning rate η.
-    pub eta: f64,
-    /// Epochs asked for.
-    pub n_epochs: usize,
-    /// Mini-batch size.
-    pub n_batch: usize,
-    /// Seed of the weight initialisation (and of shuffling, when on).
-    pub seed: u64,
-    /// Whether the training set was shuffled before every epoch.
-    pub shuffle: bool,
+    /// The run's settings: name (also its folder's, `lambda0_eta0.1`), λ, η,
+    /// epochs, mini-batch size, seed, shuffling and options, as the config gave them.
+    #[serde(flatten)]
+    pub run: Hyper,
     /// Whether the cost became non-finite.
     pub diverged: bool,
     /// The epoch (1-based) in which the cost became non-finite, if it did.
@@ -113,9 +103,6 @@ pub struct RunResult {
     pub seconds: f64,
     /// Metrics after every epoch.
     pub history: History,
-    /// Loss, schedule, augmentation and early stopping (the report's when absent).
-    #[serde(default)]
-    pub options: RunOptions,
     /// With early stopping: the epoch (from 1) whose weights were kept and tested.
     #[serde(default)]
     pub best_epoch: Option<usize>,
@@ -215,12 +202,12 @@ impl Results {
     /// Checks what serde cannot: lengths, finiteness and consistency.
     pub fn check(&self) -> Result<(), String> {
         for (i, run) in self.runs.iter().enumerate() {
-            let at = |m: String| format!("runs[{i}] ({}): {m}", run.name);
+            let at = |m: String| format!("runs[{i}] ({}): {m}", run.run.name);
             run.history.check().map_err(at)?;
             let expected = match (run.diverged_at_epoch, run.stopped_at_epoch) {
                 (Some(e), _) => e.saturating_sub(1),
                 (None, Some(e)) => e,
-                (None, None) => run.n_epochs,
+                (None, None) => run.run.n_epochs,
             };
             if run.history.epochs() != expected {
                 return Err(at(format!(
@@ -232,8 +219,8 @@ impl Results {
                 return Err(at("diverged and diverged_at_epoch disagree".into()));
             }
             for (field, v) in [
-                ("lambda", run.lambda),
-                ("eta", run.eta),
+                ("lambda", run.run.lambda),
+                ("eta", run.run.eta),
                 ("test_accuracy", run.test_accuracy),
                 ("test_loss", run.test_loss),
                 ("seconds", run.seconds),
@@ -243,8 +230,13 @@ impl Results {
                 }
             }
             let ranges = [
-                ("lambda", run.lambda, run.lambda >= 0.0, "a number ≥ 0"),
-                ("eta", run.eta, run.eta > 0.0, "a number > 0"),
+                (
+                    "lambda",
+                    run.run.lambda,
+                    run.run.lambda >= 0.0,
+                    "a number ≥ 0",
+                ),
+                ("eta", run.run.eta, run.run.eta > 0.0, "a number > 0"),
                 (
                     "test_accuracy",
                     run.test_accuracy,
@@ -289,9 +281,9 @@ impl Results {
             };
             out += &format!(
                 "{:<22} {:>6} {:>7} {:>10} {:>9} {:>10} {:>9} {:>8.2}%{note}\n",
-                r.name,
-                r.lambda,
-                r.eta,
+                r.run.name,
+                r.run.lambda,
+                r.run.eta,
                 loss(&h.train_loss),
                 acc(&h.train_accuracy),
                 loss(&h.val_loss),

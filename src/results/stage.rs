@@ -50,7 +50,7 @@ pub fn stage_outputs(stage: &mut io::Staging, exp: &Experiment) -> Result<(), Ou
     let toml = toml::to_string_pretty(&exp.config)
         .map_err(|e| other(&stage.dir().join("config.toml"), &e))?;
     for (i, (run, model)) in exp.results.runs.iter().zip(&exp.models).enumerate() {
-        let rd = Path::new(&run.name);
+        let rd = Path::new(&run.run.name);
         stage_npy(stage, rd.join("W.npy"), &model.w)?;
         stage_npy(stage, rd.join("b.npy"), &model.b)?;
         stage_npy(stage, rd.join("mean.npy"), &exp.normalizer.mean)?;

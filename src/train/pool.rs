@@ -76,20 +76,13 @@ fn run_group_in(
         .into_iter()
         .map(|(h, test, trained)| RunOutput {
             result: RunResult {
-                name: h.name.clone(),
-                lambda: h.lambda,
-                eta: h.eta,
-                n_epochs: h.n_epochs,
-                n_batch: h.n_batch,
-                seed: h.seed,
-                shuffle: h.shuffle,
+                run: h.clone(),
                 diverged: trained.diverged_at_epoch.is_some(),
                 diverged_at_epoch: trained.diverged_at_epoch,
                 test_accuracy: test.accuracy,
                 test_loss: test.loss,
                 seconds,
                 history: trained.history,
-                options: h.options,
                 best_epoch: trained.best_epoch,
                 stopped_at_epoch: trained.stopped_at_epoch,
             },

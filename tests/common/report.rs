@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use ndarray::Array2;
+use onelayer::config::Hyper;
 use onelayer::results::{GradCheckReport, GradientCheck, History, Results, RunResult, Setup};
 
 use super::CLASS_NAMES as CLASSES;
@@ -26,20 +27,22 @@ fn history(loss: &[f64], gap: f64, penalty: f64) -> History {
 
 fn run(lambda: f64, eta: f64, history: History, diverged_at_epoch: Option<usize>) -> RunResult {
     RunResult {
-        name: onelayer::config::run_name(lambda, eta),
-        lambda,
-        eta,
-        n_epochs: 10,
-        n_batch: 100,
-        seed: 42,
-        shuffle: false,
+        run: Hyper {
+            name: onelayer::config::run_name(lambda, eta),
+            lambda,
+            eta,
+            n_epochs: 10,
+            n_batch: 100,
+            seed: 42,
+            shuffle: false,
+            options: Default::default(),
+        },
         diverged: diverged_at_epoch.is_some(),
         diverged_at_epoch,
         test_accuracy: history.val_accuracy.last().copied().unwrap_or(0.1),
         test_loss: 1.9,
         seconds: 2.0,
         history,
-        options: Default::default(),
         best_epoch: None,
         stopped_at_epoch: None,
     }
@@ -112,7 +115,7 @@ pub fn weights(run: usize) -> Array2<f32> {
 pub fn write(dir: &Path) {
     let r = results();
     for (i, run) in r.runs.iter().enumerate() {
-        let rd = dir.join(&run.name);
+        let rd = dir.join(&run.run.name);
         std::fs::create_dir_all(&rd).unwrap();
         ndarray_npy::write_npy(rd.join("W.npy"), &weights(i)).unwrap();
     }
