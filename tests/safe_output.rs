@@ -18,6 +18,22 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `train --name mine --out OUT` without data: the exit code is 1; returns stderr.
+fn train_mine_fails(out: &Path) -> String {
+    let o = run(&[
+        "train",
+        "--name",
+        "mine",
+        "--data",
+        "/nonexistent",
+        "--out",
+        s(out),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    err
+}
+
 /// Runs the binary with stdout a pipe whose reading end is closed at once.
 fn run_into_closed_pipe(args: &[&str]) -> std::process::ExitStatus {
     let mut child = onelayer()
@@ -61,17 +77,7 @@ fn a_symlinked_run_folder_is_refused_and_nothing_outside_is_touched() {
     std::fs::write(outside.join("model.onelayer"), "the user's").unwrap();
     let link = out.join("mine");
     std::os::unix::fs::symlink(&outside, &link).unwrap();
-    let o = run(&[
-        "train",
-        "--name",
-        "mine",
-        "--data",
-        "/nonexistent",
-        "--out",
-        s(&out),
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = train_mine_fails(&out);
     assert!(
         err.contains(s(&link)) && err.contains("symbolic link"),
         "{err}"
@@ -88,33 +94,14 @@ fn a_file_named_like_a_run_folder_fails_before_any_work() {
     std::fs::create_dir_all(out.join("results.json")).unwrap();
     std::fs::write(out.join("mine"), "a file").unwrap();
     // The data is missing: an error about the names comes before reading it.
-    let o = run(&[
-        "train",
-        "--name",
-        "mine",
-        "--data",
-        "/nonexistent",
-        "--out",
-        s(&out),
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = train_mine_fails(&out);
     assert!(
         err.contains(s(&out.join("results.json")))
             && err.contains("folder where onelayer writes a file"),
         "{err}"
     );
     std::fs::remove_dir(out.join("results.json")).unwrap();
-    let o = run(&[
-        "train",
-        "--name",
-        "mine",
-        "--data",
-        "/nonexistent",
-        "--out",
-        s(&out),
-    ]);
-    let err = stderr(&o);
+    let err = train_mine_fails(&out);
     assert!(
         err.contains(s(&out.join("mine"))) && err.contains("file where onelayer writes a folder"),
         "{err}"
