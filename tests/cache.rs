@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::Path;
 
 use onelayer::data;
@@ -58,20 +57,7 @@ fn onelayer_with_cache(cwd: &Path, cache_home: &Path, args: &[&str]) -> std::pro
 #[test]
 fn download_goes_to_the_cache_by_default() {
     let tmp = tempfile::tempdir().unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/cifar-10-binary.tar.gz",
-        listener.local_addr().unwrap()
-    );
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
-        }
-    });
+    let url = common::answering_server("404 Not Found");
     let cwd = tmp.path().join("cwd");
     std::fs::create_dir(&cwd).unwrap();
     let o = onelayer_with_cache(&cwd, tmp.path(), &["download", "--url", &url]);

@@ -418,29 +418,10 @@ fn train_save_needs_one_run_and_an_existing_folder() {
     assert!(!out.exists());
 }
 
-/// Answers every request on a loopback port with HTTP 500; returns the URL.
-fn failing_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/cifar-10-binary.tar.gz",
-        listener.local_addr().unwrap()
-    );
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
-        }
-    });
-    url
-}
-
 #[test]
 fn download_uses_the_url_flag_or_the_environment() {
     let tmp = tempfile::tempdir().unwrap();
-    let url = failing_server();
+    let url = common::answering_server("500 Internal Server Error");
     let dir = tmp.path().join("data");
     let o = run(&["download", "--dir", s(&dir), "--url", &url]);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -459,7 +440,7 @@ fn download_uses_the_url_flag_or_the_environment() {
 #[test]
 fn download_flag_fetches_only_when_the_data_is_missing() {
     let tmp = tempfile::tempdir().unwrap();
-    let url = failing_server();
+    let url = common::answering_server("500 Internal Server Error");
     let empty = tmp.path().join("empty");
     let out = tmp.path().join("out");
     let o = run(&[

@@ -99,3 +99,24 @@ pub fn synthetic(n: usize, seed: u64, signal: f32) -> Dataset {
     let images = LabeledImages { pixels, labels };
     Normalizer::fit(&images).apply(images)
 }
+
+/// Answers every request on a loopback port with `status` (e.g. `"404 Not Found"`)
+/// and no body; returns the URL of an archive there.
+pub fn answering_server(status: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/cifar-10-binary.tar.gz",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let answer =
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    url
+}
