@@ -370,5 +370,4 @@ impl TrainingSet for FeatureSets<'_> {
 }
 
 #[cfg(test)]
-#[path = "features_tests.rs"]
 mod tests;
