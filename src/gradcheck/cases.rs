@@ -92,7 +92,9 @@ pub fn gradient_checks_for(
             eps: cfg.eps.max(GCE_EPS),
             ..cfg.clone()
         },
-        _ => GradCheckConfig {
+        crate::loss::Loss::Softmax
+        | crate::loss::Loss::Sigmoid
+        | crate::loss::Loss::SmoothedSoftmax(_) => GradCheckConfig {
             step: SIGMOID_STEP,
             ..cfg.clone()
         },

@@ -26,8 +26,23 @@
 //!   gives `1 − p_y`, half the mean absolute error `‖p − y‖₁`. A run with
 //!   `loss = { gce = q }` takes its steps with it.
 //!
-//! One file per loss holds its `ℓ` and `g`; adding a loss is a variant of [`Loss`]
-//! and its file.
+//! One file per loss holds its `ℓ` and `g`. Adding a loss, in order (the compiler
+//! names each `match` that needs a new arm):
+//!
+//! 1. a file beside `softmax.rs` with its `ℓ(s, y)` and `g = ∂ℓ/∂s`, and its `mod`
+//!    line here;
+//! 2. a variant of [`Loss`], sent to that file by [`Loss::example_loss`] and
+//!    [`Loss::score_gradient`],
+//!    with its [`Loss::name`], its [`Loss::probabilities`] (what the ensemble
+//!    averages), and, when a word names it in configs and flags, a place in
+//!    [`Loss::ALL`] and in the flags' help (`config/options.rs`, `cli/gradcheck.rs`);
+//!    a loss with a parameter is checked by [`Loss::check`] and written in a config
+//!    as `loss = { name = value }` (`config/options.rs`);
+//! 3. its gradient check's step and floor in `gradcheck/cases.rs`, an entry in the
+//!    test `every_loss_passes_the_gradient_check` below and in the kernels' test list
+//!    (`kernels/tests.rs`, which checks the fast step against these formulas).
+//!
+//! The training step, the evaluation and `onelayer gradcheck` take every loss from here.
 
 use std::fmt;
 use std::str::FromStr;
