@@ -7,14 +7,13 @@
 use std::path::Path;
 
 use crate::Result;
-use crate::config::{ExperimentConfig, Hyper};
-use crate::data::DataFingerprint;
-use crate::data::ReadOptions;
+use crate::config::ExperimentConfig;
+use crate::data::normalize::Normalizer;
+use crate::data::{DataFingerprint, ReadOptions};
 use crate::gradcheck::GradCheckConfig;
 use crate::model::Model;
 use crate::modelfile::{ModelFile, ModelMeta};
-use crate::normalize::Normalizer;
-use crate::results::Results;
+use crate::results::{Results, Setup};
 
 pub use crate::data::{Prepared, prepare};
 pub use crate::gradcheck::{
@@ -50,16 +49,7 @@ impl Experiment {
             normalizer: self.normalizer.clone(),
             meta: ModelMeta::new(
                 self.results.setup.class_names.clone(),
-                Hyper {
-                    name: run.run.name.clone(),
-                    lambda: run.run.lambda,
-                    eta: run.run.eta,
-                    n_epochs: run.run.n_epochs,
-                    n_batch: run.run.n_batch,
-                    seed: run.run.seed,
-                    shuffle: run.run.shuffle,
-                    options: run.run.options,
-                },
+                run.run.clone(),
                 self.config.split.clone(),
                 self.fingerprint.clone(),
                 Some(run.test_accuracy),
@@ -68,7 +58,8 @@ impl Experiment {
     }
 }
 
-/// Reads the data, checks the gradients and trains every run of `config`.
+/// Checks `config`, prepares the data once ([`prepare`]), checks the gradients on
+/// it and trains every run of `config` on it.
 pub fn run_experiment(
     config: &ExperimentConfig,
     data_path: &Path,
@@ -76,20 +67,18 @@ pub fn run_experiment(
     threads: usize,
     observers: &ObserverFactory,
 ) -> Result<Experiment> {
-    config.split.check()?;
     // Checked before reading (assuming official batches of 10 000 images), and
     // again against the images the batches hold.
     config.check(config.n_train())?;
-    let mut data = prepare(data_path, &config.split, opts)?;
+    let data = prepare(data_path, &config.split, opts)?;
     let hypers = config.check(data.train.len())?;
-    data.setup.threads = threads;
     let gradient_check = gradient_checks(&data.train, &GradCheckConfig::default())?;
     let outputs = run_all(&hypers, &data, threads, observers);
     let (runs, models) = outputs.into_iter().map(|o| (o.result, o.model)).unzip();
     Ok(Experiment {
         results: Results {
             onelayer_version: env!("CARGO_PKG_VERSION").to_string(),
-            setup: data.setup,
+            setup: Setup::of(&data, threads),
             gradient_check,
             runs,
         },

@@ -80,7 +80,8 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod modelfile;
-pub mod normalize;
+/// The pre-processing, a step of preparing the data: [`data::normalize`].
+pub use data::normalize;
 pub mod npy;
 pub mod observations;
 pub mod plot;
