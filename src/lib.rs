@@ -37,8 +37,8 @@
 //! # }
 //! ```
 //!
-//! Modules, one per concept: [`data`] reads CIFAR-10 and prepares it once (split,
-//! fingerprint, normalise: [`data::prepare`]), [`normalize`] pre-processes it,
+//! Modules, one per concept: [`data`] reads CIFAR-10 and prepares it once (read,
+//! verify, split, fingerprint, normalise with [`data::normalize`]: [`data::prepare`]),
 //! [`model`] holds the network and its forward/backward maths, [`kernels`] the hot
 //! loops, [`gradcheck`] checks the gradients, [`train`] is the one training loop
 //! (and its worker pool, [`train::pool`]), [`config`] the validated settings,

@@ -7,7 +7,9 @@ use crate::config::Hyper;
 use crate::data::Prepared;
 
 pub mod stage;
-pub use stage::{MODEL_FILE, RUN_FILES, check_targets, stage_npy, stage_outputs, write_outputs};
+pub use stage::{
+    Experiment, MODEL_FILE, RUN_FILES, check_targets, stage_npy, stage_outputs, write_outputs,
+};
 
 /// Loss, cost and accuracy of one data set after every epoch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
