@@ -37,8 +37,8 @@
 //! # }
 //! ```
 //!
-//! Modules, one per concept: [`data`] reads CIFAR-10 and prepares it once (split,
-//! fingerprint, normalise: [`data::prepare`]), [`normalize`] pre-processes it,
+//! Modules, one per concept: [`data`] reads CIFAR-10 and prepares it once (read,
+//! verify, split, fingerprint, normalise with [`data::normalize`]: [`data::prepare`]),
 //! [`model`] holds the network and its forward/backward maths, [`kernels`] the hot
 //! loops, [`gradcheck`] checks the gradients, [`train`] is the one training loop
 //! (and its worker pool, [`train::pool`]), [`config`] the validated settings,
@@ -80,7 +80,8 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod modelfile;
-pub mod normalize;
+/// The pre-processing, a step of preparing the data: [`data::normalize`].
+pub use data::normalize;
 pub mod npy;
 pub mod observations;
 pub mod plot;

@@ -259,7 +259,7 @@ pub fn run_bonus(
     Ok(BonusOutput {
         results: BonusResults {
             onelayer_version: env!("CARGO_PKG_VERSION").to_string(),
-            setup: data.setup.clone(),
+            setup: Setup::of(data, threads),
             best: best.result,
             members: outs.into_iter().map(|o| o.result).collect(),
             ensemble: ens,

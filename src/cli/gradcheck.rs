@@ -6,6 +6,7 @@ use clap::Args;
 use onelayer::config::{OptionsConfig, SplitConfig};
 use onelayer::gradcheck::GradCheckConfig;
 use onelayer::loss::Loss;
+use onelayer::results::GradientCheck;
 use onelayer::{data, gradcheck};
 
 use super::DataArgs;
@@ -40,6 +41,27 @@ pub struct GradcheckArgs {
 /// Prints the max and mean relative errors for W and b with λ = 0 and λ = 0.1;
 /// exits with status 1 above the tolerance.
 pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
+    let loss = checked_loss(&a)?;
+    let (path, opts) = a.data.resolve()?;
+    let data = data::prepare(&path, &SplitConfig::default(), &opts)?;
+    if a.examples > data.train.len() {
+        anyhow::bail!(
+            "--examples: must be at most {}, the training set's size, got {}",
+            data.train.len(),
+            a.examples
+        );
+    }
+    let cfg = GradCheckConfig {
+        dims: a.dims,
+        examples: a.examples,
+        ..GradCheckConfig::default()
+    };
+    let reports = gradcheck::gradient_checks_for(loss, &data.train, &cfg)?;
+    print_reports(&reports, a.tolerance)
+}
+
+/// Checks the flags that need no data, and returns the loss to check.
+fn checked_loss(a: &GradcheckArgs) -> anyhow::Result<Loss> {
     if a.dims == 0 || a.dims > onelayer::D {
         anyhow::bail!("--dims: must be in 1..={}, got {}", onelayer::D, a.dims);
     }
@@ -57,24 +79,13 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
         gce_q: a.gce_q,
         ..OptionsConfig::default()
     };
-    let loss = options
+    options
         .step_loss("--")
-        .map_err(|e| anyhow::anyhow!("{}", super::reproduce::run_flag_error(&e.to_string())))?;
-    let (path, opts) = a.data.resolve()?;
-    let data = data::prepare(&path, &SplitConfig::default(), &opts)?;
-    if a.examples > data.train.len() {
-        anyhow::bail!(
-            "--examples: must be at most {}, the training set's size, got {}",
-            data.train.len(),
-            a.examples
-        );
-    }
-    let cfg = GradCheckConfig {
-        dims: a.dims,
-        examples: a.examples,
-        ..GradCheckConfig::default()
-    };
-    let reports = gradcheck::gradient_checks_for(loss, &data.train, &cfg)?;
+        .map_err(|e| anyhow::anyhow!("{}", super::reproduce::run_flag_error(&e.to_string())))
+}
+
+/// Prints one line per λ; success when no relative error exceeds `tolerance`.
+fn print_reports(reports: &GradientCheck, tolerance: f64) -> anyhow::Result<ExitCode> {
     outln!(
         "{:>6} {:>5} {:>8} {:>12} {:>12} {:>12} {:>12}",
         "lambda",
@@ -97,15 +108,15 @@ pub fn run(a: GradcheckArgs) -> anyhow::Result<ExitCode> {
             r.max_rel_b,
             r.mean_rel_b
         )?;
-        ok &= r.max_rel() <= a.tolerance;
+        ok &= r.max_rel() <= tolerance;
     }
     if ok {
-        outln!("gradient check passed (tolerance {:e})", a.tolerance)?;
+        outln!("gradient check passed (tolerance {:e})", tolerance)?;
         Ok(ExitCode::SUCCESS)
     } else {
         errln!(
             "gradient check FAILED: a relative error exceeds {:e}",
-            a.tolerance
+            tolerance
         );
         Ok(ExitCode::FAILURE)
     }

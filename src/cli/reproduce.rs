@@ -106,34 +106,52 @@ pub fn reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
 pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
     let config = match &a.config {
         Some(path) => ExperimentConfig::from_file(path)?,
-        None => {
-            let validation = match (a.val_batch, a.val_size) {
-                (_, Some(n)) => Validation::HoldOut(n),
-                (Some(b), None) => Validation::Batch(b),
-                (None, None) if a.train_batches.contains(&2) => Validation::HoldOut(1000),
-                (None, None) => Validation::Batch(2),
-            };
-            ExperimentConfig {
-                split: SplitConfig {
-                    train_batches: a.train_batches.clone(),
-                    validation,
-                },
-                run: vec![RunConfig {
-                    name: a.name.clone(),
-                    lambda: a.lambda,
-                    eta: a.eta,
-                    n_epochs: a.n_epochs,
-                    n_batch: a.n_batch,
-                    seed: a.seed,
-                    shuffle: a.shuffle,
-                    options: a.options.clone(),
-                }],
-            }
-        }
+        None => config_from_flags(&a),
     };
-    // Flags are named `--flag` in errors; a file's fields by the file and their
-    // place in it. Everything is checked before any work.
-    if let Some(path) = &a.config {
+    check_before_work(&config, a.config.as_deref())?;
+    if let Some(save) = &a.save {
+        check_save(save, config.run.len())?;
+    }
+    let opts = Outputs {
+        out: a.out,
+        threads: default_threads(a.threads)?,
+        save: a.save,
+    };
+    // The settings are checked again against the images the data holds: errors
+    // that name a field are named as by `check_before_work`.
+    run(&config, &a.data, &a.fetch, &opts).map_err(|e| name_config_error(e, a.config.as_deref()))
+}
+
+/// The one run and the split that `train`'s flags give.
+fn config_from_flags(a: &TrainArgs) -> ExperimentConfig {
+    let validation = match (a.val_batch, a.val_size) {
+        (_, Some(n)) => Validation::HoldOut(n),
+        (Some(b), None) => Validation::Batch(b),
+        (None, None) if a.train_batches.contains(&2) => Validation::HoldOut(1000),
+        (None, None) => Validation::Batch(2),
+    };
+    ExperimentConfig {
+        split: SplitConfig {
+            train_batches: a.train_batches.clone(),
+            validation,
+        },
+        run: vec![RunConfig {
+            name: a.name.clone(),
+            lambda: a.lambda,
+            eta: a.eta,
+            n_epochs: a.n_epochs,
+            n_batch: a.n_batch,
+            seed: a.seed,
+            shuffle: a.shuffle,
+            options: a.options.clone(),
+        }],
+    }
+}
+
+/// Checks `config` before any work. Flags are named `--flag` in errors; the
+/// fields of the config `file` by the file and their place in it.
+fn check_before_work(config: &ExperimentConfig, file: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = file {
         config
             .check(config.n_train())
             .map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
@@ -146,31 +164,25 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
             .check("--", config.n_train())
             .map_err(|e| anyhow::anyhow!("{}", run_flag_error(&e.to_string())))?;
     }
-    if let Some(save) = &a.save {
-        check_save(save, config.run.len())?;
-    }
-    let opts = Outputs {
-        out: a.out,
-        threads: default_threads(a.threads)?,
-        save: a.save,
-    };
-    // The settings are checked again against the images the data holds: errors
-    // that name a field are named as above.
-    run(&config, &a.data, &a.fetch, &opts).map_err(|e| {
-        let msg = e.to_string();
-        match (e.downcast_ref::<onelayer::Error>(), &a.config) {
-            (Some(onelayer::Error::Config(_)), Some(path)) => {
-                anyhow::anyhow!("config {}: {msg}", path.display())
-            }
-            (Some(onelayer::Error::Config(_)), None) => {
-                anyhow::anyhow!(
-                    "{}",
-                    run_flag_error(&flag_error(&msg.replace("run[0].", "--")))
-                )
-            }
-            _ => e,
+    Ok(())
+}
+
+/// A settings error found once the data is read, named as [`check_before_work`]
+/// names it; any other error as it is.
+fn name_config_error(e: anyhow::Error, file: Option<&Path>) -> anyhow::Error {
+    let msg = e.to_string();
+    match (e.downcast_ref::<onelayer::Error>(), file) {
+        (Some(onelayer::Error::Config(_)), Some(path)) => {
+            anyhow::anyhow!("config {}: {msg}", path.display())
         }
-    })
+        (Some(onelayer::Error::Config(_)), None) => {
+            anyhow::anyhow!(
+                "{}",
+                run_flag_error(&flag_error(&msg.replace("run[0].", "--")))
+            )
+        }
+        _ => e,
+    }
 }
 
 /// A run's field as its flag (`--n_batch` → `--n-batch`).

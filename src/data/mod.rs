@@ -24,6 +24,7 @@ pub mod fingerprint;
 mod folder;
 mod layout;
 mod members;
+pub mod normalize;
 pub mod pickle;
 mod prepare;
 mod python;

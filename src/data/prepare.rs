@@ -1,36 +1,72 @@
-//! Preparing the data of an experiment: read the batches a split names, verify
-//! them, split off the validation set, fingerprint the training set and normalise
-//! all three sets with the training statistics.
+//! Preparing the data of an experiment, once and in order: read the batches a split
+//! names (verified as they are read), split off the validation set, fingerprint the
+//! training set, and normalise all three sets with the training statistics
+//! ([`super::normalize`]). The result, [`Prepared`], is what training, the gradient
+//! check and the written results and model files consume.
 
 use std::path::Path;
 
 use crate::Result;
-use crate::config::{ConfigError, SplitConfig, Validation};
+use crate::config::{SplitConfig, Validation, invalid};
 use crate::data::fingerprint::{self, DataFingerprint};
-use crate::data::{self, BatchName, Check, LabeledImages, Layout, ReadOptions};
-use crate::normalize::{Dataset, Normalizer};
-use crate::results::Setup;
+use crate::data::normalize::{Dataset, Normalizer};
+use crate::data::{self, BatchName, Check, CifarData, LabeledImages, Layout, ReadOptions};
 
-/// The data of an experiment, split and normalised with the training statistics.
+/// The data of an experiment: split, fingerprinted, and normalised with the
+/// training statistics.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// Mean and std of the training data.
-    pub normalizer: Normalizer,
     /// Training set.
     pub train: Dataset,
     /// Validation set.
     pub val: Dataset,
     /// Test set.
     pub test: Dataset,
-    /// Where the data came from, the split and the class names.
-    pub setup: Setup,
-    /// What the training set was, for the model file.
+    /// Mean and std of the training data.
+    pub normalizer: Normalizer,
+    /// What the training set was (source, batches, size, md5), for the model file.
     pub fingerprint: DataFingerprint,
+    /// Where the validation set came from: a batch (`data_batch_2`), or images
+    /// held out of the training batches.
+    pub validation: String,
+    /// Class names, in label order.
+    pub class_names: Vec<String>,
 }
 
-/// Reads the batches that `split` needs from `path`, splits and normalises them.
+/// Reads the batches that `split` needs from `path`, splits, fingerprints and
+/// normalises them.
 pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<Prepared> {
     split.check()?;
+    let CifarData {
+        source,
+        layout,
+        class_names,
+        batches,
+        checks,
+    } = data::read(path, &batches_to_read(split), opts)?;
+    let files = Files {
+        source: &source,
+        layout,
+    };
+    let sets = split_sets(batches, split, &files)?;
+    let known = known_md5(split, layout, &checks);
+    let source = source.display().to_string();
+    let (fingerprint, normalizer) =
+        fingerprint_and_fit(&sets.train, known, &source, &train_stems(split));
+    Ok(Prepared {
+        train: normalizer.apply(sets.train),
+        val: normalizer.apply(sets.val),
+        test: normalizer.apply(sets.test),
+        normalizer,
+        fingerprint,
+        validation: sets.validation,
+        class_names,
+    })
+}
+
+/// The batches `split` reads, in order: the training batches, the validation
+/// batch if it is one, and the test batch last.
+fn batches_to_read(split: &SplitConfig) -> Vec<BatchName> {
     let mut which: Vec<BatchName> = split
         .train_batches
         .iter()
@@ -40,127 +76,142 @@ pub fn prepare(path: &Path, split: &SplitConfig, opts: &ReadOptions) -> Result<P
         which.push(BatchName::Data(b));
     }
     which.push(BatchName::Test);
-    let mut read = data::read(path, &which, opts)?;
-    let test = read.batches.pop().unwrap_or_else(empty);
-    let files = |names: &[BatchName]| {
-        let files: Vec<String> = names.iter().map(|&b| read.layout.file_name(b)).collect();
-        format!("{} in {}", files.join(", "), read.source.display())
-    };
-    let train_files = files(&which[..split.train_batches.len()]);
-    if test.is_empty() {
-        return Err(ConfigError::Invalid {
-            field: "test set".into(),
-            reason: format!(
-                "{} holds no images; evaluating needs at least one",
-                files(&[BatchName::Test])
-            ),
-        }
-        .into());
-    }
-    let (train, val, validation) = match split.validation {
-        Validation::Batch(b) => {
-            let val = read.batches.pop().unwrap_or_else(empty);
-            if val.is_empty() {
-                return Err(ConfigError::Invalid {
-                    field: "validation.batch".into(),
-                    reason: format!(
-                        "{} holds no images; validate on another batch or hold images out",
-                        files(&[BatchName::Data(b)])
-                    ),
-                }
-                .into());
-            }
-            (concat(read.batches), val, BatchName::Data(b).stem())
-        }
-        Validation::HoldOut(n) => {
-            let all = concat(read.batches);
-            if n >= all.len() {
-                return Err(ConfigError::Invalid {
-                    field: "validation.hold_out".into(),
-                    reason: format!(
-                        "holds out {n} images but the training batches ({train_files}) hold \
-                         only {}; hold out fewer, so that some are left to train on",
-                        all.len()
-                    ),
-                }
-                .into());
-            }
-            let cut = all.len() - n;
-            let (train, val) = split_at(all, cut);
-            (
-                train,
-                val,
-                format!("last {n} images of the training batches, held out"),
-            )
-        }
-    };
-    if train.is_empty() {
-        return Err(ConfigError::Invalid {
-            field: "train_batches".into(),
-            reason: format!("{train_files} hold no images; training needs at least one"),
-        }
-        .into());
-    }
-    let train_batches: Vec<String> = split
+    which
+}
+
+/// The stems of the training batches (`data_batch_1`, ...), for the record.
+fn train_stems(split: &SplitConfig) -> Vec<String> {
+    split
         .train_batches
         .iter()
         .map(|&b| BatchName::Data(b).stem())
+        .collect()
+}
+
+/// Where batches were read from, to name their files in errors.
+struct Files<'a> {
+    source: &'a Path,
+    layout: Layout,
+}
+
+impl Files<'_> {
+    /// `data_batch_1.bin, data_batch_2.bin in /data/cifar-10-batches-bin`.
+    fn of(&self, names: &[BatchName]) -> String {
+        let files: Vec<String> = names.iter().map(|&b| self.layout.file_name(b)).collect();
+        format!("{} in {}", files.join(", "), self.source.display())
+    }
+}
+
+/// The three sets of a split, as read, and where the validation set came from.
+struct Sets {
+    train: LabeledImages,
+    val: LabeledImages,
+    test: LabeledImages,
+    validation: String,
+}
+
+/// Splits the batches read in the order of [`batches_to_read`] into the three
+/// sets, each of which must hold images.
+fn split_sets(mut batches: Vec<LabeledImages>, split: &SplitConfig, files: &Files) -> Result<Sets> {
+    let train_names: Vec<BatchName> = split
+        .train_batches
+        .iter()
+        .map(|&b| BatchName::Data(b))
         .collect();
-    let source = read.source.display().to_string();
-    // A training set that is one whole batch of the binary version, verified
-    // against its published md5, has that md5 as its records' md5: the records
-    // are the file.
-    let verified = match (
+    let train_files = files.of(&train_names);
+    let test = batches.pop().unwrap_or_else(empty);
+    if test.is_empty() {
+        let reason = format!(
+            "{} holds no images; evaluating needs at least one",
+            files.of(&[BatchName::Test])
+        );
+        return Err(invalid("test set", reason).into());
+    }
+    let (train, val, validation) = match split.validation {
+        Validation::Batch(b) => {
+            let val = batches.pop().unwrap_or_else(empty);
+            if val.is_empty() {
+                let reason = format!(
+                    "{} holds no images; validate on another batch or hold images out",
+                    files.of(&[BatchName::Data(b)])
+                );
+                return Err(invalid("validation.batch", reason).into());
+            }
+            (concat(batches), val, BatchName::Data(b).stem())
+        }
+        Validation::HoldOut(n) => hold_out(concat(batches), n, &train_files)?,
+    };
+    if train.is_empty() {
+        let reason = format!("{train_files} hold no images; training needs at least one");
+        return Err(invalid("train_batches", reason).into());
+    }
+    Ok(Sets {
+        train,
+        val,
+        test,
+        validation,
+    })
+}
+
+/// The last `n` images of `all` as the validation set, the rest as the training
+/// set, and the validation set's description. `all` must keep some images.
+fn hold_out(
+    all: LabeledImages,
+    n: usize,
+    train_files: &str,
+) -> Result<(LabeledImages, LabeledImages, String)> {
+    if n >= all.len() {
+        let reason = format!(
+            "holds out {n} images but the training batches ({train_files}) hold \
+             only {}; hold out fewer, so that some are left to train on",
+            all.len()
+        );
+        return Err(invalid("validation.hold_out", reason).into());
+    }
+    let cut = all.len() - n;
+    let (train, val) = split_at(all, cut);
+    let validation = format!("last {n} images of the training batches, held out");
+    Ok((train, val, validation))
+}
+
+/// The md5 of the training records when it is known without hashing them: a
+/// training set that is one whole batch of the binary version, verified against
+/// its published md5, has that md5 as its records' md5 (the records are the file).
+fn known_md5(split: &SplitConfig, layout: Layout, checks: &[Check]) -> Option<&'static str> {
+    match (
         split.train_batches.as_slice(),
         &split.validation,
-        read.layout,
-        read.checks.first(),
+        layout,
+        checks.first(),
     ) {
         ([b], Validation::Batch(_), Layout::Binary, Some(Check::Official)) => {
             data::verify::official_md5(&Layout::Binary.file_name(BatchName::Data(*b)))
         }
         _ => None,
-    };
-    // Else the md5 of the training records, on a second core.
+    }
+}
+
+/// The training set's fingerprint and its normaliser. The records' md5 is
+/// `known`, or else computed on a second core while the normaliser is fitted.
+fn fingerprint_and_fit(
+    train: &LabeledImages,
+    known: Option<&str>,
+    source: &str,
+    train_batches: &[String],
+) -> (DataFingerprint, Normalizer) {
     let (normalizer, md5) = std::thread::scope(|s| {
-        let computed = verified
+        let computed = known
             .is_none()
-            .then(|| s.spawn(|| fingerprint::records_md5(&train)));
-        let normalizer = Normalizer::fit(&train);
+            .then(|| s.spawn(|| fingerprint::records_md5(train)));
+        let normalizer = Normalizer::fit(train);
         let md5 = match computed {
             Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            None => verified.unwrap_or_default().to_string(),
+            None => known.unwrap_or_default().to_string(),
         };
         (normalizer, md5)
     });
-    let fingerprint = DataFingerprint::with_md5(&source, &train_batches, train.len(), md5);
-    let setup = Setup {
-        data: read.source.display().to_string(),
-        train_batches,
-        validation,
-        n_train: train.len(),
-        n_val: val.len(),
-        n_test: test.len(),
-        class_names: read.class_names,
-        preprocessing:
-            "x/255, then per dimension minus the training mean and divided by the training \
-                        (population) standard deviation"
-                .into(),
-        initialisation: format!(
-            "W ~ N(0, {}²), b = 0, PCG64 seeded per run",
-            crate::model::INIT_STD
-        ),
-        threads: 1,
-        kernels: crate::kernels::Isa::chosen().name().into(),
-    };
-    Ok(Prepared {
-        train: normalizer.apply(train),
-        val: normalizer.apply(val),
-        test: normalizer.apply(test),
-        normalizer,
-        setup,
-        fingerprint,
-    })
+    let fingerprint = DataFingerprint::with_md5(source, train_batches, train.len(), md5);
+    (fingerprint, normalizer)
 }
 
 fn empty() -> LabeledImages {

@@ -3,8 +3,8 @@
 //! tolerances each loss needs.
 
 use crate::config::ConfigError;
+use crate::data::normalize::Dataset;
 use crate::gradcheck::{self, GradCheckConfig};
-use crate::normalize::Dataset;
 use crate::results::{GradCheckReport, GradientCheck};
 use crate::{K, Result};
 
@@ -114,7 +114,7 @@ mod tests {
             pixels: vec![],
             labels: vec![],
         };
-        let data = crate::normalize::Normalizer::fit(&empty).apply(empty);
+        let data = crate::data::normalize::Normalizer::fit(&empty).apply(empty);
         let cfg = super::GradCheckConfig::default();
         for e in [
             super::gradient_checks(&data, &cfg).unwrap_err(),

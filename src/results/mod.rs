@@ -4,9 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Hyper;
+use crate::data::Prepared;
 
 pub mod stage;
-pub use stage::{MODEL_FILE, RUN_FILES, check_targets, stage_npy, stage_outputs, write_outputs};
+pub use stage::{
+    Experiment, MODEL_FILE, RUN_FILES, check_targets, stage_npy, stage_outputs, write_outputs,
+};
 
 /// Loss, cost and accuracy of one data set after every epoch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -183,6 +186,28 @@ pub struct Setup {
     /// before it was recorded.
     #[serde(default)]
     pub kernels: String,
+}
+
+impl Setup {
+    /// The setup of training on `data` with `threads` worker threads.
+    pub fn of(data: &Prepared, threads: usize) -> Setup {
+        Setup {
+            data: data.fingerprint.source.clone(),
+            train_batches: data.fingerprint.train_batches.clone(),
+            validation: data.validation.clone(),
+            n_train: data.train.len(),
+            n_val: data.val.len(),
+            n_test: data.test.len(),
+            class_names: data.class_names.clone(),
+            preprocessing: crate::data::normalize::PREPROCESSING.into(),
+            initialisation: format!(
+                "W ~ N(0, {}²), b = 0, PCG64 seeded per run",
+                crate::model::INIT_STD
+            ),
+            threads,
+            kernels: crate::kernels::Isa::chosen().name().into(),
+        }
+    }
 }
 
 /// Everything `onelayer reproduce` computes, as written to `results.json`.

@@ -1,10 +1,50 @@
 //! Staging a run's outputs: `results.json`, `config.toml`, and each run's weights,
-//! normalisation and model file, committed together (see [`io::Staging`]).
+//! normalisation and model file, committed together (see [`io::Staging`]), from
+//! an [`Experiment`]: what a command produced, before it is written.
 
 use std::path::{Path, PathBuf};
 
-use crate::experiments::Experiment;
+use crate::config::ExperimentConfig;
+use crate::data::DataFingerprint;
+use crate::data::normalize::Normalizer;
 use crate::io::{self, OutputError};
+use crate::model::Model;
+use crate::modelfile::{ModelFile, ModelMeta};
+use crate::results::Results;
+
+/// Everything `reproduce` (or `train`) produced, before it is written.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The record written to `results.json`.
+    pub results: Results,
+    /// The trained weights, one per run, in the order of `results.runs`.
+    pub models: Vec<Model>,
+    /// The normalisation used.
+    pub normalizer: Normalizer,
+    /// The config that produced it.
+    pub config: ExperimentConfig,
+    /// What the training set was.
+    pub fingerprint: DataFingerprint,
+}
+
+impl Experiment {
+    /// Run `i` as a model file: its weights, the normalisation, the class names,
+    /// its hyper-parameters and the data's fingerprint. `None` when there is no run `i`.
+    pub fn model_file(&self, i: usize) -> Option<ModelFile> {
+        let run = self.results.runs.get(i)?;
+        Some(ModelFile {
+            model: self.models.get(i)?.clone(),
+            normalizer: self.normalizer.clone(),
+            meta: ModelMeta::new(
+                self.results.setup.class_names.clone(),
+                run.run.clone(),
+                self.config.split.clone(),
+                self.fingerprint.clone(),
+                Some(run.test_accuracy),
+            ),
+        })
+    }
+}
 
 /// Writes `results.json`, `config.toml`, and under `dir/<run name>/` each run's
 /// `W.npy` and `b.npy` and the normalisation `mean.npy`, `std.npy` (float32), and

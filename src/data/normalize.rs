@@ -1,10 +1,15 @@
-//! Pre-processing: each dimension is centred and scaled by the mean and the
-//! population standard deviation of the training data (as numpy's `np.std`).
+//! Pre-processing, the last step of preparing the data ([`super::prepare()`]): each
+//! dimension is centred and scaled by the mean and the population standard
+//! deviation of the training data (as numpy's `np.std`).
 
 use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::D;
 use crate::data::LabeledImages;
+
+/// The pre-processing in words, as the results record it.
+pub const PREPROCESSING: &str = "x/255, then per dimension minus the training mean and divided by \
+     the training (population) standard deviation";
 
 /// Per-dimension mean and standard deviation of the training pixels, on the
 /// scale `x / 255`.
