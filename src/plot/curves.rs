@@ -1,8 +1,9 @@
 //! Curves over the epochs: a run's training against validation loss, cost and
 //! accuracy, and the validation loss of several runs together.
 //!
-//! This file holds the figures' data; [`layout`](y_range) places a panel's axes
-//! and legend, and `draw` renders the panels with plotters.
+//! This file holds the figures' data; `layout` places a panel's axes and legend
+//! ([`y_range`], [`x_max`], [`legend_place`]), and `draw` renders the panels
+//! with plotters.
 
 use plotters::prelude::*;
 
