@@ -241,6 +241,55 @@ fn direction(from: f64, to: f64, up: &str, down: &str) -> String {
     }
 }
 
+/// [`Observation::Regularisation`] in words: how the final training loss and
+/// the gap between validation and training move as λ grows, at rate `eta`.
+fn regularisation_sentence(
+    f: &mut fmt::Formatter<'_>,
+    eta: f64,
+    points: &[FinalPoint],
+) -> fmt::Result {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Ok(());
+    };
+    write!(
+        f,
+        "With η = {eta}, as λ goes {}, the final training loss {} ({}) and the gap \
+         between validation and training loss {} ({}; in accuracy {} points).",
+        points
+            .iter()
+            .map(|p| p.lambda.to_string())
+            .collect::<Vec<_>>()
+            .join(" → "),
+        direction(first.train_loss, last.train_loss, "rises", "falls"),
+        arrow_list(points.iter().map(|p| p.train_loss), 3),
+        direction(first.loss_gap, last.loss_gap, "widens", "narrows"),
+        arrow_list(points.iter().map(|p| p.loss_gap), 3),
+        arrow_list(points.iter().map(|p| p.accuracy_gap), 2),
+    )
+}
+
+/// [`Observation::LearningRate`] in words: the rate whose run ended with the
+/// best validation accuracy among the runs with `lambda`, against the others.
+fn learning_rate_sentence(
+    f: &mut fmt::Formatter<'_>,
+    lambda: f64,
+    best: &FinalPoint,
+    others: &[FinalPoint],
+) -> fmt::Result {
+    write!(
+        f,
+        "Among the runs with λ = {lambda}, the learning rate η = {} gave the best final \
+         validation accuracy, {:.2}%, against {}.",
+        best.eta,
+        100.0 * best.val_accuracy,
+        others
+            .iter()
+            .map(|p| format!("{:.2}% with η = {}", 100.0 * p.val_accuracy, p.eta))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 impl fmt::Display for Observation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -261,42 +310,12 @@ impl fmt::Display for Observation {
                 "The training cost fell in every epoch for {}.",
                 runs.join("; ")
             ),
-            Observation::Regularisation { eta, points } => {
-                let (Some(first), Some(last)) = (points.first(), points.last()) else {
-                    return Ok(());
-                };
-                write!(
-                    f,
-                    "With η = {eta}, as λ goes {}, the final training loss {} ({}) and the gap \
-                     between validation and training loss {} ({}; in accuracy {} points).",
-                    points
-                        .iter()
-                        .map(|p| p.lambda.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" → "),
-                    direction(first.train_loss, last.train_loss, "rises", "falls"),
-                    arrow_list(points.iter().map(|p| p.train_loss), 3),
-                    direction(first.loss_gap, last.loss_gap, "widens", "narrows"),
-                    arrow_list(points.iter().map(|p| p.loss_gap), 3),
-                    arrow_list(points.iter().map(|p| p.accuracy_gap), 2),
-                )
-            }
+            Observation::Regularisation { eta, points } => regularisation_sentence(f, *eta, points),
             Observation::LearningRate {
                 lambda,
                 best,
                 others,
-            } => write!(
-                f,
-                "Among the runs with λ = {lambda}, the learning rate η = {} gave the best final \
-                 validation accuracy, {:.2}%, against {}.",
-                best.eta,
-                100.0 * best.val_accuracy,
-                others
-                    .iter()
-                    .map(|p| format!("{:.2}% with η = {}", 100.0 * p.val_accuracy, p.eta))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            } => learning_rate_sentence(f, *lambda, best, others),
             Observation::Best {
                 run,
                 val_accuracy,

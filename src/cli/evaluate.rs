@@ -1,7 +1,7 @@
 //! `onelayer evaluate`: a saved model on one batch — accuracy, per-class
 //! precision and recall, and the confusion matrix (printed and as a PNG or SVG).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -102,6 +102,31 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     model.require_images(&a.model)?;
     plot::confusion::check_classes(model.k())
         .with_context(|| format!("--model {}", a.model.display()))?;
+    let c = confusion_on_batch(&a, &model)?;
+    let names = &model.meta.class_names;
+    let image = a.image.clone().unwrap_or_else(|| default_image(&a.model));
+    let figure = ConfusionFigure {
+        confusion: &c,
+        class_names: names,
+        title: format!("{} on {}", file_name(&a.model), a.batch),
+    };
+    let bytes = match image_format(&image) {
+        Some("svg") => plot::to_svg(&figure)?,
+        _ => plot::to_png(&figure)?,
+    };
+    onelayer::io::write_bytes_atomic(&image, &bytes)?;
+    let text = if a.json {
+        serde_json::to_string_pretty(&Evaluation::new(&a, &c, names, &image))? + "\n"
+    } else {
+        tables(&a, &c, names, &image)
+    };
+    print_out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The confusion matrix of `model` on the batch `a.batch` of the data; warns
+/// when the data's class names differ from the model's.
+fn confusion_on_batch(a: &EvaluateArgs, model: &ModelFile) -> anyhow::Result<Confusion> {
     let (path, opts) = a.data.resolve()?;
     let read = data::read(&path, &[a.batch], &opts)?;
     let names = &model.meta.class_names;
@@ -116,24 +141,18 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
         .batches
         .first()
         .context("the data reader returned no batch")?;
-    let predicted = classify::predict(&model, &images.pixels);
+    let predicted = classify::predict(model, &images.pixels);
     let truth: Vec<usize> = images.labels.iter().map(|&l| usize::from(l)).collect();
-    let c = Confusion::from_pairs(model.k(), &truth, &predicted)
-        .with_context(|| format!("{} in {}", a.batch, path.display()))?;
-    let image = a.image.clone().unwrap_or_else(|| default_image(&a.model));
-    let figure = ConfusionFigure {
-        confusion: &c,
-        class_names: names,
-        title: format!("{} on {}", file_name(&a.model), a.batch),
-    };
-    let bytes = match image_format(&image) {
-        Some("svg") => plot::to_svg(&figure)?,
-        _ => plot::to_png(&figure)?,
-    };
-    onelayer::io::write_bytes_atomic(&image, &bytes)?;
-    let text = if a.json {
+    Confusion::from_pairs(model.k(), &truth, &predicted)
+        .with_context(|| format!("{} in {}", a.batch, path.display()))
+}
+
+impl<'a> Evaluation<'a> {
+    /// What `--json` prints for the confusion matrix `c` of `a.model` on
+    /// `a.batch`, its figure written to `image`.
+    fn new(a: &EvaluateArgs, c: &Confusion, names: &'a [String], image: &Path) -> Self {
         let k = c.k();
-        let e = Evaluation {
+        Evaluation {
             model: a.model.display().to_string(),
             batch: a.batch.to_string(),
             images: c.total(),
@@ -151,22 +170,23 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
                 .map(|t| (0..k).map(|p| c.count(t, p)).collect())
                 .collect(),
             image: image.display().to_string(),
-        };
-        serde_json::to_string_pretty(&e)? + "\n"
-    } else {
-        let mut text = format!(
-            "{} on {} ({} images): accuracy {:.2}%\n",
-            a.model.display(),
-            a.batch,
-            c.total(),
-            100.0 * c.accuracy().unwrap_or(0.0)
-        );
-        text += &per_class_table(&c, names);
-        text += &matrix_table(&c, names);
-        text + &format!("confusion matrix image written to {}\n", image.display())
-    };
-    print_out(&text)?;
-    Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// What `evaluate` prints without `--json`: the accuracy, the per-class table,
+/// the matrix and where its figure went.
+fn tables(a: &EvaluateArgs, c: &Confusion, names: &[String], image: &Path) -> String {
+    let mut text = format!(
+        "{} on {} ({} images): accuracy {:.2}%\n",
+        a.model.display(),
+        a.batch,
+        c.total(),
+        100.0 * c.accuracy().unwrap_or(0.0)
+    );
+    text += &per_class_table(c, names);
+    text += &matrix_table(c, names);
+    text + &format!("confusion matrix image written to {}\n", image.display())
 }
 
 fn file_name(p: &std::path::Path) -> String {

@@ -260,80 +260,6 @@ impl ModelFile {
         }
     }
 
-    /// Checks shapes and finiteness; `path` names the file in errors.
-    pub fn check(&self, path: &Path) -> Result<(), ModelFileError> {
-        let (k, d) = (self.k(), self.dim());
-        let bad = |member: &str, reason: String| ModelFileError::BadMember {
-            path: path.to_path_buf(),
-            member: member.to_string(),
-            reason,
-        };
-        if k < 2 {
-            return Err(bad(
-                "meta.json",
-                format!("expected ≥ 2 class names, found {k}"),
-            ));
-        }
-        if k > MAX_CLASSES {
-            return Err(bad(
-                "meta.json",
-                format!("{k} class names, more than the {MAX_CLASSES} classes onelayer supports"),
-            ));
-        }
-        if let Some(i) = self
-            .meta
-            .class_names
-            .iter()
-            .position(|n| n.trim().is_empty())
-        {
-            return Err(bad(
-                "meta.json",
-                format!("class name {i} is empty; every class needs a name"),
-            ));
-        }
-        if d == 0 {
-            return Err(bad(
-                "W.npy",
-                "a model of 0 features; expected at least 1 column".to_string(),
-            ));
-        }
-        let shapes: [(&str, Vec<usize>, Vec<usize>); 4] = [
-            ("W.npy", vec![k, d], self.model.w.shape().to_vec()),
-            ("b.npy", vec![k], self.model.b.shape().to_vec()),
-            ("mean.npy", vec![d], self.normalizer.mean.shape().to_vec()),
-            ("std.npy", vec![d], self.normalizer.std.shape().to_vec()),
-        ];
-        for (member, expected, found) in shapes {
-            if expected != found {
-                return Err(bad(
-                    member,
-                    format!("expected shape {expected:?} for {k} classes, found {found:?}"),
-                ));
-            }
-        }
-        let arrays = [
-            ("W.npy", self.model.w.as_slice_memory_order()),
-            ("b.npy", self.model.b.as_slice_memory_order()),
-            ("mean.npy", self.normalizer.mean.as_slice_memory_order()),
-            ("std.npy", self.normalizer.std.as_slice_memory_order()),
-        ];
-        for (member, values) in arrays {
-            let values = values.unwrap_or(&[]);
-            if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(ModelFileError::NonFinite {
-                    path: path.to_path_buf(),
-                    member: member.to_string(),
-                    index,
-                    value,
-                });
-            }
-        }
-        if let Some(i) = self.normalizer.std.iter().position(|&s| s <= 0.0) {
-            return Err(bad("std.npy", format!("value {i} is ≤ 0, expected > 0")));
-        }
-        Ok(())
-    }
-
     /// Checks the model and writes it to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
         let bytes = self.to_bytes(path)?;
@@ -380,6 +306,7 @@ impl ModelFile {
     }
 }
 
+mod check;
 mod format;
 use format::read_members;
 pub(crate) use format::{npy_bytes, zip_members};

@@ -1,10 +1,11 @@
 //! The report: every figure of a results set and the pages that show them,
 //! `report.html` (self-contained, images by relative path) and `report.md`.
 //!
-//! [`render`] produces every file in memory from the results and each run's
-//! `W: K×3072`; [`write`](fn@write) writes them all or nothing, the report last ([`stage`]
-//! adds them to outputs being staged); [`load`]
-//! reads a results folder back, checking everything before anything is drawn.
+//! [`render`] produces every file in memory (the figures in `figures`) from the
+//! results and each run's `W: K×3072`; [`write`](fn@write) writes them all or
+//! nothing, the report last ([`stage`] adds them to outputs being staged);
+//! [`load`] reads a results folder back, checking everything before anything
+//! is drawn.
 
 use std::path::{Path, PathBuf};
 
@@ -12,10 +13,11 @@ use ndarray::Array2;
 
 use crate::io::{OutputError, Staging};
 use crate::observations::{self, run_label};
-use crate::plot::curves::{self, Quantity};
-use crate::plot::{self, PlotError, templates};
+use crate::plot::PlotError;
+use crate::plot::curves::Quantity;
 use crate::results::Results;
 
+mod figures;
 mod html;
 mod markdown;
 pub mod tables;
@@ -267,6 +269,16 @@ pub fn render(
     weights: &[Array2<f32>],
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, ReportError> {
     validate(r).map_err(|message| ReportError::Mismatch { message })?;
+    check_weights(r, weights)?;
+    let mut files = figures::figures(r, weights)?;
+    let p = page(r);
+    files.push(("report.md".into(), markdown::render(&p).into_bytes()));
+    files.push(("report.html".into(), html::render(&p).into_bytes()));
+    Ok(files)
+}
+
+/// `Ok` when `weights` holds one `K×3072` matrix per run of `r`.
+fn check_weights(r: &Results, weights: &[Array2<f32>]) -> Result<(), ReportError> {
     let rows = r.setup.class_names.len();
     if weights.len() != r.runs.len() || weights.iter().any(|w| w.dim() != (rows, crate::D)) {
         let shapes: Vec<_> = weights.iter().map(|w| w.dim()).collect();
@@ -278,73 +290,7 @@ pub fn render(
             ),
         });
     }
-    let names = &r.setup.class_names;
-    // The runs' figures on as many threads as there are cores, and each figure of
-    // all runs on a thread of its own (PNG encoding takes a while).
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = r.runs.len().div_ceil(cores).max(1);
-    let parts: Vec<_> = std::thread::scope(|s| {
-        let mut handles: Vec<_> = r
-            .runs
-            .chunks(per_thread)
-            .zip(weights.chunks(per_thread))
-            .map(|(runs, ws)| {
-                s.spawn(move || {
-                    let mut files = Vec::new();
-                    for (run, w) in runs.iter().zip(ws) {
-                        files.extend(run_files(run, w, names)?);
-                    }
-                    Ok::<_, ReportError>(files)
-                })
-            })
-            .collect();
-        handles.push(s.spawn(|| {
-            let fig = curves::validation_loss_figure(&r.runs);
-            Ok(vec![
-                (format!("{VALIDATION_LOSS}.png").into(), plot::to_png(&fig)?),
-                (format!("{VALIDATION_LOSS}.svg").into(), plot::to_svg(&fig)?),
-            ])
-        }));
-        handles.push(s.spawn(|| {
-            let views: Vec<_> = weights.iter().map(|w| w.view()).collect();
-            let labels: Vec<String> = r.runs.iter().map(run_label).collect();
-            let title = "Class templates of every run";
-            let png = templates::stacked_png(&views, &labels, names, title)?;
-            Ok(vec![(STACKED_TEMPLATES.into(), png)])
-        }));
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    let mut files = Vec::new();
-    for part in parts {
-        files.extend(part?);
-    }
-    let p = page(r);
-    files.push(("report.md".into(), markdown::render(&p).into_bytes()));
-    files.push(("report.html".into(), html::render(&p).into_bytes()));
-    Ok(files)
-}
-
-/// The figures of one run, under its folder: loss, cost and accuracy curves (PNG
-/// and SVG) and the class templates.
-fn run_files(
-    run: &crate::results::RunResult,
-    w: &Array2<f32>,
-    names: &[String],
-) -> Result<Vec<(PathBuf, Vec<u8>)>, ReportError> {
-    let dir = PathBuf::from(&run.run.name);
-    let mut files = Vec::new();
-    for q in Quantity::ALL {
-        let fig = curves::run_figure(run, q);
-        files.push((dir.join(format!("{}.png", q.stem())), plot::to_png(&fig)?));
-        files.push((dir.join(format!("{}.svg", q.stem())), plot::to_svg(&fig)?));
-    }
-    let title = format!("Class templates — {}", run_label(run));
-    let png = templates::grid_png(w.view(), names, 5, &title)?;
-    files.push((dir.join("templates.png"), png));
-    Ok(files)
+    Ok(())
 }
 
 /// Stages the files [`render`] made in `stage`, the report last; returns the

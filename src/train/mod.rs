@@ -10,7 +10,6 @@
 //! Each run keeps its own options: loss, learning-rate schedule, early stopping.
 //! [`train`] trains one run.
 
-use crate::K;
 use crate::config::Hyper;
 use crate::kernels::{self, Stack};
 use crate::loss::Loss;
@@ -18,14 +17,15 @@ use crate::model::Evaluation;
 use crate::model::Model;
 use crate::normalize::Dataset;
 use crate::results::History;
-use crate::schedule::Scheduler;
 
 mod batches;
 mod images;
 pub mod pool;
+mod runs;
 use batches::Batches;
 use images::ImageSets;
 pub use pool::{ObserverFactory, RunOutput, plan, run_all, run_group, run_one};
+use runs::{Run, Terms, initial_models, remove_runs};
 
 /// Receives progress while a run trains. Every method has an empty default.
 pub trait Observer {
@@ -244,69 +244,6 @@ pub trait TrainingSet {
 const SHUFFLE_STREAM: u64 = 0x5348_5546_464c_4521;
 const AUGMENT_STREAM: u64 = 0x4155_474d_454e_5421;
 
-/// One run of a stack, beyond its weights.
-struct Run<'o> {
-    scheduler: Scheduler,
-    history: History,
-    /// With early stopping: the best validation loss, its epoch and weights.
-    best: Option<(f64, usize, Model)>,
-    observer: Option<&'o mut dyn Observer>,
-}
-
-impl Run<'_> {
-    /// Records a finished epoch of run `h` whose current weights are `current()`;
-    /// returns the run's result when it leaves the stack (finished, or out of
-    /// early-stopping patience).
-    fn end_epoch(
-        &mut self,
-        h: &Hyper,
-        epoch: usize,
-        (tr, va): (Evaluation, Evaluation),
-        current: impl Fn() -> Model,
-    ) -> Option<Trained> {
-        self.history.push(tr, va);
-        if let Some(o) = self.observer.as_mut() {
-            o.on_epoch(epoch, &tr, &va);
-        }
-        self.scheduler.end_epoch(va.loss);
-        let mut stopped = None;
-        if let Some(patience) = h.options.early_stopping {
-            match &self.best {
-                Some((l, e, _)) if va.loss >= *l => {
-                    if epoch - e >= patience {
-                        stopped = Some(epoch);
-                    }
-                }
-                _ => self.best = Some((va.loss, epoch, current())),
-            }
-        }
-        if stopped.is_none() && epoch < h.n_epochs {
-            return None;
-        }
-        Some(self.finish(current(), None, stopped.filter(|&e| e < h.n_epochs)))
-    }
-
-    /// The run's result: its best weights with early stopping, else `model`.
-    fn finish(
-        &mut self,
-        model: Model,
-        diverged_at_epoch: Option<usize>,
-        stopped_at_epoch: Option<usize>,
-    ) -> Trained {
-        let (model, best_epoch) = match self.best.take() {
-            Some((_, e, m)) => (m, Some(e)),
-            None => (model, None),
-        };
-        Trained {
-            model,
-            history: std::mem::take(&mut self.history),
-            diverged_at_epoch,
-            best_epoch,
-            stopped_at_epoch,
-        }
-    }
-}
-
 /// The loop itself, for runs that share their [`batch_key`]: every step updates all
 /// the runs still training, each with its own rate, λ and loss; after every epoch
 /// each run is evaluated, observed, and leaves the stack when it has finished,
@@ -319,22 +256,9 @@ fn train_stack<S: TrainingSet>(
     let Some(first) = hs.first() else {
         return Vec::new();
     };
-    let models: Vec<Model> = hs
-        .iter()
-        .map(|h| Model::init(K, sets.dim(), h.seed))
-        .collect();
-    let mut stack = sets.stack(&models);
+    let mut stack = sets.stack(&initial_models(hs, sets.dim()));
     let mut previous = stack.clone();
-    let mut runs: Vec<Run> = hs
-        .iter()
-        .zip(observers)
-        .map(|(h, observer)| Run {
-            scheduler: Scheduler::new(h.options.schedule, h.eta),
-            history: History::default(),
-            best: None,
-            observer,
-        })
-        .collect();
+    let mut runs: Vec<Run> = hs.iter().zip(observers).map(Run::new).collect();
     // active[r]: the index in `hs` of the stack's run r.
     let mut active: Vec<usize> = (0..hs.len()).collect();
     let mut done: Vec<Option<Trained>> = vec![None; hs.len()];
@@ -345,13 +269,12 @@ fn train_stack<S: TrainingSet>(
     while !active.is_empty() {
         epoch += 1;
         batches.shuffle();
-        let lambda: Vec<f64> = active.iter().map(|&i| hs[i].lambda).collect();
-        let lambda32: Vec<f32> = lambda.iter().map(|&l| l as f32).collect();
-        let loss: Vec<Loss> = active
-            .iter()
-            .map(|&i| hs[i].options.reported_loss())
-            .collect();
-        let step_loss: Vec<Loss> = active.iter().map(|&i| hs[i].options.step_loss()).collect();
+        let Terms {
+            lambda,
+            lambda32,
+            loss,
+            step_loss,
+        } = Terms::of(hs, &active);
         for j in 0..n_batches {
             eta.clear();
             eta.extend(
@@ -381,11 +304,7 @@ fn train_stack<S: TrainingSet>(
                 leaving.push(r);
             }
         }
-        for &r in leaving.iter().rev() {
-            active.remove(r);
-            stack.remove(r);
-            previous.remove(r);
-        }
+        remove_runs(&leaving, &mut active, &mut stack, &mut previous);
         previous.assign(&stack);
     }
     done.into_iter().flatten().collect()

@@ -1,5 +1,5 @@
 use super::*;
-use crate::plot::{to_png, to_svg};
+use crate::plot::{Figure, to_png, to_svg};
 use crate::testing::{diverged, history, report_like, run};
 
 fn decode(png: &[u8]) -> image::RgbImage {
