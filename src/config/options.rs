@@ -5,7 +5,10 @@
 //! [`super::Hyper`], and in every result and model file).
 //!
 //! An option is a field of [`OptionsConfig`] (its serde default and its flag), its
-//! check in [`OptionsConfig::check`], and its field of [`RunOptions`].
+//! check in [`OptionsConfig::check`], and its field of [`RunOptions`]; a run's
+//! file reads it beside the run's own fields with no other list to extend
+//! ([`super::RunConfig`]). A searched option also has its axis in
+//! `search::Space`.
 
 use clap::Args;
 use serde::{Deserialize, Serialize};

@@ -61,6 +61,7 @@ impl<'de> Visitor<'de> for RunVisitor {
     type Value = RunConfig;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        // The name errors have always given a run in this message.
         f.write_str("struct RunConfigFile")
     }
 
