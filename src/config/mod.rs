@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod options;
 mod run;
+mod run_file;
 mod split;
 
 pub use options::{OptionsConfig, RunOptions, parse_schedule};

@@ -5,7 +5,10 @@
 //! [`super::Hyper`], and in every result and model file).
 //!
 //! An option is a field of [`OptionsConfig`] (its serde default and its flag), its
-//! check in [`OptionsConfig::check`], and its field of [`RunOptions`].
+//! check in [`OptionsConfig::check`], and its field of [`RunOptions`]; a run's
+//! file reads it beside the run's own fields with no other list to extend
+//! ([`super::RunConfig`]). A searched option also has its axis in
+//! `search::Space`.
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
@@ -155,14 +158,20 @@ fn fold_step_loss(loss: Loss, eps: f64, q: f64) -> Result<Loss, (&'static str, S
         return Err(("label_smoothing", format!("must be in [0, 1), got {eps}")));
     }
     if eps > 0.0 && loss != Loss::Softmax {
-        let reason = format!("smooths the softmax loss only, but the loss is {loss}");
+        let reason = format!(
+            "smooths the softmax loss only, but the loss is {}",
+            written(loss)
+        );
         return Err(("label_smoothing", reason));
     }
     if !(0.0..=1.0).contains(&q) {
         return Err(("gce_q", format!("must be in [0, 1], got {q}")));
     }
     if q > 0.0 && loss != Loss::Softmax {
-        let reason = format!("generalizes the softmax loss only, but the loss is {loss}");
+        let reason = format!(
+            "generalizes the softmax loss only, but the loss is {}",
+            written(loss)
+        );
         return Err(("gce_q", reason));
     }
     if q > 0.0 && eps > 0.0 {
@@ -176,6 +185,15 @@ fn fold_step_loss(loss: Loss, eps: f64, q: f64) -> Result<Loss, (&'static str, S
         (eps, 0.0) => Loss::SmoothedSoftmax(eps),
         (_, q) => Loss::Generalized(q),
     })
+}
+
+/// A loss as a config writes it after `loss =`: `hinge`, `{ gce = 0.7 }`.
+fn written(loss: Loss) -> String {
+    match loss {
+        Loss::SmoothedSoftmax(eps) => format!("{{ smoothing = {eps} }}"),
+        Loss::Generalized(q) => format!("{{ gce = {q} }}"),
+        named => named.name().to_string(),
+    }
 }
 
 /// Early stopping and the plateau schedule follow the validation cross-entropy,
@@ -330,5 +348,31 @@ mod tests {
         assert_eq!(serde_json::from_value::<RunOptions>(json).unwrap(), old);
         let plain = serde_json::to_value(RunOptions::default()).unwrap();
         assert!(plain.get("gce_q").is_none() && plain["label_smoothing"] == 0.0);
+    }
+
+    #[test]
+    fn a_loss_with_a_parameter_is_named_as_written() {
+        let run = |text: &str| -> OptionsConfig { toml::from_str(text).unwrap() };
+        for (text, want) in [
+            (
+                "loss = { gce = 0.7 }\nlabel_smoothing = 0.2\n",
+                "r.label_smoothing: smooths the softmax loss only, but the loss is { gce = 0.7 }",
+            ),
+            (
+                "loss = { smoothing = 0.2 }\ngce_q = 0.5\n",
+                "r.gce_q: generalizes the softmax loss only, but the loss is { smoothing = 0.2 }",
+            ),
+            (
+                "loss = { gce = 0.7 }\ngce_q = 0.5\n",
+                "r.gce_q: generalizes the softmax loss only, but the loss is { gce = 0.7 }",
+            ),
+            (
+                "loss = \"hinge\"\nlabel_smoothing = 0.2\n",
+                "r.label_smoothing: smooths the softmax loss only, but the loss is hinge",
+            ),
+        ] {
+            let e = run(text).check("r.", 0.1).unwrap_err().to_string();
+            assert_eq!(e, want, "{text}");
+        }
     }
 }

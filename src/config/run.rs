@@ -4,16 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, DEFAULT_SEED, OptionsConfig, RunOptions, check_f32_nonzero, invalid};
 
-fn default_seed() -> u64 {
-    DEFAULT_SEED
-}
-
-/// One training run's settings, as written by a user.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "RunConfigFile", into = "RunConfigFile")]
+/// One training run's settings, as written by a user: the fields below and,
+/// beside them at the same level, those of [`OptionsConfig`]. A field that is
+/// neither is named before any missing one (`etta` for `eta`); see `run_file`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunConfig {
     /// Name of the run and of its output folder; derived from λ and η when absent.
-    #[serde(default)]
     pub name: Option<String>,
     /// L2 penalty λ ≥ 0.
     pub lambda: f64,
@@ -23,95 +19,14 @@ pub struct RunConfig {
     pub n_epochs: usize,
     /// Mini-batch size, 1 ≤ n_batch ≤ number of training images.
     pub n_batch: usize,
-    /// Seed of the weight initialisation and of shuffling.
-    #[serde(default = "default_seed")]
+    /// Seed of the weight initialisation and of shuffling (default 42).
     pub seed: u64,
     /// Shuffle the training set before every epoch (off in the report).
-    #[serde(default)]
     pub shuffle: bool,
     /// The loss, schedule, augmentation and early stopping, written beside the
     /// fields above (all off in the report).
+    #[serde(flatten)]
     pub options: OptionsConfig,
-}
-
-/// [`RunConfig`] as a file spells it, every field at the top. (serde's `flatten`
-/// would name a missing field before an unknown one, `etta` for `eta`.)
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunConfigFile {
-    #[serde(default)]
-    name: Option<String>,
-    lambda: f64,
-    eta: f64,
-    n_epochs: usize,
-    n_batch: usize,
-    #[serde(default = "default_seed")]
-    seed: u64,
-    #[serde(default)]
-    shuffle: bool,
-    #[serde(default)]
-    loss: crate::loss::Loss,
-    #[serde(default)]
-    schedule: crate::schedule::Schedule,
-    #[serde(default)]
-    flip: f64,
-    #[serde(default)]
-    translate: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    early_stopping: Option<usize>,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    label_smoothing: f64,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    gce_q: f64,
-}
-
-fn is_zero(v: &f64) -> bool {
-    *v == 0.0
-}
-
-impl From<RunConfigFile> for RunConfig {
-    fn from(f: RunConfigFile) -> RunConfig {
-        RunConfig {
-            name: f.name,
-            lambda: f.lambda,
-            eta: f.eta,
-            n_epochs: f.n_epochs,
-            n_batch: f.n_batch,
-            seed: f.seed,
-            shuffle: f.shuffle,
-            options: OptionsConfig {
-                loss: f.loss,
-                schedule: f.schedule,
-                flip: f.flip,
-                translate: f.translate,
-                early_stopping: f.early_stopping,
-                label_smoothing: f.label_smoothing,
-                gce_q: f.gce_q,
-            },
-        }
-    }
-}
-
-impl From<RunConfig> for RunConfigFile {
-    fn from(r: RunConfig) -> RunConfigFile {
-        let o = r.options;
-        RunConfigFile {
-            name: r.name,
-            lambda: r.lambda,
-            eta: r.eta,
-            n_epochs: r.n_epochs,
-            n_batch: r.n_batch,
-            seed: r.seed,
-            shuffle: r.shuffle,
-            loss: o.loss,
-            schedule: o.schedule,
-            flip: o.flip,
-            translate: o.translate,
-            early_stopping: o.early_stopping,
-            label_smoothing: o.label_smoothing,
-            gce_q: o.gce_q,
-        }
-    }
 }
 
 /// Checked hyper-parameters of one run.
@@ -260,108 +175,111 @@ mod tests {
         assert_eq!(run_name(1e300, 1e30), "lambda1e300_eta1e30");
     }
 
-    /// What checking a run gives.
-    enum Want {
-        /// An error whose text starts with the first string and holds the others.
-        Fails(&'static str, &'static [&'static str]),
-        /// A checked run.
-        Passes,
-        /// A checked run stepping on this loss, reporting the softmax loss.
-        StepsOn(Loss),
-    }
-
     /// A change to a run.
     type Change = fn(&mut RunConfig);
 
+    /// The report's run (λ = 0, η = 0.1) with `change`, checked against 100
+    /// training images.
+    fn checked(change: Change) -> Result<Hyper, ConfigError> {
+        let mut r = RunConfig::report(0.0, 0.1);
+        change(&mut r);
+        r.check("--", 100)
+    }
+
+    /// A plateau schedule.
+    const PLATEAU: Schedule = Schedule::Plateau {
+        factor: 10.0,
+        patience: 3,
+    };
+
     #[test]
     fn bad_values_name_their_field() {
-        use Want::{Fails, Passes, StepsOn};
-        // Each case changes the report's run (λ = 0, η = 0.1) checked against
-        // 100 training images.
-        let cases: Vec<(Change, Want)> = vec![
-            (|r| r.eta = 0.0, Fails("--eta", &[])),
-            (|r| r.eta = f64::NAN, Fails("--eta", &[])),
-            (|r| r.lambda = -1.0, Fails("--lambda", &[])),
-            (|r| r.lambda = 1e39, Fails("--lambda", &[])),
-            (|r| r.lambda = f64::INFINITY, Fails("--lambda", &[])),
+        // Each case: the change, the start of the error and words it holds.
+        let cases: [(Change, &str, &[&str]); 24] = [
+            (|r| r.eta = 0.0, "--eta", &[]),
+            (|r| r.eta = f64::NAN, "--eta", &[]),
+            (|r| r.lambda = -1.0, "--lambda", &[]),
+            (|r| r.lambda = 1e39, "--lambda", &[]),
+            (|r| r.lambda = f64::INFINITY, "--lambda", &[]),
             // Positive, but 0 or subnormal in f32.
-            (
-                |r| r.lambda = 1e-46,
-                Fails("--lambda", &["too small for f32"]),
-            ),
-            (|r| r.eta = 1e-46, Fails("--eta", &["too small for f32"])),
-            (|r| r.eta = 1e-40, Fails("--eta", &["too small for f32"])),
-            (|r| r.options.gce_q = 1e-50, Fails("--gce_q", &["f32"])),
-            (|r| r.eta = 1e-30, Passes),
-            (|r| r.n_batch = 0, Fails("--n_batch", &[])),
-            (|r| r.n_batch = 101, Fails("--n_batch", &["100"])),
-            (|r| r.n_epochs = 0, Fails("--n_epochs", &[])),
+            (|r| r.lambda = 1e-46, "--lambda", &["too small for f32"]),
+            (|r| r.eta = 1e-46, "--eta", &["too small for f32"]),
+            (|r| r.eta = 1e-40, "--eta", &["too small for f32"]),
+            (|r| r.options.gce_q = 1e-50, "--gce_q", &["f32"]),
+            (|r| r.n_batch = 0, "--n_batch", &[]),
+            (|r| r.n_batch = 101, "--n_batch", &["100"]),
+            (|r| r.n_epochs = 0, "--n_epochs", &[]),
             (
                 |r| r.options.label_smoothing = 1.0,
-                Fails("--label_smoothing", &[]),
+                "--label_smoothing",
+                &[],
             ),
             (
                 |r| r.options.label_smoothing = -0.1,
-                Fails("--label_smoothing", &[]),
+                "--label_smoothing",
+                &[],
             ),
             (
                 |r| r.options.label_smoothing = f64::NAN,
-                Fails("--label_smoothing", &[]),
+                "--label_smoothing",
+                &[],
             ),
             (
                 |r| (r.options.label_smoothing, r.options.loss) = (0.1, Loss::Hinge),
-                Fails("--label_smoothing", &[]),
+                "--label_smoothing",
+                &[],
             ),
-            (
-                |r| r.options.label_smoothing = 0.3,
-                StepsOn(Loss::SmoothedSoftmax(0.3)),
-            ),
-            (|_| {}, StepsOn(Loss::Softmax)),
-            (|r| r.options.gce_q = 1.5, Fails("--gce_q", &[])),
-            (|r| r.options.gce_q = -0.1, Fails("--gce_q", &[])),
-            (|r| r.options.gce_q = f64::NAN, Fails("--gce_q", &[])),
+            (|r| r.options.gce_q = 1.5, "--gce_q", &[]),
+            (|r| r.options.gce_q = -0.1, "--gce_q", &[]),
+            (|r| r.options.gce_q = f64::NAN, "--gce_q", &[]),
             (
                 |r| (r.options.gce_q, r.options.loss) = (0.5, Loss::Sigmoid),
-                Fails("--gce_q", &[]),
+                "--gce_q",
+                &[],
             ),
             (
                 |r| (r.options.gce_q, r.options.label_smoothing) = (0.5, 0.2),
-                Fails("--gce_q", &[]),
+                "--gce_q",
+                &[],
             ),
             (
                 |r| (r.options.gce_q, r.options.early_stopping) = (0.5, Some(3)),
-                Fails("--gce_q", &["early stopping"]),
+                "--gce_q",
+                &["early stopping"],
             ),
             (
-                |r| {
-                    r.options.gce_q = 0.5;
-                    r.options.schedule = Schedule::Plateau {
-                        factor: 10.0,
-                        patience: 3,
-                    };
-                },
-                Fails("--gce_q", &["plateau"]),
+                |r| (r.options.gce_q, r.options.schedule) = (0.5, PLATEAU),
+                "--gce_q",
+                &["plateau"],
             ),
-            (|r| r.options.gce_q = 0.5, StepsOn(Loss::Generalized(0.5))),
-            (|r| r.name = Some("../escape".into()), Fails("--name", &[])),
+            (|r| r.name = Some("../escape".into()), "--name", &[]),
         ];
-        for (i, (change, want)) in cases.into_iter().enumerate() {
-            let mut r = RunConfig::report(0.0, 0.1);
-            change(&mut r);
-            let got = r.check("--", 100);
-            match (want, got) {
-                (Fails(start, parts), Err(e)) => {
-                    let e = e.to_string();
-                    let ok = e.starts_with(start) && parts.iter().all(|p| e.contains(p));
-                    assert!(ok, "case {i}: {e}");
-                }
-                (Passes, Ok(_)) => {}
-                (StepsOn(loss), Ok(h)) => {
-                    assert_eq!(h.options.step_loss(), loss, "case {i}");
-                    assert_eq!(h.options.reported_loss(), Loss::Softmax, "case {i}");
-                }
-                (_, got) => panic!("case {i}: {got:?}"),
-            }
+        for (i, (change, start, parts)) in cases.into_iter().enumerate() {
+            let e = match checked(change) {
+                Err(e) => e.to_string(),
+                Ok(h) => panic!("case {i}: {h:?}"),
+            };
+            let ok = e.starts_with(start) && parts.iter().all(|p| e.contains(p));
+            assert!(ok, "case {i}: {e}");
+        }
+    }
+
+    #[test]
+    fn good_values_check_and_step_on_their_loss() {
+        assert!(checked(|r| r.eta = 1e-30).is_ok());
+        // The loss each run steps on; every one reports the softmax loss.
+        let cases: [(Change, Loss); 3] = [
+            (
+                |r| r.options.label_smoothing = 0.3,
+                Loss::SmoothedSoftmax(0.3),
+            ),
+            (|_| {}, Loss::Softmax),
+            (|r| r.options.gce_q = 0.5, Loss::Generalized(0.5)),
+        ];
+        for (i, (change, loss)) in cases.into_iter().enumerate() {
+            let h = checked(change).unwrap_or_else(|e| panic!("case {i}: {e}"));
+            assert_eq!(h.options.step_loss(), loss, "case {i}");
+            assert_eq!(h.options.reported_loss(), Loss::Softmax, "case {i}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The worker pool: runs planned into balanced groups that each train as one
 //! stack, trained on a few threads, then evaluated on the test set.
 
+use std::ops::ControlFlow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -9,8 +10,9 @@ use crate::config::Hyper;
 use crate::data::Prepared;
 use crate::kernels;
 use crate::model::Model;
+use crate::normalize::Dataset;
 use crate::results::RunResult;
-use crate::train::{self, Observer};
+use crate::train::{self, Observer, Trained};
 
 /// A finished run: its record and its weights.
 #[derive(Debug, Clone)]
@@ -48,11 +50,7 @@ fn run_group_in(
     observers: &mut [&mut dyn Observer],
 ) -> Vec<RunOutput> {
     let start = Instant::now();
-    let trained = match member {
-        // The member leaves as soon as its training is over.
-        Some(m) => train::train_in_team(hypers, &m, observers),
-        None => train::train_runs(hypers, &data.train, &data.val, observers),
-    };
+    let trained = train_group(hypers, (&data.train, &data.val), member, observers);
     // The test set once for all the group's runs, stacked (as each alone).
     let models: Vec<Model> = trained.iter().map(|t| t.model.clone()).collect();
     let lambda: Vec<f64> = hypers.iter().map(|h| h.lambda).collect();
@@ -89,6 +87,22 @@ fn run_group_in(
             model: trained.model,
         })
         .collect()
+}
+
+/// Trains runs together on `sets` (training, validation), as [`train::train_runs`]
+/// does, or as a member of a team evaluating on the team's sets when `member` is
+/// given (then the runs are one stack).
+pub fn train_group(
+    hypers: &[Hyper],
+    (train, val): (&Dataset, &Dataset),
+    member: Option<kernels::TeamMember>,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<Trained> {
+    match member {
+        // The member leaves as soon as its training is over.
+        Some(m) => train::train_in_team(hypers, &m, observers),
+        None => train::train_runs(hypers, train, val, observers),
+    }
 }
 
 /// Makes the observer of run `i`.
@@ -135,8 +149,48 @@ pub fn run_all(
     observers: &ObserverFactory,
 ) -> Vec<RunOutput> {
     let groups = plan(hypers, threads.max(1));
-    let next = AtomicUsize::new(0);
     let done: Mutex<Vec<Option<RunOutput>>> = Mutex::new(vec![None; hypers.len()]);
+    let sets = (&data.train, &data.val);
+    for_each_group(hypers, &groups, sets, threads, &|group, member| {
+        let hs: Vec<Hyper> = group.iter().map(|&i| hypers[i].clone()).collect();
+        let mut boxes: Vec<_> = group.iter().map(|&i| observers(i, &hypers[i])).collect();
+        let mut obs: Vec<&mut dyn Observer> = boxes
+            .iter_mut()
+            .map(|b| b.as_mut() as &mut dyn Observer)
+            .collect();
+        let outs = run_group_in(&hs, data, member, &mut obs);
+        if let Ok(mut d) = done.lock() {
+            for (&i, out) in group.iter().zip(outs) {
+                d[i] = Some(out);
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    done.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// What a worker does with a group of runs (indices into the runs), given its
+/// place in the team when it has one (see [`train_group`]).
+pub type GroupWork<'a> =
+    dyn Fn(&[usize], Option<kernels::TeamMember>) -> ControlFlow<()> + Sync + 'a;
+
+/// The worker pool: `threads` workers (at most one per group) take the `groups`
+/// of `hypers` in order and call `work` on each; once `work` breaks, no worker
+/// takes another group. When the groups that start together are each one stack,
+/// their workers form a team that evaluates on `sets` (training, validation)
+/// together.
+pub fn for_each_group(
+    hypers: &[Hyper],
+    groups: &[Vec<usize>],
+    (train, val): (&Dataset, &Dataset),
+    threads: usize,
+    work: &GroupWork,
+) {
+    let next = AtomicUsize::new(0);
     let workers = threads.clamp(1, groups.len().max(1));
     // The groups that start together, each one stack, evaluate together.
     let one_stack = |g: &Vec<usize>| {
@@ -144,7 +198,7 @@ pub fn run_all(
         train::stack_groups(&hs).len() == 1
     };
     let teamed = workers > 1 && groups.iter().take(workers).all(one_stack);
-    let team = kernels::Team::new(&data.train, &data.val, if teamed { workers } else { 0 });
+    let team = kernels::Team::new(train, val, if teamed { workers } else { 0 });
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -154,28 +208,13 @@ pub fn run_all(
                     // (after training, or on a panic), and the others stop waiting.
                     let member = (teamed && gi < workers).then(|| team.member(gi));
                     let Some(group) = groups.get(gi) else { break };
-                    let hs: Vec<Hyper> = group.iter().map(|&i| hypers[i].clone()).collect();
-                    let mut boxes: Vec<_> =
-                        group.iter().map(|&i| observers(i, &hypers[i])).collect();
-                    let mut obs: Vec<&mut dyn Observer> = boxes
-                        .iter_mut()
-                        .map(|b| b.as_mut() as &mut dyn Observer)
-                        .collect();
-                    let outs = run_group_in(&hs, data, member, &mut obs);
-                    if let Ok(mut d) = done.lock() {
-                        for (&i, out) in group.iter().zip(outs) {
-                            d[i] = Some(out);
-                        }
+                    if work(group, member).is_break() {
+                        next.store(groups.len(), Ordering::Relaxed);
                     }
                 }
             });
         }
     });
-    done.into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
 }
 
 #[cfg(test)]
