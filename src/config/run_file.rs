@@ -39,8 +39,7 @@ impl<'de> Visitor<'de> for RunVisitor {
     type Value = RunConfig;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        // The name errors have always given a run in this message.
-        f.write_str("struct RunConfigFile")
+        f.write_str("a run: a table with lambda, eta, n_epochs and n_batch")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RunConfig, A::Error> {
