@@ -286,12 +286,15 @@ pub(super) fn scores_avx2(
 
 /// Pixels per block of [`blocks`]: a block of the panel in f32 takes
 /// `128 × 16 × 4` bytes = 8 KiB, and stays in the L1 cache for every tile of rows.
+#[cfg(target_arch = "x86_64")]
 const BLOCK: usize = 128;
 
 /// Rows whose partial sums [`blocks`] keeps between blocks of pixels.
+#[cfg(target_arch = "x86_64")]
 const BAND: usize = 40;
 
 /// 64-byte aligned storage, so that no vector of it straddles two cache lines.
+#[cfg(target_arch = "x86_64")]
 #[repr(C, align(64))]
 struct Aligned<T>(T);
 
@@ -303,6 +306,7 @@ struct Aligned<T>(T);
 /// block. Each score is still the bias plus one chain of multiply-adds over
 /// `j = 0, 1, …, d−1` in one lane, so the values are those of [`tiles`]. Per
 /// pixel a tile makes `MR·H` multiply-adds from `H` loads and `MR` broadcasts.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) fn blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
     l: L,
@@ -376,6 +380,7 @@ pub(super) fn blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize
 }
 
 /// The sums so far of rows `r0 .. r0 + MR` (`MR × 16`, zero at `j0 = 0`).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn load_sums<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -394,6 +399,7 @@ fn load_sums<L: Lanes, const MR: usize, const H: usize>(
 }
 
 /// Writes the sums of a tile back into `part` (`MR × 16`).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn store_sums<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -408,6 +414,7 @@ fn store_sums<L: Lanes, const MR: usize, const H: usize>(
 }
 
 /// Rows `r0 .. r0 + MR` of the weights from column `j0`, `n` columns each.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn weight_rows<'a, const MR: usize>(
     Weights { w, ld, .. }: Weights<'a>,
@@ -424,6 +431,7 @@ fn weight_rows<'a, const MR: usize>(
 
 /// `acc[k] += w[k][j] · x` for the `MR` rows of a tile and one pixel `x` of the
 /// panel's images (`H` vectors).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -445,6 +453,7 @@ fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
 /// `j0 .. j0 + xf.len()`, whose bytes `bytes` (`xf.len() × 16`) it turns into f32,
 /// into `xf`, as it goes; it fetches one line of `next` into the L2 cache every 4
 /// pixels. The sums so far come from `part` and go back there.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -476,6 +485,7 @@ fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
 /// A tile of [`blocks`] after the first: rows `r0 .. r0 + MR` over the pixels
 /// `j0 .. j0 + xf.len()`, given as f32 in `xf`; the sums so far come from `part`
 /// and go back there.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn block_tile<L: Lanes, const MR: usize, const H: usize>(
     l: L,

@@ -165,16 +165,20 @@ fn update_block<L: Lanes, const MR: usize, const VW: usize>(
 }
 
 /// Columns per block of [`update_blocks`], as many as the images of a panel.
+#[cfg(target_arch = "x86_64")]
 const WIDTH: usize = super::panel::GROUP;
 
 /// Images per block of [`update_blocks`]: their 16 columns in f32 take
 /// `128 × 16 × 4` bytes = 8 KiB, and stay in the L1 cache for every tile of rows.
+#[cfg(target_arch = "x86_64")]
 const IMAGES: usize = 128;
 
 /// Rows whose partial sums [`update_blocks`] keeps between blocks of images.
+#[cfg(target_arch = "x86_64")]
 const BAND: usize = 40;
 
 /// 64-byte aligned storage, so that no vector of it straddles two cache lines.
+#[cfg(target_arch = "x86_64")]
 #[repr(C, align(64))]
 struct Aligned<T>(T);
 
@@ -187,6 +191,7 @@ struct Aligned<T>(T);
 /// the images in order, and the new weights follow from it by the operations of
 /// [`update_block`]: the values are those of [`update`] with `VW·N = 16`. The
 /// columns after the last whole block go as in [`update`].
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) fn update_blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
     l: L,
@@ -262,6 +267,7 @@ pub(super) fn update_blocks<L: Lanes, const MR: usize, const MR2: usize, const H
 }
 
 /// The sums so far of a tile (`MR × 16`, zero for the first block, `i0 = 0`).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn load_sums<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -280,6 +286,7 @@ fn load_sums<L: Lanes, const MR: usize, const H: usize>(
 }
 
 /// Writes the sums of a tile back into `part` (`MR × 16`).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn store_sums<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -295,6 +302,7 @@ fn store_sums<L: Lanes, const MR: usize, const H: usize>(
 
 /// `acc[k] += G[i, r0 + k] · x` for the `MR` rows of a tile and 16 columns `x`
 /// of image `i` (`H` vectors).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -314,6 +322,7 @@ fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
 /// images `i0 .. i0 + xf.len()` in columns `o .. o + 16` of `x: nb×d`, whose bytes
 /// it turns into f32, into `xf`, as it goes. The sums so far come from `part` and
 /// go back there.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -346,6 +355,7 @@ fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
 /// A tile of [`update_blocks`] after the first: rows `r0 .. r0 + MR` over the
 /// images `i0 .. i0 + xf.len()`, their 16 columns given as f32 in `xf`; the sums
 /// so far come from `part` and go back there.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn sums_tile<L: Lanes, const MR: usize, const H: usize>(
     l: L,
