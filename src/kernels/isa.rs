@@ -187,12 +187,15 @@ impl Isa {
         with_kernels!(self, k => k.update(w, step, x, d))
     }
 
-    /// `b − W β` (see [`super::shifts`]), with AVX-512 where there is.
+    /// `b − W β` (see [`super::shifts`]), with AVX-512 or AVX2 where there is.
     pub(crate) fn shifts(self, rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
         match self.0 {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX-512F was detected.
             Kind::Avx512(_) => unsafe { super::shifts_avx512(rows, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the token proves AVX2 was detected.
+            Kind::Avx2(_) => unsafe { super::shifts_avx2(rows, out) },
             _ => super::shifts(rows, out),
         }
     }

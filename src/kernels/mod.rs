@@ -399,6 +399,14 @@ fn shifts_avx512(rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
     shifts(rows, out)
 }
 
+/// [`shifts`] compiled for AVX2 (4 lanes of f64; Rust fuses no multiply-add
+/// unasked, so the values are those of the other builds).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn shifts_avx2(rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
+    shifts(rows, out)
+}
+
 /// `out[r] = b[r] − Σ_j W[r, j] β[j]` for the rows of `w: m×d`, each sum in f64
 /// in 8 interleaved partial sums so that it vectorises.
 #[inline(always)]

@@ -281,7 +281,231 @@ pub(super) fn scores_avx2(
 ) -> usize {
     // 5 rows × 16 images: 10 accumulators, 2 vectors of pixels and a broadcast
     // weight of the 16 registers; 10, 20 or 40 rows are whole tiles.
-    tiles::<_, 5, 3, 2>(t, wb, p, s, terms)
+    blocks::<_, 5, 3, 2>(t, wb, p, s, terms)
+}
+
+/// Pixels per block of [`blocks`]: a block of the panel in f32 takes
+/// `128 × 16 × 4` bytes = 8 KiB, and stays in the L1 cache for every tile of rows.
+#[cfg(target_arch = "x86_64")]
+const BLOCK: usize = 128;
+
+/// Rows whose partial sums [`blocks`] keeps between blocks of pixels.
+#[cfg(target_arch = "x86_64")]
+const BAND: usize = 40;
+
+/// 64-byte aligned storage, so that no vector of it straddles two cache lines.
+#[cfg(target_arch = "x86_64")]
+#[repr(C, align(64))]
+struct Aligned<T>(T);
+
+/// What [`tiles`] computes, with the pixels of the panel turned into f32 once per
+/// panel rather than once per tile of rows: the rows go in bands of [`BAND`], and
+/// for each band the pixels in blocks of [`BLOCK`]; the first tile of a block
+/// converts the block's bytes as it goes and leaves them in f32 for the other
+/// tiles (`MR` rows, then `MR2`, then one), whose sums wait in memory for the next
+/// block. Each score is still the bias plus one chain of multiply-adds over
+/// `j = 0, 1, …, d−1` in one lane, so the values are those of [`tiles`]. Per
+/// pixel a tile makes `MR·H` multiply-adds from `H` loads and `MR` broadcasts.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) fn blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
+    l: L,
+    wb: Weights,
+    p: Panel,
+    s: &mut [f32],
+    mut terms: Option<Terms>,
+) -> usize {
+    let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
+    assert!(H * L::N == GROUP && wb.w.len() >= (m - 1) * wb.ld + d);
+    let mut xf = Aligned([[0f32; GROUP]; BLOCK]);
+    let mut part = Aligned([[0f32; GROUP]; BAND]);
+    for r0 in (0..m).step_by(BAND) {
+        let band = BAND.min(m - r0);
+        let next = if r0 == 0 { p.next } else { &[] };
+        for j0 in (0..d).step_by(BLOCK) {
+            let xf = &mut xf.0[..BLOCK.min(d - j0)];
+            let bytes = &p.panel[j0 * GROUP..(j0 + xf.len()) * GROUP];
+            let next = next.get(j0 * GROUP..).unwrap_or_default();
+            let part = &mut part.0[..band];
+            // The first tile converts: MR rows if there are, else fewer.
+            let pb = (bytes, next);
+            let mut r = if band >= MR {
+                convert_tile::<L, MR, H>(l, wb, pb, xf, (r0, j0), &mut part[..MR]);
+                MR
+            } else if band >= MR2 {
+                convert_tile::<L, MR2, H>(l, wb, pb, xf, (r0, j0), &mut part[..MR2]);
+                MR2
+            } else {
+                convert_tile::<L, 1, H>(l, wb, pb, xf, (r0, j0), &mut part[..1]);
+                1
+            };
+            let xf = &*xf;
+            while r + MR <= band {
+                block_tile::<L, MR, H>(l, wb, xf, (r0 + r, j0), &mut part[r..r + MR]);
+                r += MR;
+            }
+            while r + MR2 <= band {
+                block_tile::<L, MR2, H>(l, wb, xf, (r0 + r, j0), &mut part[r..r + MR2]);
+                r += MR2;
+            }
+            while r < band {
+                block_tile::<L, 1, H>(l, wb, xf, (r0 + r, j0), &mut part[r..r + 1]);
+                r += 1;
+            }
+        }
+        // The scores, the sums plus the bias: `out[c]` for row `r` and image `c`.
+        for (k, sums) in part.0[..band].iter().enumerate() {
+            let r = r0 + k;
+            let bias = l.splat(wb.b[r]);
+            let mut out = [0f32; GROUP];
+            for h in 0..H {
+                let v = l.add(l.load(&sums[h * L::N..]), bias);
+                l.store(v, &mut out[h * L::N..]);
+            }
+            for (c, &v) in out.iter().enumerate().take(p.rows) {
+                s[c * m + r] = v;
+            }
+            if let Some((_, by_row)) = terms.as_mut() {
+                by_row[r] = out;
+            }
+        }
+    }
+    match terms {
+        Some((mut t, by_row)) => {
+            softmax_tile(l, &by_row[..m], (0, p.rows, m), &mut t);
+            m / t.k
+        }
+        None => 0,
+    }
+}
+
+/// The sums so far of rows `r0 .. r0 + MR` (`MR × 16`, zero at `j0 = 0`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn load_sums<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    j0: usize,
+    part: &[[f32; GROUP]],
+) -> [[L::V; H]; MR] {
+    let mut acc = [[l.zero(); H]; MR];
+    if j0 > 0 {
+        for (acc_k, part_k) in acc.iter_mut().zip(part) {
+            for (h, a) in acc_k.iter_mut().enumerate() {
+                *a = l.load(&part_k[h * L::N..]);
+            }
+        }
+    }
+    acc
+}
+
+/// Writes the sums of a tile back into `part` (`MR × 16`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn store_sums<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    acc: &[[L::V; H]; MR],
+    part: &mut [[f32; GROUP]],
+) {
+    for (acc_k, part_k) in acc.iter().zip(part) {
+        for (h, &a) in acc_k.iter().enumerate() {
+            l.store(a, &mut part_k[h * L::N..]);
+        }
+    }
+}
+
+/// Rows `r0 .. r0 + MR` of the weights from column `j0`, `n` columns each.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn weight_rows<'a, const MR: usize>(
+    Weights { w, ld, .. }: Weights<'a>,
+    (r0, j0): (usize, usize),
+    n: usize,
+) -> [&'a [f32]; MR] {
+    let mut rows = [&w[..0]; MR];
+    for (k, row) in rows.iter_mut().enumerate() {
+        let at = (r0 + k) * ld + j0;
+        *row = &w[at..at + n];
+    }
+    rows
+}
+
+/// `acc[k] += w[k][j] · x` for the `MR` rows of a tile and one pixel `x` of the
+/// panel's images (`H` vectors).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    acc: &mut [[L::V; H]; MR],
+    rows: &[&[f32]; MR],
+    j: usize,
+    xv: &[L::V; H],
+) {
+    for (acc_k, row) in acc.iter_mut().zip(rows) {
+        // SAFETY: the callers keep j below the length of every row.
+        let w = l.splat(unsafe { *row.get_unchecked(j) });
+        for (a, &x) in acc_k.iter_mut().zip(xv) {
+            *a = l.mul_add(w, x, *a);
+        }
+    }
+}
+
+/// The first tile of a block of [`blocks`]: rows `r0 .. r0 + MR` over the pixels
+/// `j0 .. j0 + xf.len()`, whose bytes `bytes` (`xf.len() × 16`) it turns into f32,
+/// into `xf`, as it goes; it fetches one line of `next` into the L2 cache every 4
+/// pixels. The sums so far come from `part` and go back there.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    wb: Weights,
+    (bytes, next): (&[u8], &[u8]),
+    xf: &mut [[f32; GROUP]],
+    (r0, j0): (usize, usize),
+    part: &mut [[f32; GROUP]],
+) {
+    let jn = xf.len();
+    assert!(part.len() == MR && bytes.len() == jn * GROUP);
+    let mut acc = load_sums::<L, MR, H>(l, j0, part);
+    let rows = weight_rows::<MR>(wb, (r0, j0), jn);
+    for (j, xj) in xf.iter_mut().enumerate() {
+        if j % 4 == 0 {
+            prefetch_l2(next, j * GROUP);
+        }
+        let mut xv = [l.zero(); H];
+        for (h, v) in xv.iter_mut().enumerate() {
+            // SAFETY: j < jn and h·N + N <= 16, so j·16 + h·N + N <= jn·16 = bytes.len().
+            *v = unsafe { l.load_u8_unchecked(bytes, j * GROUP + h * L::N) };
+            l.store(*v, &mut xj[h * L::N..]);
+        }
+        multiply_add::<L, MR, H>(l, &mut acc, &rows, j, &xv);
+    }
+    store_sums::<L, MR, H>(l, &acc, part);
+}
+
+/// A tile of [`blocks`] after the first: rows `r0 .. r0 + MR` over the pixels
+/// `j0 .. j0 + xf.len()`, given as f32 in `xf`; the sums so far come from `part`
+/// and go back there.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_tile<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    wb: Weights,
+    xf: &[[f32; GROUP]],
+    (r0, j0): (usize, usize),
+    part: &mut [[f32; GROUP]],
+) {
+    assert!(part.len() == MR);
+    let mut acc = load_sums::<L, MR, H>(l, j0, part);
+    let rows = weight_rows::<MR>(wb, (r0, j0), xf.len());
+    for (j, xj) in xf.iter().enumerate() {
+        // Plain loops: closures would not inherit the caller's target features.
+        let mut xv = [l.zero(); H];
+        for (h, v) in xv.iter_mut().enumerate() {
+            *v = l.load(&xj[h * L::N..]);
+        }
+        multiply_add::<L, MR, H>(l, &mut acc, &rows, j, &xv);
+    }
+    store_sums::<L, MR, H>(l, &acc, part);
 }
 
 /// The rows in tiles of `MR` rows while they last, then of `MR2`, then one by one;

@@ -287,3 +287,109 @@ fn portable_kernels_give_the_naive_values_bit_for_bit() {
         assert_eq!(got, want, "d={d}");
     }
 }
+
+/// The instruction sets that fuse their multiply-adds.
+fn fused() -> Vec<Isa> {
+    isas()
+        .into_iter()
+        .filter(|i| matches!(i.name(), "avx2" | "avx512"))
+        .collect()
+}
+
+/// With fused multiply-adds, each score is its bias plus one chain of fused
+/// multiply-adds over the pixels in order, `acc ← fma(w, x, acc)` from 0, in f32:
+/// bit for bit, for any number of rows (tiles, bands of rows and their
+/// remainders), of pixels (blocks of pixels and a tail) and of images in a panel.
+#[test]
+fn fused_scores_are_one_chain_over_the_pixels() {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(12);
+    for (m, d, n) in [
+        (10, 3072, 37),
+        (40, 3072, 16),
+        (45, 300, 21),
+        (7, 7, 3),
+        (1, 130, 9),
+    ] {
+        let ld = super::padded(d);
+        let w: Vec<f32> = (0..m * ld).map(|_| rng.random::<f32>() - 0.5).collect();
+        let b: Vec<f32> = (0..m).map(|_| rng.random::<f32>()).collect();
+        let x: Vec<u8> = (0..n * d).map(|_| rng.random::<u8>()).collect();
+        let mut want = vec![0f32; n * m];
+        for i in 0..n {
+            for r in 0..m {
+                let mut acc = 0f32;
+                for j in 0..d {
+                    acc = w[r * ld + j].mul_add(f32::from(x[i * d + j]), acc);
+                }
+                want[i * m + r] = acc + b[r];
+            }
+        }
+        for isa in fused() {
+            let wb = super::panel::Weights { w: &w, ld, b: &b };
+            let mut s = vec![f32::NAN; n * m];
+            super::panel_scores(isa, &mut Vec::new(), wb, (&x, d), &mut s, None);
+            let same = s.iter().zip(&want).all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(same, "{} m={m} d={d} n={n}", isa.name());
+        }
+    }
+}
+
+/// With fused multiply-adds, each sum of the update is one chain of fused
+/// multiply-adds over the images in order, and the new weight follows from it by
+/// the fused operations of `update.rs`, bit for bit (in the columns of whole
+/// vectors: the last `d mod lanes` go unfused).
+#[test]
+fn fused_update_is_one_chain_over_the_images() {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(13);
+    for (m, d, n) in [
+        (10, 3072, 100),
+        (40, 200, 130),
+        (45, 72, 7),
+        (3, 8, 1),
+        (5, 20, 3),
+    ] {
+        let g: Vec<f32> = (0..n * m).map(|_| rng.random::<f32>() - 0.5).collect();
+        let x: Vec<u8> = (0..n * d).map(|_| rng.random::<u8>()).collect();
+        let w0: Vec<f32> = (0..m * d).map(|_| rng.random::<f32>() - 0.5).collect();
+        let a: Vec<f32> = (0..d).map(|_| rng.random::<f32>() * 0.02).collect();
+        let beta: Vec<f32> = (0..d).map(|_| rng.random::<f32>() * 2.0).collect();
+        let gsum: Vec<f32> = (0..m).map(|r| (0..n).map(|i| g[i * m + r]).sum()).collect();
+        let eta: Vec<f32> = (0..m).map(|r| 0.01 * (1 + r % 3) as f32).collect();
+        let two_lambda: Vec<f32> = (0..m).map(|r| 0.1 * (r % 2) as f32).collect();
+        let inv_n = 1.0 / n as f32;
+        let mut want = w0.clone();
+        for r in 0..m {
+            for j in 0..d {
+                let mut acc = 0f32;
+                for i in 0..n {
+                    acc = g[i * m + r].mul_add(f32::from(x[i * d + j]), acc);
+                }
+                let t = acc.mul_add(a[j], -gsum[r] * beta[j]);
+                let wv = w0[r * d + j];
+                let grad = t.mul_add(inv_n, two_lambda[r] * wv);
+                want[r * d + j] = (-eta[r]).mul_add(grad, wv);
+            }
+        }
+        for isa in fused() {
+            let step = super::update::Step {
+                g: &g,
+                gsum: &gsum,
+                a: &a,
+                beta: &beta,
+                inv_n,
+                eta: &eta,
+                two_lambda: &two_lambda,
+            };
+            let mut w = w0.clone();
+            isa.update(&mut w, &step, &x, d);
+            let lanes = if isa.name() == "avx2" { 8 } else { 16 };
+            let fused_columns = |v: &[f32]| -> Vec<u32> {
+                v.chunks_exact(d)
+                    .flat_map(|row| row[..d / lanes * lanes].iter().map(|v| v.to_bits()))
+                    .collect()
+            };
+            let same = fused_columns(&w) == fused_columns(&want);
+            assert!(same, "{} m={m} d={d} n={n}", isa.name());
+        }
+    }
+}

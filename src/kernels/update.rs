@@ -37,7 +37,7 @@ pub(super) fn update_avx512(t: Avx512, w: &mut [f32], step: &Step, x: &[u8], d: 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn update_avx2(t: Avx2, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
-    update::<_, 5, 5, 2>(t, w, step, x, d)
+    update_blocks::<_, 5, 3, 2>(t, w, step, x, d)
 }
 
 /// The update in blocks of `VW` vectors of columns, and in each block the rows in
@@ -58,6 +58,19 @@ pub(super) fn update<L: Lanes, const MR: usize, const MR2: usize, const VW: usiz
         update_columns::<L, MR, MR2, VW>(l, w, o, step, x, d);
         o += width;
     }
+    update_tail::<L, MR, MR2>(l, w, o, step, x, d);
+}
+
+/// Columns `o ..` of [`update`]: by single vectors, then one by one (unfused).
+#[inline(always)]
+fn update_tail<L: Lanes, const MR: usize, const MR2: usize>(
+    l: L,
+    w: &mut [f32],
+    mut o: usize,
+    step: &Step,
+    x: &[u8],
+    d: usize,
+) {
     while o + L::N <= d {
         update_columns::<L, MR, MR2, 1>(l, w, o, step, x, d);
         o += L::N;
@@ -149,4 +162,222 @@ fn update_block<L: Lanes, const MR: usize, const VW: usize>(
             l.store(l.mul_add(neg_eta, grad, wv), wk);
         }
     }
+}
+
+/// Columns per block of [`update_blocks`], as many as the images of a panel.
+#[cfg(target_arch = "x86_64")]
+const WIDTH: usize = super::panel::GROUP;
+
+/// Images per block of [`update_blocks`]: their 16 columns in f32 take
+/// `128 × 16 × 4` bytes = 8 KiB, and stay in the L1 cache for every tile of rows.
+#[cfg(target_arch = "x86_64")]
+const IMAGES: usize = 128;
+
+/// Rows whose partial sums [`update_blocks`] keeps between blocks of images.
+#[cfg(target_arch = "x86_64")]
+const BAND: usize = 40;
+
+/// 64-byte aligned storage, so that no vector of it straddles two cache lines.
+#[cfg(target_arch = "x86_64")]
+#[repr(C, align(64))]
+struct Aligned<T>(T);
+
+/// What [`update`] computes, with the bytes of the images turned into f32 once
+/// rather than once per tile of rows: for each block of 16 columns, the rows go in
+/// bands of [`BAND`], and for each band the images in blocks of [`IMAGES`]; the
+/// first tile of a block converts the block's bytes as it goes and leaves them in
+/// f32 for the other tiles (`MR` rows, then `MR2`, then one), whose sums wait in
+/// memory for the next block. Each sum is still one chain of multiply-adds over
+/// the images in order, and the new weights follow from it by the operations of
+/// [`update_block`]: the values are those of [`update`] with `VW·N = 16`. The
+/// columns after the last whole block go as in [`update`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) fn update_blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
+    l: L,
+    w: &mut [f32],
+    step: &Step,
+    x: &[u8],
+    d: usize,
+) {
+    assert!(H * L::N == WIDTH);
+    let m = step.eta.len();
+    let nb = step.g.len() / m;
+    assert!(step.g.len() == nb * m && x.len() >= nb * d && w.len() == m * d);
+    let mut xf = Aligned([[0f32; WIDTH]; IMAGES]);
+    let mut part = Aligned([[0f32; WIDTH]; BAND]);
+    let mut o = 0;
+    while o + WIDTH <= d {
+        for r0 in (0..m).step_by(BAND) {
+            let band = BAND.min(m - r0);
+            let part = &mut part.0[..band];
+            for i0 in (0..nb).step_by(IMAGES) {
+                let xf = &mut xf.0[..IMAGES.min(nb - i0)];
+                let pos = (i0, o, d);
+                // The first tile converts: MR rows if there are, else fewer.
+                let mut r = if band >= MR {
+                    convert_tile::<L, MR, H>(l, step, x, pos, xf, r0, &mut part[..MR]);
+                    MR
+                } else if band >= MR2 {
+                    convert_tile::<L, MR2, H>(l, step, x, pos, xf, r0, &mut part[..MR2]);
+                    MR2
+                } else {
+                    convert_tile::<L, 1, H>(l, step, x, pos, xf, r0, &mut part[..1]);
+                    1
+                };
+                let xf = &*xf;
+                while r + MR <= band {
+                    sums_tile::<L, MR, H>(l, step, xf, i0, r0 + r, &mut part[r..r + MR]);
+                    r += MR;
+                }
+                while r + MR2 <= band {
+                    sums_tile::<L, MR2, H>(l, step, xf, i0, r0 + r, &mut part[r..r + MR2]);
+                    r += MR2;
+                }
+                while r < band {
+                    sums_tile::<L, 1, H>(l, step, xf, i0, r0 + r, &mut part[r..r + 1]);
+                    r += 1;
+                }
+            }
+            if nb == 0 {
+                part.fill([0.0; WIDTH]);
+            }
+            // W ← W − η (acc/n + 2λ W), as in `update_block`.
+            let inv_n = l.splat(step.inv_n);
+            for (k, sums) in part.iter().enumerate() {
+                let r = r0 + k;
+                let two_lambda = l.splat(step.two_lambda[r]);
+                let neg_eta = l.splat(-step.eta[r]);
+                let neg_gsum = l.splat(-step.gsum[r]);
+                for h in 0..H {
+                    let col = o + h * L::N;
+                    let acc = l.load(&sums[h * L::N..]);
+                    let (a, beta) = (l.load(&step.a[col..]), l.load(&step.beta[col..]));
+                    let t = l.mul_add(acc, a, l.mul(neg_gsum, beta));
+                    let wk = &mut w[r * d + col..];
+                    let wv = l.load(wk);
+                    let grad = l.mul_add(t, inv_n, l.mul(two_lambda, wv));
+                    l.store(l.mul_add(neg_eta, grad, wv), wk);
+                }
+            }
+        }
+        o += WIDTH;
+    }
+    update_tail::<L, MR, MR2>(l, w, o, step, x, d);
+}
+
+/// The sums so far of a tile (`MR × 16`, zero for the first block, `i0 = 0`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn load_sums<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    i0: usize,
+    part: &[[f32; WIDTH]],
+) -> [[L::V; H]; MR] {
+    let mut acc = [[l.zero(); H]; MR];
+    if i0 > 0 {
+        for (acc_k, part_k) in acc.iter_mut().zip(part) {
+            for (h, a) in acc_k.iter_mut().enumerate() {
+                *a = l.load(&part_k[h * L::N..]);
+            }
+        }
+    }
+    acc
+}
+
+/// Writes the sums of a tile back into `part` (`MR × 16`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn store_sums<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    acc: &[[L::V; H]; MR],
+    part: &mut [[f32; WIDTH]],
+) {
+    for (acc_k, part_k) in acc.iter().zip(part) {
+        for (h, &a) in acc_k.iter().enumerate() {
+            l.store(a, &mut part_k[h * L::N..]);
+        }
+    }
+}
+
+/// `acc[k] += G[i, r0 + k] · x` for the `MR` rows of a tile and 16 columns `x`
+/// of image `i` (`H` vectors).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    acc: &mut [[L::V; H]; MR],
+    g: &[f32],
+    xv: &[L::V; H],
+) {
+    for (acc_k, &gk) in acc.iter_mut().zip(g) {
+        let gk = l.splat(gk);
+        for (a, &x) in acc_k.iter_mut().zip(xv) {
+            *a = l.mul_add(gk, x, *a);
+        }
+    }
+}
+
+/// The first tile of a block of [`update_blocks`]: rows `r0 .. r0 + MR` over the
+/// images `i0 .. i0 + xf.len()` in columns `o .. o + 16` of `x: nb×d`, whose bytes
+/// it turns into f32, into `xf`, as it goes. The sums so far come from `part` and
+/// go back there.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    step: &Step,
+    x: &[u8],
+    (i0, o, d): (usize, usize, usize),
+    xf: &mut [[f32; WIDTH]],
+    r0: usize,
+    part: &mut [[f32; WIDTH]],
+) {
+    let m = step.eta.len();
+    assert!(part.len() == MR && r0 + MR <= m && o + WIDTH <= d);
+    assert!(x.len() >= (i0 + xf.len()) * d && step.g.len() >= (i0 + xf.len()) * m);
+    let mut acc = load_sums::<L, MR, H>(l, i0, part);
+    for (i, xi) in (i0..).zip(xf.iter_mut()) {
+        let mut xv = [l.zero(); H];
+        for (h, v) in xv.iter_mut().enumerate() {
+            // SAFETY: i < nb, so i·d + o + h·N + N <= (nb − 1)·d + d <= x.len().
+            *v = unsafe { l.load_u8_unchecked(x, i * d + o + h * L::N) };
+            l.store(*v, &mut xi[h * L::N..]);
+        }
+        let at = i * m + r0;
+        // SAFETY: i < i0 + xf.len() and r0 + MR <= m, so at + MR <= (i0 + xf.len())·m <= g.len().
+        let g = unsafe { step.g.get_unchecked(at..at + MR) };
+        multiply_add::<L, MR, H>(l, &mut acc, g, &xv);
+    }
+    store_sums::<L, MR, H>(l, &acc, part);
+}
+
+/// A tile of [`update_blocks`] after the first: rows `r0 .. r0 + MR` over the
+/// images `i0 .. i0 + xf.len()`, their 16 columns given as f32 in `xf`; the sums
+/// so far come from `part` and go back there.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn sums_tile<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    step: &Step,
+    xf: &[[f32; WIDTH]],
+    i0: usize,
+    r0: usize,
+    part: &mut [[f32; WIDTH]],
+) {
+    let m = step.eta.len();
+    assert!(part.len() == MR && r0 + MR <= m && step.g.len() >= (i0 + xf.len()) * m);
+    let mut acc = load_sums::<L, MR, H>(l, i0, part);
+    for (i, xi) in (i0..).zip(xf) {
+        // Plain loops: closures would not inherit the caller's target features.
+        let mut xv = [l.zero(); H];
+        for (h, v) in xv.iter_mut().enumerate() {
+            *v = l.load(&xi[h * L::N..]);
+        }
+        let at = i * m + r0;
+        // SAFETY: i < i0 + xf.len() and r0 + MR <= m, so at + MR <= (i0 + xf.len())·m <= g.len().
+        let g = unsafe { step.g.get_unchecked(at..at + MR) };
+        multiply_add::<L, MR, H>(l, &mut acc, g, &xv);
+    }
+    store_sums::<L, MR, H>(l, &acc, part);
 }
