@@ -9,7 +9,7 @@
 //! 5 loads of one weight each, and 20 multiply-adds of 4 lanes, each weight
 //! multiplying by lane (`fmla v.4s, v.4s, v.s[0]`, so broadcasts take no vector
 //! instruction): 3.3 multiply-adds (13.3 lanes) per load, where AVX2's tile of
-//! 6 rows × 16 images makes 12 of 8 lanes for 8 loads (1.5, 12 lanes). The update
+//! 5 rows × 16 images makes 10 of 8 lanes for 7 loads (1.4, 11.4 lanes). The update
 //! is the same with images in place of pixels and `G` in place of the weights.
 //!
 //! NEON is part of every aarch64 CPU this builds for; the token [`Neon`] is made
