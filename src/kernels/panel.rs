@@ -379,10 +379,11 @@ pub(super) fn blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize
     }
 }
 
-/// The sums so far of rows `r0 .. r0 + MR` (`MR × 16`, zero at `j0 = 0`).
+/// The sums so far of a tile (`MR × 16`: rows `r0 .. r0 + MR` here, or columns in
+/// the update), zero for the first block (`j0 = 0`).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn load_sums<L: Lanes, const MR: usize, const H: usize>(
+pub(super) fn load_sums<L: Lanes, const MR: usize, const H: usize>(
     l: L,
     j0: usize,
     part: &[[f32; GROUP]],
@@ -401,7 +402,7 @@ fn load_sums<L: Lanes, const MR: usize, const H: usize>(
 /// Writes the sums of a tile back into `part` (`MR × 16`).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn store_sums<L: Lanes, const MR: usize, const H: usize>(
+pub(super) fn store_sums<L: Lanes, const MR: usize, const H: usize>(
     l: L,
     acc: &[[L::V; H]; MR],
     part: &mut [[f32; GROUP]],

@@ -12,6 +12,8 @@
 //! computed by the same sequence of operations wherever its row sits in a
 //! register tile, so stacking runs does not change any result.
 
+#[cfg(target_arch = "x86_64")]
+use super::panel::{load_sums, store_sums};
 use super::simd::Lanes;
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
@@ -264,40 +266,6 @@ pub(super) fn update_blocks<L: Lanes, const MR: usize, const MR2: usize, const H
         o += WIDTH;
     }
     update_tail::<L, MR, MR2>(l, w, o, step, x, d);
-}
-
-/// The sums so far of a tile (`MR × 16`, zero for the first block, `i0 = 0`).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn load_sums<L: Lanes, const MR: usize, const H: usize>(
-    l: L,
-    i0: usize,
-    part: &[[f32; WIDTH]],
-) -> [[L::V; H]; MR] {
-    let mut acc = [[l.zero(); H]; MR];
-    if i0 > 0 {
-        for (acc_k, part_k) in acc.iter_mut().zip(part) {
-            for (h, a) in acc_k.iter_mut().enumerate() {
-                *a = l.load(&part_k[h * L::N..]);
-            }
-        }
-    }
-    acc
-}
-
-/// Writes the sums of a tile back into `part` (`MR × 16`).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn store_sums<L: Lanes, const MR: usize, const H: usize>(
-    l: L,
-    acc: &[[L::V; H]; MR],
-    part: &mut [[f32; WIDTH]],
-) {
-    for (acc_k, part_k) in acc.iter().zip(part) {
-        for (h, &a) in acc_k.iter().enumerate() {
-            l.store(a, &mut part_k[h * L::N..]);
-        }
-    }
 }
 
 /// `acc[k] += G[i, r0 + k] · x` for the `MR` rows of a tile and 16 columns `x`
