@@ -289,14 +289,15 @@ pub(super) fn scores_avx2(
 #[cfg(target_arch = "x86_64")]
 const BLOCK: usize = 128;
 
-/// Rows whose partial sums [`blocks`] keeps between blocks of pixels.
+/// Rows whose partial sums [`blocks`] (and the update's blocks) keep between blocks
+/// of pixels (of images).
 #[cfg(target_arch = "x86_64")]
-const BAND: usize = 40;
+pub(super) const BAND: usize = 40;
 
 /// 64-byte aligned storage, so that no vector of it straddles two cache lines.
 #[cfg(target_arch = "x86_64")]
 #[repr(C, align(64))]
-struct Aligned<T>(T);
+pub(super) struct Aligned<T>(pub(super) T);
 
 /// What [`tiles`] computes, with the pixels of the panel turned into f32 once per
 /// panel rather than once per tile of rows: the rows go in bands of [`BAND`], and

@@ -13,7 +13,7 @@
 //! register tile, so stacking runs does not change any result.
 
 #[cfg(target_arch = "x86_64")]
-use super::panel::{load_sums, store_sums};
+use super::panel::{Aligned, BAND, load_sums, store_sums};
 use super::simd::Lanes;
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
@@ -174,15 +174,6 @@ const WIDTH: usize = super::panel::GROUP;
 /// `128 × 16 × 4` bytes = 8 KiB, and stay in the L1 cache for every tile of rows.
 #[cfg(target_arch = "x86_64")]
 const IMAGES: usize = 128;
-
-/// Rows whose partial sums [`update_blocks`] keeps between blocks of images.
-#[cfg(target_arch = "x86_64")]
-const BAND: usize = 40;
-
-/// 64-byte aligned storage, so that no vector of it straddles two cache lines.
-#[cfg(target_arch = "x86_64")]
-#[repr(C, align(64))]
-struct Aligned<T>(T);
 
 /// What [`update`] computes, with the bytes of the images turned into f32 once
 /// rather than once per tile of rows: for each block of 16 columns, the rows go in
