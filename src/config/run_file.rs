@@ -26,7 +26,7 @@ const OWN_FIELDS: &[&str] = &[
 
 impl<'de> Deserialize<'de> for RunConfig {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RunConfig, D::Error> {
-        d.deserialize_struct("RunConfig", OWN_FIELDS, RunVisitor)
+        d.deserialize_struct("RunConfig", run_fields(), RunVisitor)
     }
 }
 

@@ -466,7 +466,7 @@ fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
     part: &mut [[f32; GROUP]],
 ) {
     let jn = xf.len();
-    assert!(part.len() == MR && bytes.len() == jn * GROUP);
+    assert!(H * L::N == GROUP && part.len() == MR && bytes.len() == jn * GROUP);
     let mut acc = load_sums::<L, MR, H>(l, j0, part);
     let rows = weight_rows::<MR>(wb, (r0, j0), jn);
     for (j, xj) in xf.iter_mut().enumerate() {

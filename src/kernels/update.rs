@@ -293,13 +293,14 @@ fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
     part: &mut [[f32; WIDTH]],
 ) {
     let m = step.eta.len();
-    assert!(part.len() == MR && r0 + MR <= m && o + WIDTH <= d);
+    assert!(H * L::N == WIDTH && part.len() == MR && r0 + MR <= m && o + WIDTH <= d);
     assert!(x.len() >= (i0 + xf.len()) * d && step.g.len() >= (i0 + xf.len()) * m);
     let mut acc = load_sums::<L, MR, H>(l, i0, part);
     for (i, xi) in (i0..).zip(xf.iter_mut()) {
         let mut xv = [l.zero(); H];
         for (h, v) in xv.iter_mut().enumerate() {
-            // SAFETY: i < nb, so i·d + o + h·N + N <= (nb − 1)·d + d <= x.len().
+            // SAFETY: h·N + N <= H·N = 16 and o + 16 <= d, and i < i0 + xf.len(), so
+            // i·d + o + h·N + N <= (i0 + xf.len())·d <= x.len().
             *v = unsafe { l.load_u8_unchecked(x, i * d + o + h * L::N) };
             l.store(*v, &mut xi[h * L::N..]);
         }
