@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, RunConfig, SplitConfig};
+use crate::config::{ConfigError, Hyper, RunConfig, SplitConfig};
 use crate::io::OutputError;
 
 mod records;
@@ -144,6 +144,15 @@ impl SearchConfig {
     /// against the training set's size `n_train`: the grid's points in order (the
     /// last axis of `Space::axes` varying fastest), or the random draws.
     pub fn candidates(&self, n_train: usize) -> Result<Vec<RunConfig>, ConfigError> {
+        let runs = self.checked_candidates(n_train)?;
+        Ok(runs.into_iter().map(|(run, _)| run).collect())
+    }
+
+    /// [`SearchConfig::candidates`], each with the hyper-parameters its check gave.
+    pub fn checked_candidates(
+        &self,
+        n_train: usize,
+    ) -> Result<Vec<(RunConfig, Hyper)>, ConfigError> {
         self.split.check()?;
         let bad = |field: &str, reason: &str| ConfigError::Invalid {
             field: field.into(),
@@ -194,8 +203,8 @@ impl SearchConfig {
             .enumerate()
             .map(|(i, mut run)| {
                 run.name = Some(format!("run{i:03}"));
-                run.check(&format!("run{i:03}."), n_train)?;
-                Ok(run)
+                let hyper = run.check(&format!("run{i:03}."), n_train)?;
+                Ok((run, hyper))
             })
             .collect()
     }

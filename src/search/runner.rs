@@ -41,12 +41,8 @@ pub fn run_search(
     on_done: &(dyn Fn(&SearchRecord) + Sync),
 ) -> Result<SearchSummary, SearchError> {
     let (train_set, val_set, test_set) = data;
-    let candidates = cfg.candidates(train_set.len())?;
-    let hypers = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, run)| run.check(&format!("run{i:03}."), train_set.len()))
-        .collect::<Result<Vec<Hyper>, _>>()?;
+    let (candidates, hypers): (Vec<RunConfig>, Vec<Hyper>) =
+        cfg.checked_candidates(train_set.len())?.into_iter().unzip();
     io::create_dir(out)?;
     let records = records::load(out, &candidates)?;
     write_config(cfg, out)?;
