@@ -158,20 +158,14 @@ fn fold_step_loss(loss: Loss, eps: f64, q: f64) -> Result<Loss, (&'static str, S
         return Err(("label_smoothing", format!("must be in [0, 1), got {eps}")));
     }
     if eps > 0.0 && loss != Loss::Softmax {
-        let reason = format!(
-            "smooths the softmax loss only, but the loss is {}",
-            written(loss)
-        );
+        let reason = format!("smooths the softmax loss only, but the loss is {loss}");
         return Err(("label_smoothing", reason));
     }
     if !(0.0..=1.0).contains(&q) {
         return Err(("gce_q", format!("must be in [0, 1], got {q}")));
     }
     if q > 0.0 && loss != Loss::Softmax {
-        let reason = format!(
-            "generalizes the softmax loss only, but the loss is {}",
-            written(loss)
-        );
+        let reason = format!("generalizes the softmax loss only, but the loss is {loss}");
         return Err(("gce_q", reason));
     }
     if q > 0.0 && eps > 0.0 {
@@ -185,15 +179,6 @@ fn fold_step_loss(loss: Loss, eps: f64, q: f64) -> Result<Loss, (&'static str, S
         (eps, 0.0) => Loss::SmoothedSoftmax(eps),
         (_, q) => Loss::Generalized(q),
     })
-}
-
-/// A loss as a config writes it after `loss =`: `hinge`, `{ gce = 0.7 }`.
-fn written(loss: Loss) -> String {
-    match loss {
-        Loss::SmoothedSoftmax(eps) => format!("{{ smoothing = {eps} }}"),
-        Loss::Generalized(q) => format!("{{ gce = {q} }}"),
-        named => named.name().to_string(),
-    }
 }
 
 /// Early stopping and the plateau schedule follow the validation cross-entropy,

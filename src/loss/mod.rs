@@ -188,9 +188,14 @@ impl Loss {
     }
 }
 
+/// A loss as a config writes it after `loss =`: `hinge`, `{ gce = 0.7 }`.
 impl fmt::Display for Loss {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Loss::SmoothedSoftmax(eps) => write!(f, "{{ smoothing = {eps} }}"),
+            Loss::Generalized(q) => write!(f, "{{ gce = {q} }}"),
+            named => f.write_str(named.name()),
+        }
     }
 }
 
