@@ -15,7 +15,7 @@
 
 #[cfg(target_arch = "aarch64")]
 use super::neon::Neon;
-use super::panel::{self, GROUP, Panel, SoftmaxTerms, Terms, Weights};
+use super::panel::{self, GROUP, Group, SoftmaxTerms, Terms, Weights};
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
 use super::simd::{Lanes, Portable};
@@ -26,13 +26,22 @@ use super::update::{self, Step};
 /// plain loops). Implemented by the token of each instruction set, a value that
 /// exists only once the CPU was found to have it.
 pub(crate) trait Kernels: Lanes {
-    /// Transposes columns `0 .. done` of [`panel::transpose`]'s panel (`rows ≤ 16`
-    /// images `x: rows×d` into `panel: d×16`) by blocks in registers, and returns
-    /// `done`, a multiple of 16; the plain code does the rest.
-    fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize;
-    /// [`panel::scores`]: the scores of one panel of images, and with `terms`
-    /// the softmax terms of every run, whose number it returns.
-    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize;
+    /// Transposes columns `j0 .. done` of [`panel::transpose`]'s panel (the group's
+    /// `rows ≤ 16` images `x: rows×d` into `panel: d×16`), whole blocks of 16 of
+    /// the columns `j0 .. j1` in registers, and returns `done`; the plain code does
+    /// the rest.
+    fn transpose_blocks(self, g: Group, cols: (usize, usize), panel: &mut [u8]) -> usize;
+    /// [`panel::scores`]: the scores of one group of images, transposed into
+    /// `panel` (`d×16`), and with `terms` the softmax terms of every run, whose
+    /// number it returns.
+    fn scores(
+        self,
+        wb: Weights,
+        g: Group,
+        panel: &mut [u8],
+        s: &mut [f32],
+        terms: Option<Terms>,
+    ) -> usize;
     /// [`panel::softmax_rows`]: the softmax terms of scores held by row.
     fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms);
     /// [`update::update`]: `W ← W − η ((1/n) G X̂ + 2λW)`.
@@ -40,10 +49,18 @@ pub(crate) trait Kernels: Lanes {
 }
 
 impl Kernels for Portable {
-    fn transpose_blocks(self, _: &[u8], _: usize, _: usize, _: &mut [u8]) -> usize {
-        0
+    fn transpose_blocks(self, _: Group, (j0, _): (usize, usize), _: &mut [u8]) -> usize {
+        j0
     }
-    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+    fn scores(
+        self,
+        wb: Weights,
+        g: Group,
+        panel: &mut [u8],
+        s: &mut [f32],
+        terms: Option<Terms>,
+    ) -> usize {
+        let p = panel::transposed(self, g, panel);
         panel::tiles::<_, 4, 2, 2>(self, wb, p, s, terms)
     }
     fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
@@ -56,13 +73,20 @@ impl Kernels for Portable {
 
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Avx2 {
-    fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize {
+    fn transpose_blocks(self, g: Group, cols: (usize, usize), panel: &mut [u8]) -> usize {
         // SAFETY: the token proves AVX2 was detected.
-        unsafe { panel::transpose_avx2(self, x, d, rows, panel) }
+        unsafe { panel::transpose_avx2(self, g, cols, panel) }
     }
-    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+    fn scores(
+        self,
+        wb: Weights,
+        g: Group,
+        panel: &mut [u8],
+        s: &mut [f32],
+        terms: Option<Terms>,
+    ) -> usize {
         // SAFETY: the token proves AVX2 and FMA were detected.
-        unsafe { panel::scores_avx2(self, wb, p, s, terms) }
+        unsafe { panel::scores_avx2(self, wb, g, panel, s, terms) }
     }
     fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
         // SAFETY: the token proves AVX2 and FMA were detected.
@@ -76,11 +100,19 @@ impl Kernels for Avx2 {
 
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Avx512 {
-    fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize {
+    fn transpose_blocks(self, g: Group, cols: (usize, usize), panel: &mut [u8]) -> usize {
         // SAFETY: the token proves AVX-512F and AVX-512BW were detected.
-        unsafe { panel::transpose_avx512(self, x, d, rows, panel) }
+        unsafe { panel::transpose_avx512(self, g, cols, panel) }
     }
-    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+    fn scores(
+        self,
+        wb: Weights,
+        g: Group,
+        panel: &mut [u8],
+        s: &mut [f32],
+        terms: Option<Terms>,
+    ) -> usize {
+        let p = panel::transposed(self, g, panel);
         // SAFETY: the token proves AVX-512F was detected.
         unsafe { panel::scores_avx512(self, wb, p, s, terms) }
     }
@@ -97,15 +129,24 @@ impl Kernels for Avx512 {
 // NEON is enabled for the whole aarch64 build: its kernels need no wrappers.
 #[cfg(target_arch = "aarch64")]
 impl Kernels for Neon {
-    fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize {
-        let full = d / GROUP * GROUP;
-        for j0 in (0..full).step_by(GROUP) {
+    fn transpose_blocks(self, g: Group, (j0, j1): (usize, usize), panel: &mut [u8]) -> usize {
+        let mut j = j0;
+        while j + GROUP <= j1 {
             // SAFETY: the token proves NEON was detected.
-            unsafe { super::neon::transpose_block(self, x, d, rows, j0, panel) };
+            unsafe { super::neon::transpose_block(self, g.x, g.d, g.rows, j, panel) };
+            j += GROUP;
         }
-        full
+        j
     }
-    fn scores(self, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+    fn scores(
+        self,
+        wb: Weights,
+        g: Group,
+        panel: &mut [u8],
+        s: &mut [f32],
+        terms: Option<Terms>,
+    ) -> usize {
+        let p = panel::transposed(self, g, panel);
         panel::tiles::<_, 5, 2, 1>(self, wb, p, s, terms)
     }
     fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
@@ -161,14 +202,22 @@ macro_rules! with_kernels {
 }
 
 impl Isa {
-    /// [`Kernels::transpose_blocks`] of this instruction set.
-    pub(crate) fn transpose_blocks(self, x: &[u8], d: usize, rows: usize, p: &mut [u8]) -> usize {
-        with_kernels!(self, k => k.transpose_blocks(x, d, rows, p))
+    /// [`panel::transpose`] by this instruction set.
+    #[cfg(test)]
+    pub(crate) fn transpose(self, g: Group, panel: &mut [u8]) {
+        with_kernels!(self, k => panel::transpose_columns(k, g, (0, g.d), panel))
     }
 
     /// [`Kernels::scores`] of this instruction set.
-    pub(crate) fn scores(self, wb: Weights, p: Panel, s: &mut [f32], t: Option<Terms>) -> usize {
-        with_kernels!(self, k => k.scores(wb, p, s, t))
+    pub(crate) fn scores(
+        self,
+        wb: Weights,
+        g: Group,
+        panel: &mut [u8],
+        s: &mut [f32],
+        t: Option<Terms>,
+    ) -> usize {
+        with_kernels!(self, k => k.scores(wb, g, panel, s, t))
     }
 
     /// [`Kernels::softmax_rows`] of this instruction set.

@@ -365,7 +365,7 @@ impl Workspace {
 }
 
 /// `s = X Wᵀ + b`, the scores `n×m` (image-major) of the images `x: n×d` under the
-/// folded weights `wb`: 16 images at a time transposed into `panel`, each panel's
+/// folded weights `wb`: 16 images at a time transposed into `panel`, each group's
 /// scores by [`panel::scores`] while the next group of images is fetched. With
 /// `terms` (then `n ≤ 16`), also the softmax terms of every run (see
 /// [`panel::Terms`]); returns the number of runs with terms.
@@ -381,13 +381,17 @@ fn panel_scores(
     let group = panel::GROUP * d;
     panel.resize(group, 0);
     let mut covered = 0;
-    for (g, sg) in s.chunks_mut(panel::GROUP * m).enumerate() {
+    for (i, sg) in s.chunks_mut(panel::GROUP * m).enumerate() {
         let rows = sg.len() / m;
-        let xg = &x[g * group..g * group + rows * d];
-        let next = x.get((g + 1) * group..).unwrap_or_default();
-        panel::transpose(isa, xg, d, rows, panel);
-        let p = panel::Panel { panel, rows, next };
-        covered = panel::scores(isa, wb, p, sg, terms.take());
+        let xg = &x[i * group..i * group + rows * d];
+        let next = x.get((i + 1) * group..).unwrap_or_default();
+        let g = panel::Group {
+            x: xg,
+            d,
+            rows,
+            next,
+        };
+        covered = panel::scores(isa, wb, g, panel, sg, terms.take());
     }
     covered
 }

@@ -14,6 +14,7 @@
 //! in one lane, wherever its row and image sit in a tile: stacking runs changes
 //! nothing.
 
+use super::isa::Kernels;
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
 use super::simd::{Lanes, exp_neg, max_ps, prefetch_l2};
@@ -21,59 +22,97 @@ use super::simd::{Lanes, exp_neg, max_ps, prefetch_l2};
 /// Images per panel.
 pub(crate) const GROUP: usize = 16;
 
-/// Writes the `rows ≤ 16` images `x: rows×d` (row-major bytes) transposed into
-/// `panel: d×16`, `panel[j·16 + c] = x[c·d + j]`; the columns of missing images
-/// are zeros.
+/// One group of `rows ≤ 16` images, `x: rows×d` bytes (row-major), with `next`,
+/// the bytes of the next group (16 images take as many bytes as a panel), to fetch
+/// into the L2 cache meanwhile, so that its transposition does not wait for memory.
+#[derive(Clone, Copy)]
+pub(crate) struct Group<'a> {
+    pub x: &'a [u8],
+    pub d: usize,
+    pub rows: usize,
+    pub next: &'a [u8],
+}
+
+/// Writes the images `x: rows×d` transposed into `panel: d×16`,
+/// `panel[j·16 + c] = x[c·d + j]`; the columns of missing images are zeros
+/// (the layout the scores read, but AVX2's, which transposes as it goes).
+#[cfg(test)]
 pub(crate) fn transpose(isa: super::Isa, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) {
-    assert!(rows <= GROUP && x.len() >= rows * d && panel.len() >= d * GROUP);
-    let full = isa.transpose_blocks(x, d, rows, panel);
-    for j in full..d {
+    let next = &[];
+    isa.transpose(Group { x, d, rows, next }, panel);
+}
+
+/// Columns `j0 .. j1` of [`transpose`]: whole blocks of 16 by the instruction
+/// set, the rest one by one.
+#[inline(always)]
+pub(super) fn transpose_columns<K: Kernels>(
+    k: K,
+    g: Group,
+    (j0, j1): (usize, usize),
+    panel: &mut [u8],
+) {
+    let Group { x, d, rows, .. } = g;
+    assert!(rows <= GROUP && x.len() >= rows * d && j0 <= j1 && j1 <= d);
+    assert!(panel.len() >= d * GROUP);
+    let done = k.transpose_blocks(g, (j0, j1), panel);
+    for j in done..j1 {
         for c in 0..GROUP {
             panel[j * GROUP + c] = if c < rows { x[c * d + j] } else { 0 };
         }
     }
 }
 
-/// The whole 16-column blocks of [`transpose`] by [`transpose_block2`], then
-/// [`transpose_block`]; returns the columns done.
+/// The group transposed into `panel` (by [`transpose_columns`]), as a [`Panel`].
+#[inline(always)]
+pub(super) fn transposed<'a, K: Kernels>(k: K, g: Group<'a>, panel: &'a mut [u8]) -> Panel<'a> {
+    transpose_columns(k, g, (0, g.d), panel);
+    Panel {
+        panel: &panel[..g.d * GROUP],
+        rows: g.rows,
+        next: g.next,
+    }
+}
+
+/// The whole 16-column blocks of columns `j0 .. j1` of [`transpose`] by
+/// [`transpose_block2`], then [`transpose_block`]; returns the columns done.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub(super) fn transpose_avx2(t: Avx2, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) -> usize {
-    let full = d / GROUP * GROUP;
-    let mut j0 = 0;
-    while j0 + 2 * GROUP <= full {
+pub(super) fn transpose_avx2(
+    t: Avx2,
+    Group { x, d, rows, .. }: Group,
+    (mut j0, j1): (usize, usize),
+    panel: &mut [u8],
+) -> usize {
+    while j0 + 2 * GROUP <= j1 {
         transpose_block2(t, x, d, rows, j0, panel);
         j0 += 2 * GROUP;
     }
-    while j0 < full {
+    while j0 + GROUP <= j1 {
         transpose_block(x, d, rows, j0, panel);
         j0 += GROUP;
     }
-    full
+    j0
 }
 
-/// The whole 16-column blocks of [`transpose`] by [`transpose_block4`], then
-/// [`transpose_block`]; returns the columns done.
+/// The whole 16-column blocks of columns `j0 .. j1` of [`transpose`] by
+/// [`transpose_block4`], then [`transpose_block`]; returns the columns done.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 pub(super) fn transpose_avx512(
     t: Avx512,
-    x: &[u8],
-    d: usize,
-    rows: usize,
+    Group { x, d, rows, .. }: Group,
+    (mut j0, j1): (usize, usize),
     panel: &mut [u8],
 ) -> usize {
-    let full = d / GROUP * GROUP;
-    let mut j0 = 0;
-    while j0 + 4 * GROUP <= full {
+    while j0 + 4 * GROUP <= j1 {
         transpose_block4(t, x, d, rows, j0, panel);
         j0 += 4 * GROUP;
     }
-    while j0 < full {
+    while j0 + GROUP <= j1 {
         transpose_block(x, d, rows, j0, panel);
         j0 += GROUP;
     }
-    full
+    j0
 }
 
 /// One round of a transposition: `out[p]`, `out[p + 8]` interleave the low and
@@ -153,6 +192,55 @@ fn transpose_block2(_: Avx2, x: &[u8], d: usize, rows: usize, j0: usize, panel: 
     }
 }
 
+/// The pair of columns each vector holds after the rounds of [`transpose_chunk`]:
+/// vector `q` holds columns `2p, 2p + 1, 2p + 16, 2p + 17` with `p = PAIR[q]`,
+/// the three bits of `q` reversed.
+#[cfg(target_arch = "x86_64")]
+const PAIR: [usize; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
+
+/// Columns `j0 .. j0 + 32` (a [`CHUNK`]) of the group's images, transposed into
+/// `out`, each half of the images apart: 8 rows of 32 bytes, two 8×16 blocks side
+/// by side in the two 128-bit lanes, go through three rounds of interleaving
+/// (bytes, then pairs and fours of bytes), after which each 8 bytes are one
+/// column of the 8 images, the 8 bytes the conversion to f32 loads at once. Column
+/// `j = 16 s + 2 p + e` of images `8h .. 8h + 8` ends at
+/// `out[64 p + 32 h + 16 s + 8 e ..]`. Eight rows and their interleavings fit in
+/// the 16 registers, where sixteen would not.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn transpose_chunk(_: Avx2, g: Group, j0: usize, out: &mut [u8; CHUNK * GROUP]) {
+    use std::arch::x86_64::*;
+    /// One round on 8 vectors: `out[p]`, `out[p + 4]` interleave the low and high
+    /// halves of `a[2p]` and `a[2p + 1]`.
+    macro_rules! round8 {
+        ($a:expr, $lo:ident, $hi:ident) => {{
+            let a = $a;
+            let lo: [__m256i; 4] = std::array::from_fn(|p| $lo(a[2 * p], a[2 * p + 1]));
+            let hi: [__m256i; 4] = std::array::from_fn(|p| $hi(a[2 * p], a[2 * p + 1]));
+            [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+        }};
+    }
+    let Group { x, d, rows, .. } = g;
+    assert!(rows <= GROUP && j0 + CHUNK <= d && x.len() >= rows * d);
+    for h in 0..2 {
+        let mut a = [_mm256_setzero_si256(); 8];
+        for (r, v) in (8 * h..rows.min(8 * h + 8)).zip(a.iter_mut()) {
+            let src = &x[r * d + j0..r * d + j0 + CHUNK];
+            // SAFETY: `src` holds 32 readable bytes (unaligned load).
+            *v = unsafe { _mm256_loadu_si256(src.as_ptr().cast::<__m256i>()) };
+        }
+        let a = round8!(a, _mm256_unpacklo_epi8, _mm256_unpackhi_epi8);
+        let a = round8!(a, _mm256_unpacklo_epi16, _mm256_unpackhi_epi16);
+        let a = round8!(a, _mm256_unpacklo_epi32, _mm256_unpackhi_epi32);
+        for (v, &p) in a.iter().zip(&PAIR) {
+            let at = 64 * p + 32 * h;
+            let dst = &mut out[at..at + 32];
+            // SAFETY: `dst` holds 32 writable bytes (unaligned store).
+            unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast::<__m256i>(), *v) };
+        }
+    }
+}
+
 /// Columns `j0 .. j0 + 64` of [`transpose`]: four 16×16 blocks side by side, one
 /// in each 128-bit lane, transposed by the rounds of [`transpose_block`] on 512-bit
 /// vectors; then the lanes of each four vectors holding columns `c .. c + 4` of
@@ -204,10 +292,8 @@ pub(crate) struct Weights<'a> {
     pub b: &'a [f32],
 }
 
-/// The images of one panel: `panel: d×16` bytes, of which the first `rows`
-/// columns are images; `next`, the bytes of the next group of images (16 of them
-/// take as many bytes as a panel), to fetch into the L2 cache meanwhile, so that
-/// its transposition does not wait for memory.
+/// The images of one group transposed: `panel: d×16` bytes, of which the first
+/// `rows` columns are images; `next` as in [`Group`].
 #[derive(Clone, Copy)]
 pub(crate) struct Panel<'a> {
     pub panel: &'a [u8],
@@ -237,25 +323,27 @@ pub(crate) fn softmax_terms(s: &[f32]) -> (f32, f32) {
 /// image `c`), where the tiles leave them for [`softmax_tile`].
 pub(crate) type Terms<'a, 'b> = (SoftmaxTerms<'a>, &'b mut [[f32; GROUP]]);
 
-/// `s[c·m + r] = b[r] + Σ_j w[r·ld + j] panel[j·16 + c]` for the panel's images
-/// `c < rows` and every row `r < m = b.len()`; `s: rows×m`. With `terms`, also
-/// the [`SoftmaxTerms`] of every run, whose number it returns.
+/// `s[c·m + r] = b[r] + Σ_j w[r·ld + j] x[c·d + j]` for the group's images
+/// `c < rows` and every row `r < m = b.len()`; `s: rows×m`. The images go through
+/// `panel` (`d×16` bytes), where they are transposed. With `terms`, also the
+/// [`SoftmaxTerms`] of every run, whose number it returns.
 pub(crate) fn scores(
     isa: super::Isa,
     wb: Weights,
-    p: Panel,
+    g: Group,
+    panel: &mut [u8],
     s: &mut [f32],
     terms: Option<Terms>,
 ) -> usize {
-    let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
-    assert!(m > 0 && p.rows <= GROUP && wb.ld >= d && wb.w.len() == wb.ld * m);
-    assert!(s.len() >= p.rows * m);
+    let (m, d) = (wb.b.len(), g.d);
+    assert!(m > 0 && g.rows <= GROUP && wb.ld >= d && wb.w.len() == wb.ld * m);
+    assert!(g.x.len() >= g.rows * d && panel.len() >= d * GROUP && s.len() >= g.rows * m);
     if let Some((t, by_row)) = &terms {
         let runs = m / t.k.max(1);
-        assert!(t.k > 0 && m % t.k == 0 && t.max.len() >= p.rows * runs);
-        assert!(t.sum.len() >= p.rows * runs && by_row.len() >= m);
+        assert!(t.k > 0 && m % t.k == 0 && t.max.len() >= g.rows * runs);
+        assert!(t.sum.len() >= g.rows * runs && by_row.len() >= m);
     }
-    isa.scores(wb, p, s, terms)
+    isa.scores(wb, g, panel, s, terms)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -275,19 +363,25 @@ pub(super) fn scores_avx512(
 pub(super) fn scores_avx2(
     t: Avx2,
     wb: Weights,
-    p: Panel,
+    g: Group,
+    panel: &mut [u8],
     s: &mut [f32],
     terms: Option<Terms>,
 ) -> usize {
     // 5 rows × 16 images: 10 accumulators, 2 vectors of pixels and a broadcast
     // weight of the 16 registers; 10, 20 or 40 rows are whole tiles.
-    blocks::<_, 5, 3, 2>(t, wb, p, s, terms)
+    blocks::<5, 3>(t, wb, g, panel, s, terms)
 }
 
 /// Pixels per block of [`blocks`]: a block of the panel in f32 takes
 /// `128 × 16 × 4` bytes = 8 KiB, and stays in the L1 cache for every tile of rows.
 #[cfg(target_arch = "x86_64")]
 const BLOCK: usize = 128;
+
+/// Pixels per chunk of a block of [`blocks`], transposed at once: two blocks of
+/// [`transpose_block2`].
+#[cfg(target_arch = "x86_64")]
+const CHUNK: usize = 32;
 
 /// Rows whose partial sums [`blocks`] (and the update's blocks) keep between blocks
 /// of pixels (of images).
@@ -309,37 +403,43 @@ pub(super) struct Aligned<T>(pub(super) T);
 /// pixel a tile makes `MR·H` multiply-adds from `H` loads and `MR` broadcasts.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
-    l: L,
+pub(super) fn blocks<const MR: usize, const MR2: usize>(
+    l: Avx2,
     wb: Weights,
-    p: Panel,
+    g: Group,
+    panel: &mut [u8],
     s: &mut [f32],
     mut terms: Option<Terms>,
 ) -> usize {
-    let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
+    type L = Avx2;
+    const H: usize = 2;
+    let (m, d) = (wb.b.len(), g.d);
     assert!(H * L::N == GROUP && wb.w.len() >= (m - 1) * wb.ld + d);
+    assert!(panel.len() >= d * GROUP);
     let mut xf = Aligned([[0f32; GROUP]; BLOCK]);
     let mut part = Aligned([[0f32; GROUP]; BAND]);
+    // The first chunk now; each of the others while the one before is converted.
+    transpose_chunk_at(l, g, 0, panel);
     for r0 in (0..m).step_by(BAND) {
         let band = BAND.min(m - r0);
-        let next = if r0 == 0 { p.next } else { &[] };
+        // The first band transposes the panel as it goes; the others read it.
+        let fill = match r0 {
+            0 => Some(g),
+            _ => None,
+        };
         for j0 in (0..d).step_by(BLOCK) {
             let xf = &mut xf.0[..BLOCK.min(d - j0)];
-            let bytes = &p.panel[j0 * GROUP..(j0 + xf.len()) * GROUP];
-            let next = next.get(j0 * GROUP..).unwrap_or_default();
             let part = &mut part.0[..band];
             // The first tile converts: MR rows if there are, else fewer.
-            let pb = (bytes, next);
-            let mut r = if band >= MR {
-                convert_tile::<L, MR, H>(l, wb, pb, xf, (r0, j0), &mut part[..MR]);
-                MR
+            let at = (r0, j0);
+            if band >= MR {
+                first_tile::<MR>(l, wb, fill, panel, xf, at, &mut part[..MR]);
             } else if band >= MR2 {
-                convert_tile::<L, MR2, H>(l, wb, pb, xf, (r0, j0), &mut part[..MR2]);
-                MR2
+                first_tile::<MR2>(l, wb, fill, panel, xf, at, &mut part[..MR2]);
             } else {
-                convert_tile::<L, 1, H>(l, wb, pb, xf, (r0, j0), &mut part[..1]);
-                1
-            };
+                first_tile::<1>(l, wb, fill, panel, xf, at, &mut part[..1]);
+            }
+            let mut r = [MR, MR2, 1].into_iter().find(|&t| band >= t).unwrap_or(1);
             let xf = &*xf;
             while r + MR <= band {
                 block_tile::<L, MR, H>(l, wb, xf, (r0 + r, j0), &mut part[r..r + MR]);
@@ -363,7 +463,7 @@ pub(super) fn blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize
                 let v = l.add(l.load(&sums[h * L::N..]), bias);
                 l.store(v, &mut out[h * L::N..]);
             }
-            for (c, &v) in out.iter().enumerate().take(p.rows) {
+            for (c, &v) in out.iter().enumerate().take(g.rows) {
                 s[c * m + r] = v;
             }
             if let Some((_, by_row)) = terms.as_mut() {
@@ -373,7 +473,7 @@ pub(super) fn blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize
     }
     match terms {
         Some((mut t, by_row)) => {
-            softmax_tile(l, &by_row[..m], (0, p.rows, m), &mut t);
+            softmax_tile(l, &by_row[..m], (0, g.rows, m), &mut t);
             m / t.k
         }
         None => 0,
@@ -451,35 +551,140 @@ fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
     }
 }
 
+/// The chunk of columns from `j0` (up to [`CHUNK`] of them, fewer at the end of
+/// the images) transposed into `panel`: a whole chunk by [`transpose_chunk`], a
+/// last partial one by [`transpose_columns`], in the plain layout.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn transpose_chunk_at(l: Avx2, g: Group, j0: usize, panel: &mut [u8]) {
+    let j1 = (j0 + CHUNK).min(g.d);
+    if j1 - j0 == CHUNK {
+        let out = &mut panel[j0 * GROUP..j1 * GROUP];
+        let out = <&mut [u8; CHUNK * GROUP]>::try_from(out)
+            .unwrap_or_else(|_| unreachable!("a chunk is CHUNK columns"));
+        // SAFETY: the token `l` proves AVX2 was detected.
+        unsafe { transpose_chunk(l, g, j0, out) };
+    } else if j0 < j1 {
+        transpose_columns(l, g, (j0, j1), panel);
+    }
+}
+
+/// The first tile of a block of [`blocks`], rows `r0 .. r0 + MR` over the pixels
+/// `j0 .. j0 + xf.len()` by [`convert_tile`], a chunk at a time and each whole
+/// chunk in two halves. With the group `g` (in the first band), the panel is
+/// still being filled: between the two halves of a chunk the next chunk is
+/// transposed, so that its shuffles run beside the multiply-adds of the second
+/// half, which do not wait for them; and the next group is fetched.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn first_tile<const MR: usize>(
+    l: Avx2,
+    wb: Weights,
+    g: Option<Group>,
+    panel: &mut [u8],
+    xf: &mut [[f32; GROUP]],
+    (r0, j0): (usize, usize),
+    part: &mut [[f32; GROUP]],
+) {
+    const H: usize = 2;
+    for c0 in (0..xf.len()).step_by(CHUNK) {
+        let (a, b) = (j0 + c0, j0 + (c0 + CHUNK).min(xf.len()));
+        // The next group, as many bytes as the pixels take in the panel.
+        let next = |j: usize| match g {
+            Some(g) => g.next.get(j * GROUP..).unwrap_or_default(),
+            None => &[],
+        };
+        let xf = &mut xf[c0..b - j0];
+        let pb = (&panel[a * GROUP..b * GROUP], next(a));
+        if b - a < CHUNK {
+            convert_tile::<_, MR, H>(l, wb, pb, Layout::Plain, xf, (r0, a), part);
+            continue;
+        }
+        let (first, second) = xf.split_at_mut(CHUNK / 2);
+        convert_tile::<_, MR, H>(l, wb, pb, Layout::Pairs(0), first, (r0, a), part);
+        if let Some(g) = g {
+            transpose_chunk_at(l, g, b, panel);
+        }
+        let half = a + CHUNK / 2;
+        let pb = (&panel[a * GROUP..b * GROUP], next(half));
+        convert_tile::<_, MR, H>(l, wb, pb, Layout::Pairs(1), second, (r0, half), part);
+    }
+}
+
+/// Where [`convert_tile`] finds its bytes: the plain layout of [`transpose`], or
+/// half `s` (pixels `16 s .. 16 s + 16`) of a whole chunk in the layout of
+/// [`transpose_chunk`].
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+enum Layout {
+    Plain,
+    Pairs(usize),
+}
+
 /// The first tile of a block of [`blocks`]: rows `r0 .. r0 + MR` over the pixels
-/// `j0 .. j0 + xf.len()`, whose bytes `bytes` (`xf.len() × 16`) it turns into f32,
-/// into `xf`, as it goes; it fetches one line of `next` into the L2 cache every 4
-/// pixels. The sums so far come from `part` and go back there.
+/// `j0 .. j0 + xf.len()`, whose bytes `bytes` (in the [`Layout`] given) it turns
+/// into f32, into `xf`, as it goes; it fetches one line of `next` into the L2
+/// cache every 4 pixels, spread out so that the fetches do not queue together.
+/// The sums so far come from `part` and go back there.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
     l: L,
     wb: Weights,
     (bytes, next): (&[u8], &[u8]),
+    layout: Layout,
     xf: &mut [[f32; GROUP]],
     (r0, j0): (usize, usize),
     part: &mut [[f32; GROUP]],
 ) {
     let jn = xf.len();
-    assert!(H * L::N == GROUP && part.len() == MR && bytes.len() == jn * GROUP);
+    assert!(H * L::N == GROUP && part.len() == MR);
+    match layout {
+        Layout::Plain => assert!(bytes.len() == jn * GROUP),
+        Layout::Pairs(s) => {
+            assert!(bytes.len() == CHUNK * GROUP && jn == CHUNK / 2 && s < 2 && L::N == 8)
+        }
+    }
     let mut acc = load_sums::<L, MR, H>(l, j0, part);
     let rows = weight_rows::<MR>(wb, (r0, j0), jn);
-    for (j, xj) in xf.iter_mut().enumerate() {
-        if j % 4 == 0 {
-            prefetch_l2(next, j * GROUP);
+    // Pixel `j`, whose images `8h .. 8h + 8` are at `bytes[at(h)..]`, into `xf[j]`.
+    // A macro: closures would not inherit the caller's target features.
+    macro_rules! pixel {
+        ($j:expr, $at:expr) => {{
+            let j = $j;
+            let mut xv = [l.zero(); H];
+            for (h, v) in xv.iter_mut().enumerate() {
+                // SAFETY: the loops below keep `at(h) + N <= bytes.len()`.
+                *v = unsafe { l.load_u8_unchecked(bytes, $at(h)) };
+                l.store(*v, &mut xf[j][h * L::N..]);
+            }
+            multiply_add::<L, MR, H>(l, &mut acc, &rows, j, &xv);
+        }};
+    }
+    match layout {
+        // Pixel 16 s + 2 p + e at 64 p + 16 s + 8 e, images 8 .. 16 32 bytes on:
+        // at most 64·7 + 16 + 8 + 32 + 8 = 512 bytes. Four pixels a turn, so that
+        // the loop's own arithmetic, which would take turns with the
+        // multiply-adds on their ports, comes once per four.
+        Layout::Pairs(s) => {
+            for p2 in 0..CHUNK / 8 {
+                prefetch_l2(next, p2 * 4 * GROUP);
+                for u in 0..4 {
+                    let (p, e) = (2 * p2 + u / 2, u % 2);
+                    let at = 64 * p + 16 * s + 8 * e;
+                    pixel!(2 * p + e, |h| at + 32 * h);
+                }
+            }
         }
-        let mut xv = [l.zero(); H];
-        for (h, v) in xv.iter_mut().enumerate() {
-            // SAFETY: j < jn and h·N + N <= 16, so j·16 + h·N + N <= jn·16 = bytes.len().
-            *v = unsafe { l.load_u8_unchecked(bytes, j * GROUP + h * L::N) };
-            l.store(*v, &mut xj[h * L::N..]);
+        // Pixel j at 16 j, images 8 .. 16 8 bytes on: at most 16 jn bytes.
+        Layout::Plain => {
+            for j in 0..jn {
+                if j % 4 == 0 {
+                    prefetch_l2(next, j * GROUP);
+                }
+                pixel!(j, |h| j * GROUP + h * L::N);
+            }
         }
-        multiply_add::<L, MR, H>(l, &mut acc, &rows, j, &xv);
     }
     store_sums::<L, MR, H>(l, &acc, part);
 }
@@ -499,8 +704,20 @@ fn block_tile<L: Lanes, const MR: usize, const H: usize>(
     assert!(part.len() == MR);
     let mut acc = load_sums::<L, MR, H>(l, j0, part);
     let rows = weight_rows::<MR>(wb, (r0, j0), xf.len());
-    for (j, xj) in xf.iter().enumerate() {
-        // Plain loops: closures would not inherit the caller's target features.
+    // Four pixels a turn, so that the loop's own arithmetic, which would take
+    // turns with the multiply-adds on their ports, comes once per four.
+    let quads = xf.len() / 4 * 4;
+    for (q, xq) in xf[..quads].chunks_exact(4).enumerate() {
+        for (u, xj) in xq.iter().enumerate() {
+            // Plain loops: closures would not inherit the caller's target features.
+            let mut xv = [l.zero(); H];
+            for (h, v) in xv.iter_mut().enumerate() {
+                *v = l.load(&xj[h * L::N..]);
+            }
+            multiply_add::<L, MR, H>(l, &mut acc, &rows, 4 * q + u, &xv);
+        }
+    }
+    for (j, xj) in xf.iter().enumerate().skip(quads) {
         let mut xv = [l.zero(); H];
         for (h, v) in xv.iter_mut().enumerate() {
             *v = l.load(&xj[h * L::N..]);

@@ -296,18 +296,35 @@ fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
     assert!(H * L::N == WIDTH && part.len() == MR && r0 + MR <= m && o + WIDTH <= d);
     assert!(x.len() >= (i0 + xf.len()) * d && step.g.len() >= (i0 + xf.len()) * m);
     let mut acc = load_sums::<L, MR, H>(l, i0, part);
-    for (i, xi) in (i0..).zip(xf.iter_mut()) {
-        let mut xv = [l.zero(); H];
-        for (h, v) in xv.iter_mut().enumerate() {
-            // SAFETY: h·N + N <= H·N = 16 and o + 16 <= d, and i < i0 + xf.len(), so
-            // i·d + o + h·N + N <= (i0 + xf.len())·d <= x.len().
-            *v = unsafe { l.load_u8_unchecked(x, i * d + o + h * L::N) };
-            l.store(*v, &mut xi[h * L::N..]);
+    // Image `i` into `xi`. A macro: closures would not inherit the caller's
+    // target features.
+    macro_rules! image {
+        ($i:expr, $xi:expr) => {{
+            let (i, xi) = ($i, $xi);
+            let mut xv = [l.zero(); H];
+            for (h, v) in xv.iter_mut().enumerate() {
+                // SAFETY: h·N + N <= H·N = 16 and o + 16 <= d, and i < i0 + xf.len(),
+                // so i·d + o + h·N + N <= (i0 + xf.len())·d <= x.len().
+                *v = unsafe { l.load_u8_unchecked(x, i * d + o + h * L::N) };
+                l.store(*v, &mut xi[h * L::N..]);
+            }
+            let at = i * m + r0;
+            // SAFETY: i < i0 + xf.len() and r0 + MR <= m, so at + MR <= (i0 + xf.len())·m <= g.len().
+            let g = unsafe { step.g.get_unchecked(at..at + MR) };
+            multiply_add::<L, MR, H>(l, &mut acc, g, &xv);
+        }};
+    }
+    // Four images a turn: the loop's own arithmetic, which would take turns with
+    // the multiply-adds on their ports, comes once per four.
+    let done = i0 + xf.len() / 4 * 4;
+    let mut quads = xf.chunks_exact_mut(4);
+    for (q, xq) in (&mut quads).enumerate() {
+        for (u, xi) in xq.iter_mut().enumerate() {
+            image!(i0 + 4 * q + u, xi);
         }
-        let at = i * m + r0;
-        // SAFETY: i < i0 + xf.len() and r0 + MR <= m, so at + MR <= (i0 + xf.len())·m <= g.len().
-        let g = unsafe { step.g.get_unchecked(at..at + MR) };
-        multiply_add::<L, MR, H>(l, &mut acc, g, &xv);
+    }
+    for (i, xi) in (done..).zip(quads.into_remainder()) {
+        image!(i, xi);
     }
     store_sums::<L, MR, H>(l, &acc, part);
 }
@@ -328,16 +345,30 @@ fn sums_tile<L: Lanes, const MR: usize, const H: usize>(
     let m = step.eta.len();
     assert!(part.len() == MR && r0 + MR <= m && step.g.len() >= (i0 + xf.len()) * m);
     let mut acc = load_sums::<L, MR, H>(l, i0, part);
-    for (i, xi) in (i0..).zip(xf) {
-        // Plain loops: closures would not inherit the caller's target features.
-        let mut xv = [l.zero(); H];
-        for (h, v) in xv.iter_mut().enumerate() {
-            *v = l.load(&xi[h * L::N..]);
+    // Image `i`, given in `xi`: as in `convert_tile`.
+    macro_rules! image {
+        ($i:expr, $xi:expr) => {{
+            let (i, xi) = ($i, $xi);
+            let mut xv = [l.zero(); H];
+            for (h, v) in xv.iter_mut().enumerate() {
+                *v = l.load(&xi[h * L::N..]);
+            }
+            let at = i * m + r0;
+            // SAFETY: i < i0 + xf.len() and r0 + MR <= m, so at + MR <= (i0 + xf.len())·m <= g.len().
+            let g = unsafe { step.g.get_unchecked(at..at + MR) };
+            multiply_add::<L, MR, H>(l, &mut acc, g, &xv);
+        }};
+    }
+    let quads = xf.chunks_exact(4);
+    let rest = quads.remainder();
+    for (q, xq) in quads.enumerate() {
+        for (u, xi) in xq.iter().enumerate() {
+            image!(i0 + 4 * q + u, xi);
         }
-        let at = i * m + r0;
-        // SAFETY: i < i0 + xf.len() and r0 + MR <= m, so at + MR <= (i0 + xf.len())·m <= g.len().
-        let g = unsafe { step.g.get_unchecked(at..at + MR) };
-        multiply_add::<L, MR, H>(l, &mut acc, g, &xv);
+    }
+    let done = i0 + xf.len() / 4 * 4;
+    for (i, xi) in (done..).zip(rest) {
+        image!(i, xi);
     }
     store_sums::<L, MR, H>(l, &acc, part);
 }
