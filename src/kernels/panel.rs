@@ -207,7 +207,7 @@ const PAIR: [usize; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
 /// `out[64 p + 32 h + 16 s + 8 e ..]`. Eight rows and their interleavings fit in
 /// the 16 registers, where sixteen would not.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[inline(always)]
 fn transpose_chunk(_: Avx2, g: Group, j0: usize, out: &mut [u8; CHUNK * GROUP]) {
     use std::arch::x86_64::*;
     /// One round on 8 vectors: `out[p]`, `out[p + 4]` interleave the low and high
@@ -215,19 +215,41 @@ fn transpose_chunk(_: Avx2, g: Group, j0: usize, out: &mut [u8; CHUNK * GROUP]) 
     macro_rules! round8 {
         ($a:expr, $lo:ident, $hi:ident) => {{
             let a = $a;
-            let lo: [__m256i; 4] = std::array::from_fn(|p| $lo(a[2 * p], a[2 * p + 1]));
-            let hi: [__m256i; 4] = std::array::from_fn(|p| $hi(a[2 * p], a[2 * p + 1]));
-            [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+            // SAFETY: the token proves AVX2 was detected.
+            unsafe {
+                [
+                    $lo(a[0], a[1]),
+                    $lo(a[2], a[3]),
+                    $lo(a[4], a[5]),
+                    $lo(a[6], a[7]),
+                    $hi(a[0], a[1]),
+                    $hi(a[2], a[3]),
+                    $hi(a[4], a[5]),
+                    $hi(a[6], a[7]),
+                ]
+            }
         }};
     }
     let Group { x, d, rows, .. } = g;
     assert!(rows <= GROUP && j0 + CHUNK <= d && x.len() >= rows * d);
     for h in 0..2 {
-        let mut a = [_mm256_setzero_si256(); 8];
-        for (r, v) in (8 * h..rows.min(8 * h + 8)).zip(a.iter_mut()) {
-            let src = &x[r * d + j0..r * d + j0 + CHUNK];
-            // SAFETY: `src` holds 32 readable bytes (unaligned load).
-            *v = unsafe { _mm256_loadu_si256(src.as_ptr().cast::<__m256i>()) };
+        // SAFETY: as above.
+        let mut a = [unsafe { _mm256_setzero_si256() }; 8];
+        if rows == GROUP {
+            // Row 8h + r from `x[(8h + r)·d + j0 ..]`: 32 bytes within `x`, as
+            // (8h + r)·d + j0 + 32 <= 15·d + d = 16·d <= x.len().
+            let base = &x[8 * h * d + j0..];
+            for (r, v) in a.iter_mut().enumerate() {
+                // SAFETY: AVX2 detected; r·d + 32 <= base.len() (above), and the
+                // load is unaligned.
+                *v = unsafe { _mm256_loadu_si256(base.as_ptr().add(r * d).cast::<__m256i>()) };
+            }
+        } else {
+            for (r, v) in (8 * h..rows.min(8 * h + 8)).zip(a.iter_mut()) {
+                let src = &x[r * d + j0..r * d + j0 + CHUNK];
+                // SAFETY: AVX2 detected; `src` holds 32 readable bytes (unaligned load).
+                *v = unsafe { _mm256_loadu_si256(src.as_ptr().cast::<__m256i>()) };
+            }
         }
         let a = round8!(a, _mm256_unpacklo_epi8, _mm256_unpackhi_epi8);
         let a = round8!(a, _mm256_unpacklo_epi16, _mm256_unpackhi_epi16);
@@ -235,7 +257,7 @@ fn transpose_chunk(_: Avx2, g: Group, j0: usize, out: &mut [u8; CHUNK * GROUP]) 
         for (v, &p) in a.iter().zip(&PAIR) {
             let at = 64 * p + 32 * h;
             let dst = &mut out[at..at + 32];
-            // SAFETY: `dst` holds 32 writable bytes (unaligned store).
+            // SAFETY: AVX2 detected; `dst` holds 32 writable bytes (unaligned store).
             unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast::<__m256i>(), *v) };
         }
     }
@@ -368,6 +390,12 @@ pub(super) fn scores_avx2(
     s: &mut [f32],
     terms: Option<Terms>,
 ) -> usize {
+    if g.rows <= GROUP / 2 {
+        // At most 8 images (a mini-batch's last few): one vector of them, and
+        // 10 rows × 8 images a tile, each converted pixel serving 10 rows.
+        let p = transposed(t, g, panel);
+        return tiles::<_, 10, 5, 1>(t, wb, p, s, terms);
+    }
     // 5 rows × 16 images: 10 accumulators, 2 vectors of pixels and a broadcast
     // weight of the 16 registers; 10, 20 or 40 rows are whole tiles.
     blocks::<5, 3>(t, wb, g, panel, s, terms)
@@ -562,8 +590,7 @@ fn transpose_chunk_at(l: Avx2, g: Group, j0: usize, panel: &mut [u8]) {
         let out = &mut panel[j0 * GROUP..j1 * GROUP];
         let out = <&mut [u8; CHUNK * GROUP]>::try_from(out)
             .unwrap_or_else(|_| unreachable!("a chunk is CHUNK columns"));
-        // SAFETY: the token `l` proves AVX2 was detected.
-        unsafe { transpose_chunk(l, g, j0, out) };
+        transpose_chunk(l, g, j0, out);
     } else if j0 < j1 {
         transpose_columns(l, g, (j0, j1), panel);
     }
@@ -728,7 +755,8 @@ fn block_tile<L: Lanes, const MR: usize, const H: usize>(
 }
 
 /// The rows in tiles of `MR` rows while they last, then of `MR2`, then one by one;
-/// `H = 16 / N` vectors hold a pixel of the group's images. The first tile
+/// `H` vectors hold a pixel of the group's images: `H = 16 / N`, or fewer when
+/// the group has at most `H·N` images. The first tile
 /// fetches `next`. With `terms`, the tiles leave their scores by row, and the
 /// softmax terms of every run follow from them; returns the number of runs.
 #[inline(always)]
@@ -778,7 +806,8 @@ fn tile<L: Lanes, const MR: usize, const H: usize>(
 ) {
     let m = b.len();
     let d = panel.len() / GROUP;
-    assert!(H * L::N == GROUP && r0 + MR <= m && w.len() >= (m - 1) * ld + d);
+    assert!(H * L::N <= GROUP && rows <= H * L::N && r0 + MR <= m);
+    assert!(w.len() >= (m - 1) * ld + d);
     let mut acc = [[l.zero(); H]; MR];
     let mut xv = [l.zero(); H];
     for j in 0..d {
