@@ -233,7 +233,7 @@ fn transpose_chunk(_: Avx2, g: Group, j0: usize, out: &mut [u8; CHUNK * GROUP]) 
     let Group { x, d, rows, .. } = g;
     assert!(rows <= GROUP && j0 + CHUNK <= d && x.len() >= rows * d);
     for h in 0..2 {
-        // SAFETY: as above.
+        // SAFETY: the token proves AVX2 was detected.
         let mut a = [unsafe { _mm256_setzero_si256() }; 8];
         if rows == GROUP {
             // Row 8h + r from `x[(8h + r)·d + j0 ..]`: 32 bytes within `x`, as
@@ -421,14 +421,17 @@ pub(super) const BAND: usize = 40;
 #[repr(C, align(64))]
 pub(super) struct Aligned<T>(pub(super) T);
 
-/// What [`tiles`] computes, with the pixels of the panel turned into f32 once per
-/// panel rather than once per tile of rows: the rows go in bands of [`BAND`], and
-/// for each band the pixels in blocks of [`BLOCK`]; the first tile of a block
-/// converts the block's bytes as it goes and leaves them in f32 for the other
-/// tiles (`MR` rows, then `MR2`, then one), whose sums wait in memory for the next
-/// block. Each score is still the bias plus one chain of multiply-adds over
-/// `j = 0, 1, …, d−1` in one lane, so the values are those of [`tiles`]. Per
-/// pixel a tile makes `MR·H` multiply-adds from `H` loads and `MR` broadcasts.
+/// What [`tiles`] computes on AVX2 for a group of 16 images, with the pixels of
+/// the panel turned into f32 once per panel rather than once per tile of rows: the
+/// rows go in bands of [`BAND`], and for each band the pixels in blocks of
+/// [`BLOCK`]; the first tile of a block ([`first_tile`]) converts the block's
+/// bytes as it goes and leaves them in f32 for the other tiles (`MR` rows, then
+/// `MR2`, then one), whose sums wait in memory for the next block. In the first
+/// band the panel is not yet there: the first tile transposes it chunk by chunk
+/// ([`transpose_chunk`]) as it goes. Each score is still the bias plus one chain of
+/// multiply-adds over `j = 0, 1, …, d−1` in one lane, so the values are those of
+/// [`tiles`]. Per pixel a tile makes `MR·H` multiply-adds from `H` loads and `MR`
+/// broadcasts.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) fn blocks<const MR: usize, const MR2: usize>(
