@@ -305,6 +305,7 @@ fn fused_scores_are_one_chain_over_the_pixels() {
     let mut rng = rand_pcg::Pcg64::seed_from_u64(12);
     for (m, d, n) in [
         (10, 3072, 37),
+        (20, 3072, 100),
         (40, 3072, 16),
         (45, 300, 21),
         (7, 7, 3),
