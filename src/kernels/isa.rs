@@ -26,7 +26,7 @@ use super::update::{self, Step};
 /// plain loops). Implemented by the token of each instruction set, a value that
 /// exists only once the CPU was found to have it.
 pub(crate) trait Kernels: Lanes {
-    /// Transposes columns `j0 .. done` of [`panel::transpose`]'s panel (the group's
+    /// Transposes columns `j0 .. done` of [`panel::transpose_columns`]'s panel (the group's
     /// `rows ≤ 16` images `x: rows×d` into `panel: d×16`), whole blocks of 16 of
     /// the columns `j0 .. j1` in registers, and returns `done`; the plain code does
     /// the rest.

@@ -161,7 +161,7 @@ macro_rules! round {
     }};
 }
 
-/// Columns `j0 .. j0 + 16` of the panel transposition ([`super::panel::transpose`],
+/// Columns `j0 .. j0 + 16` of the panel transposition ([`super::panel::transpose_columns`],
 /// `panel[j·16 + c] = x[c·d + j]`, zeros for images `c ≥ rows`): a 16×16 block of
 /// bytes transposed in registers by interleaving rows pairwise four times (bytes,
 /// then pairs, fours and eights of bytes); vector `i` then holds column

@@ -33,17 +33,18 @@ pub(crate) struct Group<'a> {
     pub next: &'a [u8],
 }
 
-/// Writes the images `x: rows×d` transposed into `panel: d×16`,
-/// `panel[j·16 + c] = x[c·d + j]`; the columns of missing images are zeros
-/// (the layout the scores read, but AVX2's, which transposes as it goes).
+/// All the columns of [`transpose_columns`], for the tests.
 #[cfg(test)]
 pub(crate) fn transpose(isa: super::Isa, x: &[u8], d: usize, rows: usize, panel: &mut [u8]) {
     let next = &[];
     isa.transpose(Group { x, d, rows, next }, panel);
 }
 
-/// Columns `j0 .. j1` of [`transpose`]: whole blocks of 16 by the instruction
-/// set, the rest one by one.
+/// Columns `j0 .. j1` of the group's images transposed into `panel: d×16`,
+/// `panel[j·16 + c] = x[c·d + j]`, the columns of missing images zeros (the
+/// plain layout, which the scores read on every instruction set but AVX2, which
+/// transposes as it goes): whole blocks of 16 by the instruction set, the rest
+/// one by one.
 #[inline(always)]
 pub(super) fn transpose_columns<K: Kernels>(
     k: K,
@@ -73,7 +74,7 @@ pub(super) fn transposed<'a, K: Kernels>(k: K, g: Group<'a>, panel: &'a mut [u8]
     }
 }
 
-/// The whole 16-column blocks of columns `j0 .. j1` of [`transpose`] by
+/// The whole 16-column blocks of columns `j0 .. j1` of [`transpose_columns`] by
 /// [`transpose_block2`], then [`transpose_block`]; returns the columns done.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -94,7 +95,7 @@ pub(super) fn transpose_avx2(
     j0
 }
 
-/// The whole 16-column blocks of columns `j0 .. j1` of [`transpose`] by
+/// The whole 16-column blocks of columns `j0 .. j1` of [`transpose_columns`] by
 /// [`transpose_block4`], then [`transpose_block`]; returns the columns done.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
@@ -130,7 +131,7 @@ macro_rules! round {
     }};
 }
 
-/// Columns `j0 .. j0 + 16` of [`transpose`]: a 16×16 block of bytes transposed in
+/// Columns `j0 .. j0 + 16` of [`transpose_columns`]: a 16×16 block of bytes transposed in
 /// registers, by interleaving rows pairwise four times (bytes, then pairs, fours
 /// and eights of bytes); the result's vector `i` holds column `bit_reverse(i)`.
 #[cfg(target_arch = "x86_64")]
@@ -160,7 +161,7 @@ fn transpose_block(x: &[u8], d: usize, rows: usize, j0: usize, panel: &mut [u8])
 #[cfg(target_arch = "x86_64")]
 const BIT_REVERSE: [usize; 16] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
 
-/// Columns `j0 .. j0 + 32` of [`transpose`]: two 16×16 blocks side by side, one
+/// Columns `j0 .. j0 + 32` of [`transpose_columns`]: two 16×16 blocks side by side, one
 /// in each 128-bit lane, transposed by the rounds of [`transpose_block`] on 256-bit
 /// vectors; each lane then holds one column of its block.
 #[cfg(target_arch = "x86_64")]
@@ -263,7 +264,7 @@ fn transpose_chunk(_: Avx2, g: Group, j0: usize, out: &mut [u8; CHUNK * GROUP]) 
     }
 }
 
-/// Columns `j0 .. j0 + 64` of [`transpose`]: four 16×16 blocks side by side, one
+/// Columns `j0 .. j0 + 64` of [`transpose_columns`]: four 16×16 blocks side by side, one
 /// in each 128-bit lane, transposed by the rounds of [`transpose_block`] on 512-bit
 /// vectors; then the lanes of each four vectors holding columns `c .. c + 4` of
 /// every block are transposed, so that each vector holds four consecutive columns
@@ -641,7 +642,7 @@ fn first_tile<const MR: usize>(
     }
 }
 
-/// Where [`convert_tile`] finds its bytes: the plain layout of [`transpose`], or
+/// Where [`convert_tile`] finds its bytes: the plain layout of [`transpose_columns`], or
 /// half `s` (pixels `16 s .. 16 s + 16`) of a whole chunk in the layout of
 /// [`transpose_chunk`].
 #[cfg(target_arch = "x86_64")]

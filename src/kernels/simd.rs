@@ -1,4 +1,4 @@
-//! SIMD lanes for the micro-kernels in [`super::micro`]: one trait, [`Lanes`], with
+//! SIMD lanes for the kernels of `panel.rs` and `update.rs`: one trait, [`Lanes`], with
 //! implementations for AVX-512F (16 lanes), AVX2+FMA (8 lanes), NEON (16 lanes in
 //! four registers, in `neon.rs`) and a portable one (8 lanes of plain Rust that the
 //! compiler vectorises as it can). The kernels are written once, generically, and
