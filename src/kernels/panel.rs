@@ -464,14 +464,16 @@ pub(super) fn blocks<const MR: usize, const MR2: usize>(
             let part = &mut part.0[..band];
             // The first tile converts: MR rows if there are, else fewer.
             let at = (r0, j0);
-            if band >= MR {
+            let mut r = if band >= MR {
                 first_tile::<MR>(l, wb, fill, panel, xf, at, &mut part[..MR]);
+                MR
             } else if band >= MR2 {
                 first_tile::<MR2>(l, wb, fill, panel, xf, at, &mut part[..MR2]);
+                MR2
             } else {
                 first_tile::<1>(l, wb, fill, panel, xf, at, &mut part[..1]);
-            }
-            let mut r = [MR, MR2, 1].into_iter().find(|&t| band >= t).unwrap_or(1);
+                1
+            };
             let xf = &*xf;
             while r + MR <= band {
                 block_tile::<L, MR, H>(l, wb, xf, (r0 + r, j0), &mut part[r..r + MR]);

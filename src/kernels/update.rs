@@ -206,29 +206,31 @@ pub(super) fn update_blocks<L: Lanes, const MR: usize, const MR2: usize, const H
             let part = &mut part.0[..band];
             for i0 in (0..nb).step_by(IMAGES) {
                 let xf = &mut xf.0[..IMAGES.min(nb - i0)];
-                let pos = (i0, o, d);
+                let (xs, at) = ((x, o, d), (i0, r0));
                 // The first tile converts: MR rows if there are, else fewer.
                 let mut r = if band >= MR {
-                    convert_tile::<L, MR, H>(l, step, x, pos, xf, r0, &mut part[..MR]);
+                    sums_tile::<L, MR, H, true>(l, step, xs, xf, at, &mut part[..MR]);
                     MR
                 } else if band >= MR2 {
-                    convert_tile::<L, MR2, H>(l, step, x, pos, xf, r0, &mut part[..MR2]);
+                    sums_tile::<L, MR2, H, true>(l, step, xs, xf, at, &mut part[..MR2]);
                     MR2
                 } else {
-                    convert_tile::<L, 1, H>(l, step, x, pos, xf, r0, &mut part[..1]);
+                    sums_tile::<L, 1, H, true>(l, step, xs, xf, at, &mut part[..1]);
                     1
                 };
-                let xf = &*xf;
                 while r + MR <= band {
-                    sums_tile::<L, MR, H>(l, step, xf, i0, r0 + r, &mut part[r..r + MR]);
+                    let (at, part) = ((i0, r0 + r), &mut part[r..r + MR]);
+                    sums_tile::<L, MR, H, false>(l, step, xs, xf, at, part);
                     r += MR;
                 }
                 while r + MR2 <= band {
-                    sums_tile::<L, MR2, H>(l, step, xf, i0, r0 + r, &mut part[r..r + MR2]);
+                    let (at, part) = ((i0, r0 + r), &mut part[r..r + MR2]);
+                    sums_tile::<L, MR2, H, false>(l, step, xs, xf, at, part);
                     r += MR2;
                 }
                 while r < band {
-                    sums_tile::<L, 1, H>(l, step, xf, i0, r0 + r, &mut part[r..r + 1]);
+                    let (at, part) = ((i0, r0 + r), &mut part[r..r + 1]);
+                    sums_tile::<L, 1, H, false>(l, step, xs, xf, at, part);
                     r += 1;
                 }
             }
@@ -277,36 +279,39 @@ fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
     }
 }
 
-/// The first tile of a block of [`update_blocks`]: rows `r0 .. r0 + MR` over the
-/// images `i0 .. i0 + xf.len()` in columns `o .. o + 16` of `x: nb×d`, whose bytes
-/// it turns into f32, into `xf`, as it goes. The sums so far come from `part` and
-/// go back there.
+/// A tile of [`update_blocks`]: rows `r0 .. r0 + MR` over the images
+/// `i0 .. i0 + xf.len()` in columns `o .. o + 16` of `x: nb×d`. The first tile of
+/// a block (`CONVERT`) turns their bytes into f32, into `xf`, as it goes; the
+/// others read them from `xf`. The sums so far come from `part` and go back there.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
+fn sums_tile<L: Lanes, const MR: usize, const H: usize, const CONVERT: bool>(
     l: L,
     step: &Step,
-    x: &[u8],
-    (i0, o, d): (usize, usize, usize),
+    (x, o, d): (&[u8], usize, usize),
     xf: &mut [[f32; WIDTH]],
-    r0: usize,
+    (i0, r0): (usize, usize),
     part: &mut [[f32; WIDTH]],
 ) {
     let m = step.eta.len();
     assert!(H * L::N == WIDTH && part.len() == MR && r0 + MR <= m && o + WIDTH <= d);
     assert!(x.len() >= (i0 + xf.len()) * d && step.g.len() >= (i0 + xf.len()) * m);
     let mut acc = load_sums::<L, MR, H>(l, i0, part);
-    // Image `i` into `xi`. A macro: closures would not inherit the caller's
-    // target features.
+    // Image `i`, its 16 columns in `xi`. A macro: closures would not inherit the
+    // caller's target features.
     macro_rules! image {
         ($i:expr, $xi:expr) => {{
             let (i, xi) = ($i, $xi);
             let mut xv = [l.zero(); H];
             for (h, v) in xv.iter_mut().enumerate() {
-                // SAFETY: h·N + N <= H·N = 16 and o + 16 <= d, and i < i0 + xf.len(),
-                // so i·d + o + h·N + N <= (i0 + xf.len())·d <= x.len().
-                *v = unsafe { l.load_u8_unchecked(x, i * d + o + h * L::N) };
-                l.store(*v, &mut xi[h * L::N..]);
+                if CONVERT {
+                    // SAFETY: h·N + N <= H·N = 16 and o + 16 <= d, and i < i0 + xf.len(),
+                    // so i·d + o + h·N + N <= (i0 + xf.len())·d <= x.len().
+                    *v = unsafe { l.load_u8_unchecked(x, i * d + o + h * L::N) };
+                    l.store(*v, &mut xi[h * L::N..]);
+                } else {
+                    *v = l.load(&xi[h * L::N..]);
+                }
             }
             let at = i * m + r0;
             // SAFETY: i < i0 + xf.len() and r0 + MR <= m, so at + MR <= (i0 + xf.len())·m <= g.len().
@@ -324,50 +329,6 @@ fn convert_tile<L: Lanes, const MR: usize, const H: usize>(
         }
     }
     for (i, xi) in (done..).zip(quads.into_remainder()) {
-        image!(i, xi);
-    }
-    store_sums::<L, MR, H>(l, &acc, part);
-}
-
-/// A tile of [`update_blocks`] after the first: rows `r0 .. r0 + MR` over the
-/// images `i0 .. i0 + xf.len()`, their 16 columns given as f32 in `xf`; the sums
-/// so far come from `part` and go back there.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn sums_tile<L: Lanes, const MR: usize, const H: usize>(
-    l: L,
-    step: &Step,
-    xf: &[[f32; WIDTH]],
-    i0: usize,
-    r0: usize,
-    part: &mut [[f32; WIDTH]],
-) {
-    let m = step.eta.len();
-    assert!(part.len() == MR && r0 + MR <= m && step.g.len() >= (i0 + xf.len()) * m);
-    let mut acc = load_sums::<L, MR, H>(l, i0, part);
-    // Image `i`, given in `xi`: as in `convert_tile`.
-    macro_rules! image {
-        ($i:expr, $xi:expr) => {{
-            let (i, xi) = ($i, $xi);
-            let mut xv = [l.zero(); H];
-            for (h, v) in xv.iter_mut().enumerate() {
-                *v = l.load(&xi[h * L::N..]);
-            }
-            let at = i * m + r0;
-            // SAFETY: i < i0 + xf.len() and r0 + MR <= m, so at + MR <= (i0 + xf.len())·m <= g.len().
-            let g = unsafe { step.g.get_unchecked(at..at + MR) };
-            multiply_add::<L, MR, H>(l, &mut acc, g, &xv);
-        }};
-    }
-    let quads = xf.chunks_exact(4);
-    let rest = quads.remainder();
-    for (q, xq) in quads.enumerate() {
-        for (u, xi) in xq.iter().enumerate() {
-            image!(i0 + 4 * q + u, xi);
-        }
-    }
-    let done = i0 + xf.len() / 4 * 4;
-    for (i, xi) in (done..).zip(rest) {
         image!(i, xi);
     }
     store_sums::<L, MR, H>(l, &acc, part);
