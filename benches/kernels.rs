@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the hot path on random data of CIFAR-10's shape: one
-//! mini-batch step (forward and backward) and one full-set evaluation, for one run
-//! (K = 10) and for the report's four runs stacked (K = 40), on each instruction set.
+//! mini-batch step (forward and backward) on the same 100 images, an epoch of steps
+//! on 10 000 fresh images, and one full-set evaluation, for one run (K = 10), two,
+//! and the report's four runs stacked (K = 40), on each instruction set.
 //!
 //! Timed in CPU time of the benchmarking thread, not wall-clock time, so that other
 //! processes on a shared machine do not count (their cache and memory traffic still
@@ -42,6 +43,29 @@ fn isas() -> Vec<Isa> {
     v
 }
 
+/// `runs` fresh models stacked, a workspace on `isa`, and each run's rate, λ and
+/// loss.
+struct Steps {
+    stack: Stack,
+    ws: Workspace,
+    eta: Vec<f32>,
+    lambda: Vec<f32>,
+    loss: Vec<Loss>,
+}
+
+impl Steps {
+    fn new(runs: usize, isa: Isa) -> Steps {
+        let models: Vec<Model> = (0..runs).map(|r| Model::init(K, D, r as u64)).collect();
+        Steps {
+            stack: Stack::new(&models),
+            ws: Workspace::with_isa(isa),
+            eta: vec![1e-3; runs],
+            lambda: vec![0.1; runs],
+            loss: vec![Loss::Softmax; runs],
+        }
+    }
+}
+
 fn step(c: &mut Criterion<CpuTime>) {
     let (x, y, affine) = random(100, 1);
     let x = Images::new(&x, &affine);
@@ -49,13 +73,44 @@ fn step(c: &mut Criterion<CpuTime>) {
     for runs in [1, 2, 4] {
         group.throughput(Throughput::Elements((4 * runs * K * D * 100) as u64));
         for isa in isas() {
-            let models: Vec<Model> = (0..runs).map(|r| Model::init(K, D, r as u64)).collect();
-            let mut stack = Stack::new(&models);
-            let mut ws = Workspace::with_isa(isa);
-            let (eta, lambda) = (vec![1e-3; runs], vec![0.1; runs]);
-            let loss = vec![Loss::Softmax; runs];
+            let Steps {
+                mut stack,
+                mut ws,
+                eta,
+                lambda,
+                loss,
+            } = Steps::new(runs, isa);
             group.bench_function(format!("{}x{K}/{}", runs, isa.name()), |b| {
                 b.iter(|| ws.sgd_step(&mut stack, black_box(x), &y, &eta, &lambda, &loss))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// An epoch's steps: 100 mini-batches of 100 fresh images each, as training takes
+/// them (the images come from memory, not from a cache that one batch would fit).
+fn epoch(c: &mut Criterion<CpuTime>) {
+    let (x, y, affine) = random(10_000, 3);
+    let mut group = c.benchmark_group("sgd_epoch_10000");
+    group.sample_size(10);
+    for runs in [1, 2, 4] {
+        group.throughput(Throughput::Elements((4 * runs * K * D * 10_000) as u64));
+        for isa in isas() {
+            let Steps {
+                mut stack,
+                mut ws,
+                eta,
+                lambda,
+                loss,
+            } = Steps::new(runs, isa);
+            group.bench_function(format!("{}x{K}/{}", runs, isa.name()), |b| {
+                b.iter(|| {
+                    for (xb, yb) in x.chunks_exact(100 * D).zip(y.chunks_exact(100)) {
+                        let xb = Images::new(xb, &affine);
+                        ws.sgd_step(&mut stack, black_box(xb), yb, &eta, &lambda, &loss)
+                    }
+                })
             });
         }
     }
@@ -87,6 +142,6 @@ criterion_group! {
     name = benches;
     // No plots: criterion's plotting needs system fonts.
     config = Criterion::default().with_measurement(CpuTime).without_plots();
-    targets = step, evaluate
+    targets = step, epoch, evaluate
 }
 criterion_main!(benches);

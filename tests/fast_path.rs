@@ -302,3 +302,32 @@ fn stacks_evaluated_as_a_team_train_as_each_run_alone() {
         same(t, &train::train(h, &tr, &va, &mut Silent));
     }
 }
+
+#[test]
+fn runs_trained_by_a_crew_of_threads_train_as_on_one_thread() {
+    let (tr, va) = datasets(100, 40, 4);
+    let mut wide = hyper("wide batches", 0.1, 0.01, 2, 3, false);
+    wide.n_batch = 50;
+    let hs = [
+        hyper("a", 0.0, 0.1, 3, 1, false),
+        hyper("c", 1.0, 0.001, 2, 4, false),
+        with(
+            hyper("hinge", 0.0, 0.01, 3, 7, false),
+            Loss::Hinge,
+            Schedule::Constant,
+        ),
+        hyper("shuffled", 0.1, 0.01, 2, 3, true),
+        wide,
+    ];
+    let alone = silent(hs.len(), |obs| train::train_runs(&hs, &tr, &va, obs));
+    for threads in [2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let crew = pool.install(|| silent(hs.len(), |obs| train::train_runs(&hs, &tr, &va, obs)));
+        for (a, c) in alone.iter().zip(&crew) {
+            same(c, a);
+        }
+    }
+}

@@ -9,12 +9,13 @@
 //! sum of its images' losses (in image order) and its count of right answers, and
 //! the groups' sums are added in group order.
 
+use std::ops::Range;
 use std::sync::Mutex;
 
 use ndarray::Array1;
 
 use super::amx::Quantized;
-use super::{Images, Isa, Stack, Workspace, padded, panel, panel_scores};
+use super::{Images, Isa, Stack, Workspace, padded, panel, panel_scores, shared};
 use crate::loss::Loss;
 use crate::model::Evaluation as Metrics;
 use crate::normalize::{Affine, Dataset};
@@ -109,13 +110,35 @@ impl Workspace {
                 k: stack.k,
                 loss,
             };
-            let (mut scratch, mut sums) = (Scratch::default(), Sums::new());
             let group = panel::GROUP * d;
-            for (g, yg) in labels.chunks(panel::GROUP).enumerate() {
-                let bufs = (&mut self.panel, &mut self.s, &mut scratch);
-                let xg = (&x.pixels[g * group..], d);
-                group_sums(self.isa, bufs, runs, xg, yg, &mut sums);
-                add(&mut total, &sums);
+            let groups = labels.len().div_ceil(panel::GROUP);
+            let parts = shared::split(groups, self.parts, 1);
+            // The sums of groups `range` into `out`, one per group.
+            let sums = |range: Range<usize>,
+                        out: &mut [Sums],
+                        (panel, s): (&mut Vec<u8>, &mut Vec<f32>)| {
+                let mut scratch = Scratch::default();
+                for (g, out) in range.zip(out) {
+                    let yg = &labels[g * panel::GROUP..labels.len().min((g + 1) * panel::GROUP)];
+                    let xg = (&x.pixels[g * group..], d);
+                    group_sums(self.isa, (panel, s, &mut scratch), runs, xg, yg, out);
+                }
+            };
+            let mut per_group = vec![Sums::new(); groups];
+            if parts.len() == 1 {
+                sums(0..groups, &mut per_group, (&mut self.panel, &mut self.s));
+            } else {
+                shared::run(
+                    &parts,
+                    1,
+                    &mut per_group,
+                    &mut self.crew,
+                    &|range, out, bufs| sums(range, out, (&mut bufs.panel, &mut bufs.s)),
+                );
+            }
+            // Added in group order, whoever computed them.
+            for g in &per_group {
+                add(&mut total, g);
             }
         }
         metrics(stack, &total, labels.len(), lambda)

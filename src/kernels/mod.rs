@@ -74,6 +74,7 @@ mod isa;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod panel;
+mod shared;
 mod simd;
 mod update;
 
@@ -196,6 +197,11 @@ pub struct Workspace {
     panel: Vec<u8>,
     /// The weights of the last step or evaluation in fixed point, on the AMX tiles.
     tiles: Option<amx::Quantized>,
+    /// The threads that share each step and evaluation: those of the rayon pool
+    /// the workspace was made in ([`Workspace::shared`]), or 1.
+    parts: usize,
+    /// The buffers of each part when there are several (see `shared.rs`).
+    crew: Vec<shared::Buffers>,
 }
 
 impl Default for Workspace {
@@ -218,7 +224,29 @@ impl Workspace {
             w_scaled: Vec::new(),
             panel: Vec::new(),
             tiles: isa.1.map(amx::Quantized::empty),
+            parts: 1,
+            crew: Vec::new(),
         }
+    }
+
+    /// A workspace on [`Isa::chosen`] whose steps and evaluations are shared out
+    /// among the threads of the rayon pool it is made in (one part per thread; see
+    /// `shared.rs`). Outside a pool, one thread does all, as with `default()`.
+    /// The results are the same either way, bit for bit.
+    pub fn shared() -> Workspace {
+        let mut ws = Workspace::default();
+        ws.set_parts(rayon::current_thread_index().map_or(1, |_| rayon::current_num_threads()));
+        ws
+    }
+
+    /// Shares each step and evaluation out into `parts` parts (at least 1), run
+    /// on the threads of the current rayon pool.
+    pub fn set_parts(&mut self, parts: usize) {
+        self.parts = parts.max(1);
+        self.crew.resize(
+            if self.parts > 1 { self.parts } else { 0 },
+            Default::default(),
+        );
     }
 
     /// The instruction set in use.
@@ -249,29 +277,61 @@ impl Workspace {
             return;
         }
         self.per_row(k, eta, lambda);
-        self.s.resize(n * m, 0.0);
-        let mut s = std::mem::take(&mut self.s);
         self.shift_bias(stack, x.affine);
         let w = stack
             .w
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        let a = Some(&x.affine.a[..]);
-        let b = &self.b_shifted;
-        let tiles = match &mut self.tiles {
-            Some(q) => q.fill((w, d, d), a, b).then_some(q),
-            None => None,
+        let on_tiles = match &mut self.tiles {
+            Some(q) => q.fill((w, d, d), Some(&x.affine.a[..]), &self.b_shifted),
+            None => false,
         };
-        match tiles {
-            Some(q) => q.scores(x.pixels, &mut s[..n * m], &mut self.panel, None),
-            None => {
-                self.scale_weights(stack, x.affine);
-                self.scores(x.pixels, d, &mut s[..n * m]);
-            }
+        if !on_tiles {
+            self.scale_weights(stack, x.affine);
         }
-        self.s = s;
-        let g = &mut self.s[..n * m];
-        for (gi, &y) in g.chunks_exact_mut(m).zip(labels) {
+        // G = ∂ℓ/∂S. Shared out: the scores by parts of the rows (each part then
+        // updates the same rows, from the images already in its core's caches),
+        // or on the AMX tiles by parts of the images.
+        let scores = Scores {
+            isa: self.isa,
+            wb: panel::Weights {
+                w: &self.w_scaled,
+                ld: padded(d),
+                b: &self.b_shifted,
+            },
+            d,
+            tiles: self.tiles.as_ref().filter(|_| on_tiles),
+        };
+        self.s.resize(n * m, 0.0);
+        let s = &mut self.s[..n * m];
+        // Parts of fewer rows than a tile of the kernels would spend more on
+        // reading the images than on the multiply-adds.
+        let parts = self.parts.min(m.div_ceil(shared::ROWS));
+        let (by_rows, by_images) = (
+            shared::split(m, parts, 1),
+            shared::split(n, parts, panel::GROUP),
+        );
+        if parts == 1 {
+            scores.all(x.pixels, s, &mut self.panel);
+        } else if scores.tiles.is_none() {
+            shared::each(&by_rows, &mut self.crew, &|rows, bufs| {
+                bufs.s.resize(n * rows.len(), 0.0);
+                scores
+                    .rows(rows)
+                    .all(x.pixels, &mut bufs.s, &mut bufs.panel)
+            });
+            for (rows, bufs) in by_rows.iter().zip(&self.crew) {
+                for (si, part) in s.chunks_exact_mut(m).zip(bufs.s.chunks_exact(rows.len())) {
+                    si[rows.clone()].copy_from_slice(part);
+                }
+            }
+        } else {
+            shared::run(&by_images, m, s, &mut self.crew, &|images, s, bufs| {
+                let pixels = &x.pixels[images.start * d..images.end * d];
+                scores.all(pixels, s, &mut bufs.panel)
+            });
+        }
+        for (gi, &y) in s.chunks_exact_mut(m).zip(labels) {
             for (col, &l) in gi.chunks_exact_mut(k).zip(loss) {
                 match l {
                     Loss::Softmax => softmax_minus_onehot(col, y as usize),
@@ -279,6 +339,7 @@ impl Workspace {
                 }
             }
         }
+        let g = &self.s[..n * m];
         let inv_n = 1.0 / n as f32;
         self.gsum.clear();
         for (r, b) in stack.b.iter_mut().enumerate() {
@@ -299,7 +360,23 @@ impl Workspace {
             .w
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        self.isa.update(w, &step, x.pixels, d);
+        // The update: by parts of the rows when shared, each with its columns of G.
+        if by_rows.len() == 1 {
+            self.isa.update(w, &step, x.pixels, d);
+        } else {
+            let isa = self.isa;
+            shared::run(&by_rows, d, w, &mut self.crew, &|rows, w, bufs| {
+                shared::columns(step.g, m, &rows, &mut bufs.s);
+                let part = Step {
+                    g: &bufs.s,
+                    gsum: &step.gsum[rows.clone()],
+                    eta: &step.eta[rows.clone()],
+                    two_lambda: &step.two_lambda[rows],
+                    ..step
+                };
+                isa.update(w, &part, x.pixels, d)
+            });
+        }
     }
 
     /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β`.
@@ -343,23 +420,48 @@ impl Workspace {
         self.isa.shifts(rows, &mut self.b_shifted);
     }
 
-    /// `s = X (W ⊙ a)ᵀ + b_shifted`, the scores `n×m` (image-major) of the images
-    /// `x: n×d` from the weights this workspace folded last (see [`panel_scores`]).
-    fn scores(&mut self, x: &[u8], d: usize, s: &mut [f32]) {
-        let wb = panel::Weights {
-            w: &self.w_scaled,
-            ld: padded(d),
-            b: &self.b_shifted,
-        };
-        panel_scores(self.isa, &mut self.panel, wb, (x, d), s, None);
-    }
-
     fn per_row(&mut self, k: usize, eta: &[f32], lambda: &[f32]) {
         self.eta.clear();
         self.two_lambda.clear();
         for (&e, &l) in eta.iter().zip(lambda) {
             self.eta.extend(std::iter::repeat_n(e, k));
             self.two_lambda.extend(std::iter::repeat_n(2.0 * l, k));
+        }
+    }
+}
+
+/// What the scores of a step are made of: the folded weights `wb` of `d` columns,
+/// or the same in fixed point for the AMX tiles, which then compute the scores.
+#[derive(Clone, Copy)]
+struct Scores<'a> {
+    isa: Isa,
+    wb: panel::Weights<'a>,
+    d: usize,
+    tiles: Option<&'a amx::Quantized>,
+}
+
+impl Scores<'_> {
+    /// `s = X Wᵀ + b` (`n×m`, image-major) of the images `x: n×d`.
+    fn all(&self, x: &[u8], s: &mut [f32], panel: &mut Vec<u8>) {
+        match self.tiles {
+            Some(q) => q.scores(x, s, panel, None),
+            None => {
+                panel_scores(self.isa, panel, self.wb, (x, self.d), s, None);
+            }
+        }
+    }
+
+    /// The scores of rows `rows` of `W` alone (not on the tiles).
+    fn rows(&self, rows: std::ops::Range<usize>) -> Self {
+        let ld = self.wb.ld;
+        Scores {
+            wb: panel::Weights {
+                w: &self.wb.w[rows.start * ld..rows.end * ld],
+                ld,
+                b: &self.wb.b[rows],
+            },
+            tiles: None,
+            ..*self
         }
     }
 }

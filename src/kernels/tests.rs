@@ -394,3 +394,43 @@ fn fused_update_is_one_chain_over_the_images() {
         }
     }
 }
+
+/// Steps and evaluations shared out among a crew of threads (by images, then by
+/// rows of `W`; evaluations by groups of images) give what one thread gives, bit
+/// for bit: for mini-batches that split into whole groups of 16 or not, stacks
+/// whose rows split inside a run, and every instruction set.
+#[test]
+fn shared_steps_and_evaluations_equal_one_thread() {
+    let (m0, x, y, affine) = random(10, 3072, 250, 0.01, 11);
+    // Steps on images 0..100, 100..137, 150..250; the evaluation on all 250.
+    let (m1, ..) = random(10, 3072, 1, 0.02, 12);
+    let (m2, ..) = random(10, 3072, 1, 0.05, 13);
+    let models = [m0, m1, m2];
+    let (eta, lambda) = ([0.1f32, 0.001, 0.01], [0.0f32, 1.0, 0.1]);
+    let losses = [Loss::Softmax, Loss::Sigmoid, Loss::Hinge];
+    let lam64: Vec<f64> = lambda.iter().map(|&l| f64::from(l)).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for isa in isas() {
+        let train = |parts: usize| {
+            let mut ws = Workspace::with_isa(isa);
+            ws.set_parts(parts);
+            let mut stack = Stack::new(&models);
+            for (i0, n) in [(0, 100), (100, 37), (150, 100)] {
+                let xb = Images::new(&x[i0 * 3072..(i0 + n) * 3072], &affine);
+                let yb = &y[i0..i0 + n];
+                ws.sgd_step(&mut stack, xb, yb, &eta, &lambda, &losses);
+            }
+            let m = ws.evaluate(&stack, Images::new(&x, &affine), &y, &lam64, &losses);
+            (stack, m)
+        };
+        let (alone, m_alone) = train(1);
+        for parts in [2, 3, 7] {
+            let (shared, m_shared) = pool.install(|| train(parts));
+            assert_eq!(shared, alone, "{} in {parts} parts", isa.name());
+            assert_eq!(m_shared, m_alone, "{} in {parts} parts", isa.name());
+        }
+    }
+}

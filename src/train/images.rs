@@ -52,7 +52,7 @@ impl<'a, 't> ImageSets<'a, 't> {
             val,
             team,
             affine: (train.normalizer.affine(), val.normalizer.affine()),
-            ws: Workspace::default(),
+            ws: Workspace::shared(),
             augment,
             aug_rng: rand_pcg::Pcg64::seed_from_u64(seed ^ AUGMENT_STREAM),
             gather,

@@ -56,7 +56,7 @@ fn run_group_in(
     let lambda: Vec<f64> = hypers.iter().map(|h| h.lambda).collect();
     let loss: Vec<_> = hypers.iter().map(|h| h.options.reported_loss()).collect();
     let affine = data.test.normalizer.affine();
-    let test = kernels::Workspace::default().evaluate(
+    let test = kernels::Workspace::shared().evaluate(
         &kernels::Stack::new(&models),
         kernels::Images::new(&data.test.pixels, &affine),
         &data.test.labels,
@@ -200,21 +200,52 @@ pub fn for_each_group(
     let teamed = workers > 1 && groups.iter().take(workers).all(one_stack);
     let team = kernels::Team::new(train, val, if teamed { workers } else { 0 });
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
+        for w in 0..workers {
+            let (next, team) = (&next, &team);
+            scope.spawn(move || {
+                // The threads beyond one per group join the workers' crews.
+                let crew = Crew::new(threads / workers + usize::from(w < threads % workers));
                 loop {
                     let gi = next.fetch_add(1, Ordering::Relaxed);
                     // Member `gi` of the team, taken first: it leaves when dropped
                     // (after training, or on a panic), and the others stop waiting.
                     let member = (teamed && gi < workers).then(|| team.member(gi));
                     let Some(group) = groups.get(gi) else { break };
-                    if work(group, member).is_break() {
+                    if crew.install(|| work(group, member)).is_break() {
                         next.store(groups.len(), Ordering::Relaxed);
                     }
                 }
             });
         }
     });
+}
+
+/// The threads that train one group: a rayon pool whose threads share out each
+/// step and evaluation (see [`kernels::Workspace::shared`]), or the worker
+/// alone.
+struct Crew(Option<rayon::ThreadPool>);
+
+impl Crew {
+    /// A crew of `threads`; the worker alone if that is 1, or if the pool's
+    /// threads cannot be started (then the work is the same, on one thread).
+    fn new(threads: usize) -> Crew {
+        let pool = (threads > 1).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("onelayer-crew-{i}"))
+                .build()
+                .ok()
+        });
+        Crew(pool.flatten())
+    }
+
+    /// `work` on the crew's threads.
+    fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        match &self.0 {
+            Some(pool) => pool.install(work),
+            None => work(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,131 @@
+//! A step or an evaluation shared out among the threads of a crew: the rayon
+//! pool a [`super::Workspace`] was made in (see [`super::Workspace::shared`]).
+//! When one stack has more threads than itself to train, say a single run on a
+//! machine of 8 cores, each of its steps is cut into parts of the rows of `W`,
+//! at least [`ROWS`] each:
+//!
+//! ```text
+//! S[:, r0..r1] = X Ŵ[r0..r1, :]ᵀ + b̂[r0..r1]     part p, rows r0..r1, every image
+//! G = ∂ℓ/∂S, b ← b − η G 1 / n                   the calling thread
+//! W[r0..r1, :] ← W[r0..r1, :] − η (...)          part p again
+//! ```
+//!
+//! so that a part's update reads the images its own core has just read for the
+//! scores. (Parts by images for the scores, then by rows for the update, made
+//! each core fetch the other's images: the update took twice as long.) On the
+//! AMX tiles, which hold the weights of all rows, the scores go by parts of the
+//! images. An evaluation goes by parts of its groups of 16 images, whose sums are
+//! then added in group order.
+//!
+//! Every value is computed by the same operations as when one thread does it all
+//! (an image's scores do not depend on its group or on the other rows, nor a
+//! row's update on its tile), so the results are the same, bit for bit, whatever
+//! the crew.
+
+use std::ops::Range;
+
+/// The fewest rows of `W` a part of a step takes: a register tile's height on
+/// AVX2 and NEON.
+pub(super) const ROWS: usize = 5;
+
+/// The buffers of one part: a panel of images (or the AMX tiles' copy of a
+/// group), and scores or a part's columns of `G`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Buffers {
+    pub panel: Vec<u8>,
+    pub s: Vec<f32>,
+}
+
+/// `n` items cut into at most `parts` ranges of about equal length, each
+/// boundary a multiple of `unit` (the last range takes the remainder); no range
+/// is empty.
+pub(super) fn split(n: usize, parts: usize, unit: usize) -> Vec<Range<usize>> {
+    let parts = parts.clamp(1, n.div_ceil(unit).max(1));
+    let mut ranges = Vec::with_capacity(parts);
+    let mut start = 0;
+    for p in 1..=parts {
+        let end = match p == parts {
+            true => n,
+            // The nearest multiple of `unit` to n·p/parts.
+            false => ((n * p + parts * unit / 2) / (parts * unit) * unit).min(n),
+        };
+        if end > start {
+            ranges.push(start..end);
+            start = end;
+        }
+    }
+    ranges
+}
+
+/// The `ranges` (consecutive, from 0) of `out`, `per` values per item, each with
+/// the buffers of one part, handed to `work` on the threads of the current rayon
+/// pool; returns when every part is done.
+pub(super) fn run<T: Send>(
+    ranges: &[Range<usize>],
+    per: usize,
+    out: &mut [T],
+    crew: &mut [Buffers],
+    work: &(impl Fn(Range<usize>, &mut [T], &mut Buffers) + Sync),
+) {
+    assert!(crew.len() >= ranges.len());
+    rayon::scope(|scope| {
+        let mut rest = out;
+        for (range, bufs) in ranges.iter().zip(crew) {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(range.len() * per);
+            rest = tail;
+            let range = range.clone();
+            scope.spawn(move |_| work(range, mine, bufs));
+        }
+    });
+}
+
+/// Each of `ranges` with the buffers of one part, handed to `work` on the threads
+/// of the current rayon pool; returns when every part is done.
+pub(super) fn each(
+    ranges: &[Range<usize>],
+    crew: &mut [Buffers],
+    work: &(impl Fn(Range<usize>, &mut Buffers) + Sync),
+) {
+    run(ranges, 0, &mut [(); 0], crew, &|range, _, bufs| {
+        work(range, bufs)
+    })
+}
+
+/// Columns `rows` of `g: nb×m` (image-major), `nb×rows.len()`, into `out`.
+pub(super) fn columns(g: &[f32], m: usize, rows: &Range<usize>, out: &mut Vec<f32>) {
+    out.clear();
+    for gi in g.chunks_exact(m) {
+        out.extend_from_slice(&gi[rows.clone()]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split;
+
+    #[test]
+    fn split_covers_every_item_once_in_whole_units() {
+        for n in 0..200 {
+            for parts in 1..6 {
+                for unit in [1, 5, 16] {
+                    let r = split(n, parts, unit);
+                    assert!(r.len() <= parts.max(1));
+                    let mut next = 0;
+                    for (i, range) in r.iter().enumerate() {
+                        assert_eq!(range.start, next);
+                        assert!(!range.is_empty());
+                        if i + 1 < r.len() {
+                            assert!(range.end.is_multiple_of(unit), "{n} {parts} {unit}: {r:?}");
+                        }
+                        next = range.end;
+                    }
+                    assert_eq!(next, n);
+                }
+            }
+        }
+        // A mini-batch of 100 in two parts: 48 and 52 images, groups kept whole.
+        assert_eq!(split(100, 2, 16), [0..48, 48..100]);
+        assert_eq!(split(10, 2, 1), [0..5, 5..10]);
+        assert_eq!(split(10, 3, 1), [0..3, 3..7, 7..10]);
+    }
+}
