@@ -236,6 +236,18 @@ impl Isa {
         with_kernels!(self, k => k.update(w, step, x, d))
     }
 
+    /// The fewest rows of `W` a part of a shared step takes (see `shared.rs`):
+    /// the smallest tile of rows the kernels of this instruction set take whole
+    /// (20 and 10 on AVX-512; 5 on the others). Fewer would go one row at a time,
+    /// each reading every image again.
+    pub(crate) fn part_rows(self) -> usize {
+        match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512(_) => 10,
+            _ => 5,
+        }
+    }
+
     /// `b − W β` (see [`super::shifts`]), with AVX-512 or AVX2 where there is.
     pub(crate) fn shifts(self, rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
         match self.0 {

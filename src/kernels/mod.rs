@@ -306,7 +306,7 @@ impl Workspace {
         let s = &mut self.s[..n * m];
         // Parts of fewer rows than a tile of the kernels would spend more on
         // reading the images than on the multiply-adds.
-        let parts = self.parts.min(m.div_ceil(shared::ROWS));
+        let parts = self.parts.min(m.div_ceil(self.isa.part_rows()));
         let (by_rows, by_images) = (
             shared::split(m, parts, 1),
             shared::split(n, parts, panel::GROUP),

@@ -2,7 +2,8 @@
 //! pool a [`super::Workspace`] was made in (see [`super::Workspace::shared`]).
 //! When one stack has more threads than itself to train, say a single run on a
 //! machine of 8 cores, each of its steps is cut into parts of the rows of `W`,
-//! at least [`ROWS`] each:
+//! at least a register tile's height
+//! each ([`super::Isa::part_rows`]):
 //!
 //! ```text
 //! S[:, r0..r1] = X Ŵ[r0..r1, :]ᵀ + b̂[r0..r1]     part p, rows r0..r1, every image
@@ -23,10 +24,6 @@
 //! the crew.
 
 use std::ops::Range;
-
-/// The fewest rows of `W` a part of a step takes: a register tile's height on
-/// AVX2 and NEON.
-pub(super) const ROWS: usize = 5;
 
 /// The buffers of one part: a panel of images (or the AMX tiles' copy of a
 /// group), and scores or a part's columns of `G`.
