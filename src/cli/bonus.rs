@@ -32,7 +32,8 @@ pub struct BonusArgs {
     /// without it the report's four settings are trained again.
     #[arg(long, value_name = "FILE")]
     compare: Option<PathBuf>,
-    /// Worker threads (default: all cores).
+    /// Threads (default: all cores): one per stack of runs, and those left over
+    /// share out the stacks' steps and evaluations.
     #[arg(long)]
     threads: Option<usize>,
 }

@@ -25,7 +25,8 @@ pub struct ReproduceArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
-    /// Worker threads (default: all cores).
+    /// Threads (default: all cores): one per stack of runs, and those left over
+    /// share out the stacks' steps and evaluations.
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -79,7 +80,8 @@ pub struct TrainArgs {
     /// README). Needs a single run; every run's model is also in OUT/<run>/model.onelayer.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
-    /// Worker threads (default: all cores).
+    /// Threads (default: all cores): one per stack of runs, and those left over
+    /// share out the stacks' steps and evaluations.
     #[arg(long)]
     threads: Option<usize>,
 }
