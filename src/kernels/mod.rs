@@ -307,30 +307,7 @@ impl Workspace {
         // Parts of fewer rows than a tile of the kernels would spend more on
         // reading the images than on the multiply-adds.
         let parts = self.parts.min(m.div_ceil(self.isa.part_rows()));
-        let (by_rows, by_images) = (
-            shared::split(m, parts, 1),
-            shared::split(n, parts, panel::GROUP),
-        );
-        if parts == 1 {
-            scores.all(x.pixels, s, &mut self.panel);
-        } else if scores.tiles.is_none() {
-            shared::each(&by_rows, &mut self.crew, &|rows, bufs| {
-                bufs.s.resize(n * rows.len(), 0.0);
-                scores
-                    .rows(rows)
-                    .all(x.pixels, &mut bufs.s, &mut bufs.panel)
-            });
-            for (rows, bufs) in by_rows.iter().zip(&self.crew) {
-                for (si, part) in s.chunks_exact_mut(m).zip(bufs.s.chunks_exact(rows.len())) {
-                    si[rows.clone()].copy_from_slice(part);
-                }
-            }
-        } else {
-            shared::run(&by_images, m, s, &mut self.crew, &|images, s, bufs| {
-                let pixels = &x.pixels[images.start * d..images.end * d];
-                scores.all(pixels, s, &mut bufs.panel)
-            });
-        }
+        scores.shared(x.pixels, s, (&mut self.panel, &mut self.crew), parts);
         for (gi, &y) in s.chunks_exact_mut(m).zip(labels) {
             for (col, &l) in gi.chunks_exact_mut(k).zip(loss) {
                 match l {
@@ -361,6 +338,7 @@ impl Workspace {
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
         // The update: by parts of the rows when shared, each with its columns of G.
+        let by_rows = shared::split(m, parts, 1);
         if by_rows.len() == 1 {
             self.isa.update(w, &step, x.pixels, d);
         } else {
@@ -448,6 +426,40 @@ impl Scores<'_> {
             None => {
                 panel_scores(self.isa, panel, self.wb, (x, self.d), s, None);
             }
+        }
+    }
+
+    /// [`Scores::all`] in `parts` parts (see `shared.rs`): by parts of the rows,
+    /// or on the tiles by parts of the images; `panel` for one part, `crew` for
+    /// several.
+    fn shared(
+        &self,
+        x: &[u8],
+        s: &mut [f32],
+        (panel, crew): (&mut Vec<u8>, &mut [shared::Buffers]),
+        parts: usize,
+    ) {
+        let m = self.wb.b.len();
+        let n = s.len() / m;
+        if parts == 1 {
+            self.all(x, s, panel);
+        } else if self.tiles.is_none() {
+            let by_rows = shared::split(m, parts, 1);
+            shared::each(&by_rows, crew, &|rows, bufs| {
+                bufs.s.resize(n * rows.len(), 0.0);
+                self.rows(rows).all(x, &mut bufs.s, &mut bufs.panel)
+            });
+            for (rows, bufs) in by_rows.iter().zip(crew.iter()) {
+                for (si, part) in s.chunks_exact_mut(m).zip(bufs.s.chunks_exact(rows.len())) {
+                    si[rows.clone()].copy_from_slice(part);
+                }
+            }
+        } else {
+            let by_images = shared::split(n, parts, panel::GROUP);
+            shared::run(&by_images, m, s, crew, &|images, s, bufs| {
+                let pixels = &x[images.start * self.d..images.end * self.d];
+                self.all(pixels, s, &mut bufs.panel)
+            });
         }
     }
 
