@@ -83,6 +83,7 @@ def train(
     seed: int = 42,
     shuffle: bool = False,
     class_names: Optional[Sequence[str]] = None,
+    threads: Optional[int] = None,
 ) -> Model:
     """Trains on uint8 images ``X: n×3072`` or float32 features ``X: n×d`` with labels ``y: n``."""
 @overload
@@ -99,6 +100,7 @@ def train(
     seed: int = 42,
     shuffle: bool = False,
     class_names: Optional[Sequence[str]] = None,
+    threads: Optional[int] = None,
 ) -> Union[Model, list[Model]]: ...
 def reproduce(
     path: Union[str, PathLike[str], None] = None,

@@ -29,6 +29,15 @@ pub(crate) fn error(err: impl std::fmt::Display) -> PyErr {
     OnelayerError::new_err(err.to_string())
 }
 
+/// The `threads` a function was given, all cores by default; 0 is refused.
+pub(crate) fn threads(threads: Option<usize>) -> PyResult<usize> {
+    match threads {
+        Some(0) => Err(error("threads: must be at least 1")),
+        Some(t) => Ok(t),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
 /// Runs the `onelayer` command with `argv` (the program's name first) and returns
 /// its exit status; the GIL is released meanwhile.
 ///

@@ -15,7 +15,7 @@ use onelayer::features::{self, Features};
 use onelayer::io::{OutputLock, Staging};
 use onelayer::modelfile::{DataFingerprint, ModelFile, ModelMeta};
 use onelayer::normalize::Normalizer;
-use onelayer::train::{Observer, train_runs};
+use onelayer::train::{Observer, train_runs, with_threads};
 use onelayer::{D, K, experiments, report};
 
 use crate::arrays;
@@ -84,6 +84,8 @@ impl OneOrMany {
 /// maths (the same loop, initialisation and order of mini-batches).
 /// Returns a ``Model`` (``W``: ``K×3072`` or ``K×d``), or a list of them when
 /// ``lam`` or ``eta`` is a list. Features must be finite.
+/// ``threads``: the threads that share out each step and evaluation of images
+/// (all cores by default; the results are the same for any number).
 /// The GIL is released while training; Ctrl-C raises ``KeyboardInterrupt``.
 ///
 /// >>> X, y, X_test, y_test = onelayer.load_cifar10()
@@ -101,7 +103,7 @@ impl OneOrMany {
 #[pyfunction]
 #[pyo3(signature = (
     X, y, X_val=None, y_val=None, *, lam=OneOrMany::One(0.0), eta=OneOrMany::One(0.001),
-    n_epochs=40, n_batch=100, seed=DEFAULT_SEED, shuffle=false, class_names=None
+    n_epochs=40, n_batch=100, seed=DEFAULT_SEED, shuffle=false, class_names=None, threads=None
 ))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 pub fn train(
@@ -117,7 +119,9 @@ pub fn train(
     seed: u64,
     shuffle: bool,
     class_names: Option<Vec<String>>,
+    threads: Option<usize>,
 ) -> PyResult<Py<PyAny>> {
+    let threads = crate::threads(threads)?;
     let class_names = class_names.unwrap_or_else(|| CIFAR10_CLASSES.map(String::from).to_vec());
     if class_names.len() != K {
         return Err(crate::error(format!(
@@ -198,10 +202,12 @@ pub fn train(
         let train_data = normalizer.apply(train_set);
         let val_data = normalizer.apply(val_set);
         let trained = interrupt::run(py, |stop| {
-            let mut watches: Vec<Watch> = hypers.iter().map(|_| Watch(stop.clone())).collect();
-            let mut observers: Vec<&mut dyn Observer> =
-                watches.iter_mut().map(|w| w as &mut dyn Observer).collect();
-            train_runs(&hypers, &train_data, &val_data, &mut observers)
+            with_threads(threads, || {
+                let mut watches: Vec<Watch> = hypers.iter().map(|_| Watch(stop.clone())).collect();
+                let mut observers: Vec<&mut dyn Observer> =
+                    watches.iter_mut().map(|w| w as &mut dyn Observer).collect();
+                train_runs(&hypers, &train_data, &val_data, &mut observers)
+            })
         })?;
         (runs, hypers, n_val, normalizer, fingerprint, trained, None)
     };
@@ -337,11 +343,7 @@ pub fn reproduce(
     download: bool,
     url: Option<String>,
 ) -> PyResult<Vec<Model>> {
-    if threads == Some(0) {
-        return Err(crate::error("threads: must be at least 1"));
-    }
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = crate::threads(threads)?;
     let config = ExperimentConfig::report();
     let exp = interrupt::run(py, |stop| -> onelayer::Result<_, String> {
         let err = |e: &dyn std::fmt::Display| e.to_string();

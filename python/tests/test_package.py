@@ -148,6 +148,16 @@ def test_several_settings_train_as_each_alone(cifar):
     assert "val_loss" not in both[0].history
 
 
+def test_any_number_of_threads_trains_the_same_model(cifar):
+    X, y, _, _ = cifar
+    one = onelayer.train(X[:2000], y[:2000], X[2000:2500], y[2000:2500], n_epochs=2, threads=1)
+    for threads in (2, 3):
+        crew = onelayer.train(X[:2000], y[:2000], X[2000:2500], y[2000:2500], n_epochs=2, threads=threads)
+        np.testing.assert_array_equal(crew.W, one.W)
+        np.testing.assert_array_equal(crew.b, one.b)
+        assert crew.history == one.history
+
+
 def test_errors_are_exceptions_with_the_commands_messages(tmp_path):
     # A truncated batch among the real files.
     data = tmp_path / "data"
@@ -180,6 +190,7 @@ def test_bad_arguments_name_the_argument(cifar):
         (dict(lam=[0.1, -2.0]), "lam[1]: must be a finite number ≥ 0, got -2"),
         (dict(lam=[0.1, 0.2], eta=[0.1]), "lam and eta: lists of different lengths (2 and 1)"),
         (dict(n_batch=101), "n_batch: is 101 but the training set has only 100 images"),
+        (dict(threads=0), "threads: must be at least 1"),
     ]
     for kwargs, message in cases:
         with pytest.raises(onelayer.OnelayerError, match=re.escape(message)):

@@ -24,7 +24,7 @@ pub mod pool;
 mod runs;
 use batches::Batches;
 use images::ImageSets;
-pub use pool::{ObserverFactory, RunOutput, plan, run_all, run_group, run_one};
+pub use pool::{ObserverFactory, RunOutput, plan, run_all, run_group, run_one, with_threads};
 use runs::{Run, Terms, initial_models, remove_runs};
 
 /// Receives progress while a run trains. Every method has an empty default.

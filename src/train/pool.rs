@@ -220,6 +220,13 @@ pub fn for_each_group(
     });
 }
 
+/// `work` (say [`train::train_runs`]) with `threads` threads sharing out each
+/// step and evaluation of its stacks (see [`kernels::Workspace::shared`]); the
+/// results are those of one thread. Panics in `work` propagate.
+pub fn with_threads<R: Send>(threads: usize, work: impl FnOnce() -> R + Send) -> R {
+    Crew::new(threads).install(work)
+}
+
 /// The threads that train one group: a rayon pool whose threads share out each
 /// step and evaluation (see [`kernels::Workspace::shared`]), or the worker
 /// alone.
