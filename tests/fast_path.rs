@@ -292,14 +292,31 @@ fn stacks_evaluated_as_a_team_train_as_each_run_alone() {
             Schedule::Constant,
         ),
     ];
-    let team = kernels::Team::new(&tr, &va, 2);
-    let (ta, tb) = std::thread::scope(|s| {
-        let ta = s.spawn(|| in_team(&a, &team, 0));
-        let tb = in_team(&b, &team, 1);
-        (ta.join().unwrap(), tb)
-    });
-    for (h, t) in a.iter().zip(&ta).chain(b.iter().zip(&tb)) {
-        same(t, &train::train(h, &tr, &va, &mut Silent));
+    // Each member alone, then each with a crew of 2 or 3 threads sharing out its
+    // steps and its share of the team's evaluations.
+    for crews in [None, Some((2, 3))] {
+        let crew = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let pools = crews.map(|(p, q)| (crew(p), crew(q)));
+        let team = kernels::Team::new(&tr, &va, 2);
+        let (ta, tb) = std::thread::scope(|s| {
+            let ta = s.spawn(|| match &pools {
+                Some((pa, _)) => pa.install(|| in_team(&a, &team, 0)),
+                None => in_team(&a, &team, 0),
+            });
+            let tb = match &pools {
+                Some((_, pb)) => pb.install(|| in_team(&b, &team, 1)),
+                None => in_team(&b, &team, 1),
+            };
+            (ta.join().unwrap(), tb)
+        });
+        for (h, t) in a.iter().zip(&ta).chain(b.iter().zip(&tb)) {
+            same(t, &train::train(h, &tr, &va, &mut Silent));
+        }
     }
 }
 

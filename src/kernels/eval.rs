@@ -405,25 +405,37 @@ impl<'d> TeamMember<'_, 'd> {
         (tr, va)
     }
 
-    /// Evaluates groups of the round until none is left.
+    /// Evaluates groups of the round until none is left: on this thread, or on
+    /// every thread of the member's crew (see `shared.rs`).
     fn share(&self, ws: &mut Workspace, tasks: &team::Round<Round>, round: &Round) {
-        let (mut scratch, mut sums) = (Scratch::default(), Sums::new());
-        loop {
-            let g = tasks.next_task();
-            let set = usize::from(g >= round.groups[0]);
-            let local = if set == 0 { g } else { g - round.groups[0] };
-            if local >= round.groups[set] {
-                return;
+        let isa = ws.isa;
+        let take = |(panel, s): (&mut Vec<u8>, &mut Vec<f32>)| {
+            let (mut scratch, mut sums) = (Scratch::default(), Sums::new());
+            loop {
+                let g = tasks.next_task();
+                let set = usize::from(g >= round.groups[0]);
+                let local = if set == 0 { g } else { g - round.groups[0] };
+                if local >= round.groups[set] {
+                    return;
+                }
+                let (data, _) = self.sets[set];
+                let f = &round.folded[set];
+                let x = &data.pixels[local * panel::GROUP * f.d..];
+                let labels = &data.labels[local * panel::GROUP..];
+                let labels = &labels[..labels.len().min(panel::GROUP)];
+                let bufs = (&mut *panel, &mut *s, &mut scratch);
+                group_sums(isa, bufs, f.runs(), (x, f.d), labels, &mut sums);
+                let mut all = round.sums.lock().unwrap_or_else(|e| e.into_inner());
+                all[g] = std::mem::take(&mut sums);
             }
-            let (data, _) = self.sets[set];
-            let f = &round.folded[set];
-            let x = &data.pixels[local * panel::GROUP * f.d..];
-            let labels = &data.labels[local * panel::GROUP..];
-            let labels = &labels[..labels.len().min(panel::GROUP)];
-            let bufs = (&mut ws.panel, &mut ws.s, &mut scratch);
-            group_sums(ws.isa, bufs, f.runs(), (x, f.d), labels, &mut sums);
-            let mut all = round.sums.lock().unwrap_or_else(|e| e.into_inner());
-            all[g] = std::mem::take(&mut sums);
+        };
+        if ws.parts == 1 {
+            take((&mut ws.panel, &mut ws.s));
+        } else {
+            let everyone: Vec<_> = (0..ws.parts).map(|p| p..p + 1).collect();
+            shared::each(&everyone, &mut ws.crew, &|_, bufs| {
+                take((&mut bufs.panel, &mut bufs.s))
+            });
         }
     }
 }
