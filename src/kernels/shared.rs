@@ -1,9 +1,8 @@
 //! A step or an evaluation shared out among the threads of a crew: the rayon
 //! pool a [`super::Workspace`] was made in (see [`super::Workspace::shared`]).
-//! When one stack has more threads than itself to train, say a single run on a
-//! machine of 8 cores, each of its steps is cut into parts of the rows of `W`,
-//! at least a register tile's height
-//! each ([`super::Isa::part_rows`]):
+//! When a stack has threads to spare, say a single run on a machine of 8 cores,
+//! each of its steps is cut into parts of the rows of `W`, each at least a
+//! register tile high ([`super::Isa::part_rows`]):
 //!
 //! ```text
 //! S[:, r0..r1] = X Ŵ[r0..r1, :]ᵀ + b̂[r0..r1]     part p, rows r0..r1, every image
@@ -16,7 +15,8 @@
 //! each core fetch the other's images: the update took twice as long.) On the
 //! AMX tiles, which hold the weights of all rows, the scores go by parts of the
 //! images. An evaluation goes by parts of its groups of 16 images, whose sums are
-//! then added in group order.
+//! then added in group order; in a [`super::Team`], each thread of a member's
+//! crew takes the team's groups of images.
 //!
 //! Every value is computed by the same operations as when one thread does it all
 //! (an image's scores do not depend on its group or on the other rows, nor a
