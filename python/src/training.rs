@@ -84,7 +84,7 @@ impl OneOrMany {
 /// maths (the same loop, initialisation and order of mini-batches).
 /// Returns a ``Model`` (``W``: ``K×3072`` or ``K×d``), or a list of them when
 /// ``lam`` or ``eta`` is a list. Features must be finite.
-/// ``threads``: the threads that share out each step and evaluation of images
+/// ``threads``: the threads that share out the evaluations and steps of images
 /// (all cores by default; the results are the same for any number).
 /// The GIL is released while training; Ctrl-C raises ``KeyboardInterrupt``.
 ///

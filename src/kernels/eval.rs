@@ -125,7 +125,7 @@ impl Workspace {
                 }
             };
             let mut per_group = vec![Sums::new(); groups];
-            if parts.len() == 1 {
+            if parts.len() <= 1 {
                 sums(0..groups, &mut per_group, (&mut self.panel, &mut self.s));
             } else {
                 shared::run(
@@ -432,8 +432,8 @@ impl<'d> TeamMember<'_, 'd> {
         if ws.parts == 1 {
             take((&mut ws.panel, &mut ws.s));
         } else {
-            let everyone: Vec<_> = (0..ws.parts).map(|p| p..p + 1).collect();
-            shared::each(&everyone, &mut ws.crew, &|_, bufs| {
+            let everyone = ws.crew.iter_mut().collect();
+            shared::on_threads(everyone, &|bufs: &mut shared::Buffers| {
                 take((&mut bufs.panel, &mut bufs.s))
             });
         }

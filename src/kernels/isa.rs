@@ -236,10 +236,10 @@ impl Isa {
         with_kernels!(self, k => k.update(w, step, x, d))
     }
 
-    /// The fewest rows of `W` a part of a shared step takes (see `shared.rs`):
-    /// the smallest tile of rows the kernels of this instruction set take whole
-    /// (20 and 10 on AVX-512; 5 on the others). Fewer would go one row at a time,
-    /// each reading every image again.
+    /// The rows of `W` a part of a shared step takes, or a multiple (see
+    /// `shared.rs`): a tile of rows the kernels of this instruction set take whole
+    /// (10 on AVX-512, whose tiles take 20 or 10 rows; 5 on the others). Rows
+    /// left over would go one at a time, each reading every image again.
     pub(crate) fn part_rows(self) -> usize {
         match self.0 {
             #[cfg(target_arch = "x86_64")]

@@ -240,7 +240,8 @@ impl Workspace {
     }
 
     /// Shares each step and evaluation out into `parts` parts (at least 1), run
-    /// on the threads of the current rayon pool.
+    /// on the threads of the current rayon pool (rayon's global pool outside
+    /// any).
     pub fn set_parts(&mut self, parts: usize) {
         self.parts = parts.max(1);
         self.crew.resize(
@@ -307,7 +308,8 @@ impl Workspace {
         // Parts of fewer rows than a tile of the kernels would spend more on
         // reading the images than on the multiply-adds.
         let parts = self.parts.min(m.div_ceil(self.isa.part_rows()));
-        scores.shared(x.pixels, s, (&mut self.panel, &mut self.crew), parts);
+        let by_rows = shared::split(m, parts, self.isa.part_rows());
+        scores.shared(x.pixels, s, (&mut self.panel, &mut self.crew), &by_rows);
         for (gi, &y) in s.chunks_exact_mut(m).zip(labels) {
             for (col, &l) in gi.chunks_exact_mut(k).zip(loss) {
                 match l {
@@ -337,8 +339,8 @@ impl Workspace {
             .w
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        // The update: by parts of the rows when shared, each with its columns of G.
-        let by_rows = shared::split(m, parts, 1);
+        // The update: by the same parts of the rows when shared, each with its
+        // columns of G.
         if by_rows.len() == 1 {
             self.isa.update(w, &step, x.pixels, d);
         } else {
@@ -429,23 +431,23 @@ impl Scores<'_> {
         }
     }
 
-    /// [`Scores::all`] in `parts` parts (see `shared.rs`): by parts of the rows,
-    /// or on the tiles by parts of the images; `panel` for one part, `crew` for
-    /// several.
+    /// [`Scores::all`] in the parts `by_rows` (see `shared.rs`): by those rows,
+    /// or on the tiles by as many parts of the images; `panel` for one part,
+    /// `crew` for several.
     fn shared(
         &self,
         x: &[u8],
         s: &mut [f32],
         (panel, crew): (&mut Vec<u8>, &mut [shared::Buffers]),
-        parts: usize,
+        by_rows: &[std::ops::Range<usize>],
     ) {
         let m = self.wb.b.len();
         let n = s.len() / m;
-        if parts == 1 {
+        if by_rows.len() <= 1 {
             self.all(x, s, panel);
         } else if self.tiles.is_none() {
-            let by_rows = shared::split(m, parts, 1);
-            shared::each(&by_rows, crew, &|rows, bufs| {
+            let parts = by_rows.iter().cloned().zip(crew.iter_mut()).collect();
+            shared::on_threads(parts, &|(rows, bufs): (_, &mut shared::Buffers)| {
                 bufs.s.resize(n * rows.len(), 0.0);
                 self.rows(rows).all(x, &mut bufs.s, &mut bufs.panel)
             });
@@ -455,7 +457,7 @@ impl Scores<'_> {
                 }
             }
         } else {
-            let by_images = shared::split(n, parts, panel::GROUP);
+            let by_images = shared::split(n, by_rows.len(), panel::GROUP);
             shared::run(&by_images, m, s, crew, &|images, s, bufs| {
                 let pixels = &x[images.start * self.d..images.end * self.d];
                 self.all(pixels, s, &mut bufs.panel)

@@ -1,8 +1,8 @@
 //! A step or an evaluation shared out among the threads of a crew: the rayon
 //! pool a [`super::Workspace`] was made in (see [`super::Workspace::shared`]).
 //! When a stack has threads to spare, say a single run on a machine of 8 cores,
-//! each of its steps is cut into parts of the rows of `W`, each at least a
-//! register tile high ([`super::Isa::part_rows`]):
+//! each of its steps is cut into parts of the rows of `W`, each of whole tiles
+//! of rows of the kernels ([`super::Isa::part_rows`]):
 //!
 //! ```text
 //! S[:, r0..r1] = X Ŵ[r0..r1, :]ᵀ + b̂[r0..r1]     part p, rows r0..r1, every image
@@ -10,8 +10,9 @@
 //! W[r0..r1, :] ← W[r0..r1, :] − η (...)          part p again
 //! ```
 //!
-//! so that a part's update reads the images its own core has just read for the
-//! scores. (Parts by images for the scores, then by rows for the update, made
+//! Part `p` runs on thread `p` of the pool in both phases ([`on_threads`]), so
+//! that its update reads the images its thread (and, unless the system moves
+//! the thread, its core) has just read for the scores. (Parts by images for the scores, then by rows for the update, made
 //! each core fetch the other's images: the update took twice as long.) On the
 //! AMX tiles, which hold the weights of all rows, the scores go by parts of the
 //! images. An evaluation goes by parts of its groups of 16 images, whose sums are
@@ -24,6 +25,7 @@
 //! the crew.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 /// The buffers of one part: a panel of images (or the AMX tiles' copy of a
 /// group), and scores or a part's columns of `G`.
@@ -54,9 +56,26 @@ pub(super) fn split(n: usize, parts: usize, unit: usize) -> Vec<Range<usize>> {
     ranges
 }
 
+/// Part `p` of `parts` to `work` on thread `p` of the current rayon pool
+/// (rayon's global pool outside any), or on threads `p mod T` of a pool of `T`
+/// threads; returns when all are done. The same part goes to the same thread
+/// every time, so that a part's rows and images stay in one core's caches from
+/// the scores to the update.
+pub(super) fn on_threads<P: Send>(parts: Vec<P>, work: &(impl Fn(P) + Sync)) {
+    let slots: Vec<Mutex<Option<P>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    rayon::broadcast(|thread| {
+        let mine = slots.iter().skip(thread.index());
+        for slot in mine.step_by(thread.num_threads()) {
+            let part = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(part) = part {
+                work(part)
+            }
+        }
+    });
+}
+
 /// The `ranges` (consecutive, from 0) of `out`, `per` values per item, each with
-/// the buffers of one part, handed to `work` on the threads of the current rayon
-/// pool; returns when every part is done.
+/// the buffers of one part, handed to `work` by [`on_threads`].
 pub(super) fn run<T: Send>(
     ranges: &[Range<usize>],
     per: usize,
@@ -65,27 +84,15 @@ pub(super) fn run<T: Send>(
     work: &(impl Fn(Range<usize>, &mut [T], &mut Buffers) + Sync),
 ) {
     assert!(crew.len() >= ranges.len());
-    rayon::scope(|scope| {
-        let mut rest = out;
-        for (range, bufs) in ranges.iter().zip(crew) {
+    let mut rest = out;
+    let parts = (ranges.iter().zip(crew))
+        .map(|(range, bufs)| {
             let (mine, tail) = std::mem::take(&mut rest).split_at_mut(range.len() * per);
             rest = tail;
-            let range = range.clone();
-            scope.spawn(move |_| work(range, mine, bufs));
-        }
-    });
-}
-
-/// Each of `ranges` with the buffers of one part, handed to `work` on the threads
-/// of the current rayon pool; returns when every part is done.
-pub(super) fn each(
-    ranges: &[Range<usize>],
-    crew: &mut [Buffers],
-    work: &(impl Fn(Range<usize>, &mut Buffers) + Sync),
-) {
-    run(ranges, 0, &mut [(); 0], crew, &|range, _, bufs| {
-        work(range, bufs)
-    })
+            (range.clone(), mine, bufs)
+        })
+        .collect();
+    on_threads(parts, &|(range, out, bufs)| work(range, out, bufs))
 }
 
 /// Columns `rows` of `g: nb×m` (image-major), `nb×rows.len()`, into `out`.

@@ -427,6 +427,8 @@ fn shared_steps_and_evaluations_equal_one_thread() {
             (stack, m)
         };
         let (alone, m_alone) = train(1);
+        // 7 parts: more than the pool's threads (and, cut to whole tiles, 6 of
+        // 5 rows on AVX2, 3 of 10 rows on AVX-512).
         for parts in [2, 3, 7] {
             let (shared, m_shared) = pool.install(|| train(parts));
             assert_eq!(shared, alone, "{} in {parts} parts", isa.name());
