@@ -64,6 +64,13 @@ impl Steps {
             loss: vec![Loss::Softmax; runs],
         }
     }
+
+    /// One step on the images `x` with `labels`.
+    fn step(&mut self, x: Images, labels: &[u8]) {
+        let (eta, lambda, loss) = (&self.eta, &self.lambda, &self.loss);
+        self.ws
+            .sgd_step(&mut self.stack, x, labels, eta, lambda, loss)
+    }
 }
 
 fn step(c: &mut Criterion<CpuTime>) {
@@ -73,15 +80,9 @@ fn step(c: &mut Criterion<CpuTime>) {
     for runs in [1, 2, 4] {
         group.throughput(Throughput::Elements((4 * runs * K * D * 100) as u64));
         for isa in isas() {
-            let Steps {
-                mut stack,
-                mut ws,
-                eta,
-                lambda,
-                loss,
-            } = Steps::new(runs, isa);
+            let mut steps = Steps::new(runs, isa);
             group.bench_function(format!("{}x{K}/{}", runs, isa.name()), |b| {
-                b.iter(|| ws.sgd_step(&mut stack, black_box(x), &y, &eta, &lambda, &loss))
+                b.iter(|| steps.step(black_box(x), &y))
             });
         }
     }
@@ -97,18 +98,11 @@ fn epoch(c: &mut Criterion<CpuTime>) {
     for runs in [1, 2, 4] {
         group.throughput(Throughput::Elements((4 * runs * K * D * 10_000) as u64));
         for isa in isas() {
-            let Steps {
-                mut stack,
-                mut ws,
-                eta,
-                lambda,
-                loss,
-            } = Steps::new(runs, isa);
+            let mut steps = Steps::new(runs, isa);
             group.bench_function(format!("{}x{K}/{}", runs, isa.name()), |b| {
                 b.iter(|| {
                     for (xb, yb) in x.chunks_exact(100 * D).zip(y.chunks_exact(100)) {
-                        let xb = Images::new(xb, &affine);
-                        ws.sgd_step(&mut stack, black_box(xb), yb, &eta, &lambda, &loss)
+                        steps.step(black_box(Images::new(xb, &affine)), yb)
                     }
                 })
             });

@@ -305,10 +305,9 @@ impl Workspace {
         };
         self.s.resize(n * m, 0.0);
         let s = &mut self.s[..n * m];
-        // Parts of fewer rows than a tile of the kernels would spend more on
-        // reading the images than on the multiply-adds.
-        let parts = self.parts.min(m.div_ceil(self.isa.part_rows()));
-        let by_rows = shared::split(m, parts, self.isa.part_rows());
+        // Whole tiles of rows: a row left over would go alone, reading every
+        // image again for one row of multiply-adds.
+        let by_rows = shared::split(m, self.parts, self.isa.part_rows());
         scores.shared(x.pixels, s, (&mut self.panel, &mut self.crew), &by_rows);
         for (gi, &y) in s.chunks_exact_mut(m).zip(labels) {
             for (col, &l) in gi.chunks_exact_mut(k).zip(loss) {

@@ -395,14 +395,15 @@ fn fused_update_is_one_chain_over_the_images() {
     }
 }
 
-/// Steps and evaluations shared out among a crew of threads (by images, then by
-/// rows of `W`; evaluations by groups of images) give what one thread gives, bit
-/// for bit: for mini-batches that split into whole groups of 16 or not, stacks
-/// whose rows split inside a run, and every instruction set.
+/// Steps and evaluations shared out among a crew of threads (steps by rows of
+/// `W`, or on the AMX tiles the scores by images; evaluations by groups of
+/// images) give what one thread gives, bit for bit: for mini-batches that split
+/// into whole groups of 16 or not, stacks whose rows split inside a run, and
+/// every instruction set.
 #[test]
 fn shared_steps_and_evaluations_equal_one_thread() {
-    let (m0, x, y, affine) = random(10, 3072, 250, 0.01, 11);
     // Steps on images 0..100, 100..137, 150..250; the evaluation on all 250.
+    let (m0, x, y, affine) = random(10, 3072, 250, 0.01, 11);
     let (m1, ..) = random(10, 3072, 1, 0.02, 12);
     let (m2, ..) = random(10, 3072, 1, 0.05, 13);
     let models = [m0, m1, m2];
