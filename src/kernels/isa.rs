@@ -112,9 +112,8 @@ impl Kernels for Avx512 {
         s: &mut [f32],
         terms: Option<Terms>,
     ) -> usize {
-        let p = panel::transposed(self, g, panel);
-        // SAFETY: the token proves AVX-512F was detected.
-        unsafe { panel::scores_avx512(self, wb, p, s, terms) }
+        // SAFETY: the token proves AVX-512F and AVX-512BW were detected.
+        unsafe { panel::scores_avx512(self, wb, g, panel, s, terms) }
     }
     fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
         // SAFETY: the token proves AVX-512F was detected.

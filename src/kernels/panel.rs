@@ -369,16 +369,90 @@ pub(crate) fn scores(
     isa.scores(wb, g, panel, s, terms)
 }
 
+/// The scores on AVX-512: [`tiles`] of 20 rows, then 10, then one, with the panel
+/// transposed as the first tile goes rather than before it: ahead of each block of
+/// 64 pixels, the first tile transposes the next block ([`transpose_block4`]), so
+/// that the shuffles run beside the multiply-adds of this block, which do not
+/// wait for them. The values are those of [`tiles`] on the panel transposed first.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512bw")]
 pub(super) fn scores_avx512(
     t: Avx512,
     wb: Weights,
-    p: Panel,
+    g: Group,
+    panel: &mut [u8],
     s: &mut [f32],
-    terms: Option<Terms>,
+    mut terms: Option<Terms>,
 ) -> usize {
-    tiles::<_, 20, 10, 1>(t, wb, p, s, terms)
+    const MR: usize = 20;
+    const MR2: usize = 10;
+    let (m, d) = (wb.b.len(), g.d);
+    let whole = d / BLOCK4 * BLOCK4;
+    if m < MR2 || whole == 0 {
+        let p = transposed(t, g, panel);
+        return tiles::<_, MR, MR2, 1>(t, wb, p, s, terms);
+    }
+    // The first block and the columns after the last whole block now; the first
+    // tile transposes the others.
+    transpose_columns(t, g, (whole, d), panel);
+    transpose_block4(t, g.x, d, g.rows, 0, panel);
+    let first = if m >= MR { MR } else { MR2 };
+    let by_row = terms.as_mut().map(|(_, b)| &mut b[..first]);
+    if first == MR {
+        filling_tile::<MR>(t, wb, g, panel, s, by_row);
+    } else {
+        filling_tile::<MR2>(t, wb, g, panel, s, by_row);
+    }
+    let p = Panel {
+        panel: &panel[..d * GROUP],
+        rows: g.rows,
+        next: &[],
+    };
+    tiles_from::<_, MR, MR2, 1>(t, wb, p, first, s, terms)
+}
+
+/// Pixels per block of [`transpose_block4`].
+#[cfg(target_arch = "x86_64")]
+const BLOCK4: usize = 4 * GROUP;
+
+/// The first tile of [`scores_avx512`], rows `0 .. MR`: [`tile`], but before the
+/// multiply-adds of each block of [`BLOCK4`] pixels it transposes the next whole
+/// block of the group into `panel`, whose first block and last columns are there
+/// already; it fetches the next group.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn filling_tile<const MR: usize>(
+    l: Avx512,
+    wb: Weights,
+    g: Group,
+    panel: &mut [u8],
+    s: &mut [f32],
+    by_row: Option<&mut [[f32; GROUP]]>,
+) {
+    let (m, d) = (wb.b.len(), g.d);
+    let whole = d / BLOCK4 * BLOCK4;
+    assert!(MR <= m && wb.w.len() >= (m - 1) * wb.ld + d && panel.len() >= d * GROUP);
+    let mut acc = [[l.zero(); 1]; MR];
+    for j0 in (0..d).step_by(BLOCK4) {
+        if j0 + BLOCK4 < whole {
+            // SAFETY: the token proves AVX-512F and AVX-512BW were detected.
+            unsafe { transpose_block4(l, g.x, d, g.rows, j0 + BLOCK4, panel) };
+        }
+        for j in j0..(j0 + BLOCK4).min(d) {
+            // One 64-byte line every 4 pixels: the 16 bytes a pixel takes in a panel.
+            if j % 4 == 0 {
+                prefetch_l2(g.next, j * GROUP);
+            }
+            // SAFETY: j < d, so j·16 + 16 <= d·16 <= panel.len().
+            let xv = unsafe { l.load_u8_unchecked(panel, j * GROUP) };
+            for (k, acc_k) in acc.iter_mut().enumerate() {
+                // SAFETY: j < d and k < MR <= m, so k·ld + j < (m − 1)·ld + d <= w.len().
+                let w = l.splat(unsafe { *wb.w.get_unchecked(k * wb.ld + j) });
+                acc_k[0] = l.mul_add(w, xv, acc_k[0]);
+            }
+        }
+    }
+    leave(l, &acc, wb.b, (0, g.rows), s, by_row);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -771,10 +845,24 @@ pub(super) fn tiles<L: Lanes, const MR: usize, const MR2: usize, const H: usize>
     wb: Weights,
     p: Panel,
     s: &mut [f32],
+    terms: Option<Terms>,
+) -> usize {
+    tiles_from::<L, MR, MR2, H>(l, wb, p, 0, s, terms)
+}
+
+/// [`tiles`] from row `r0` on, the scores of the rows before it (and their scores
+/// by row, with `terms`) already there.
+#[inline(always)]
+fn tiles_from<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
+    l: L,
+    wb: Weights,
+    p: Panel,
+    r0: usize,
+    s: &mut [f32],
     mut terms: Option<Terms>,
 ) -> usize {
     let m = wb.b.len();
-    let (mut p, mut r) = (p, 0);
+    let (mut p, mut r) = (p, r0);
     while r + MR <= m {
         let by_row = terms.as_mut().map(|(_, b)| &mut b[r..r + MR]);
         tile::<L, MR, H>(l, wb, p, r, s, by_row);
@@ -833,8 +921,23 @@ fn tile<L: Lanes, const MR: usize, const H: usize>(
             }
         }
     }
-    // The scores, the sums plus the bias, leave the registers here: `out[k][c]`
-    // for row `r0 + k` and image `c`.
+    leave(l, &acc, b, (r0, rows), s, by_row);
+}
+
+/// The scores of rows `r0 .. r0 + MR` of a tile, the sums `acc` plus the bias `b`,
+/// leave the registers: into `s` for the first `rows` images, and by row into
+/// `by_row` when given.
+#[inline(always)]
+fn leave<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    acc: &[[L::V; H]; MR],
+    b: &[f32],
+    (r0, rows): (usize, usize),
+    s: &mut [f32],
+    by_row: Option<&mut [[f32; GROUP]]>,
+) {
+    let m = b.len();
+    // `out[k][c]` for row `r0 + k` and image `c`.
     let mut out = [[0f32; GROUP]; MR];
     for (k, (acc_k, out_k)) in acc.iter().zip(out.iter_mut()).enumerate() {
         let bias = l.splat(b[r0 + k]);
