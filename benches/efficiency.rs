@@ -3,12 +3,12 @@
 //! 1 000 images) is followed or preceded by a sample of a loop of nothing but
 //! independent fused multiply-adds on the same instruction set's vectors, and the
 //! ratio of the two rates is taken per pair. On a shared machine the speed of a
-//! core changes from second to second (its other hyperthread, its clock); a pair
-//! shares the moment, so the median of the pairs' ratios holds still where the
-//! rates themselves do not.
+//! core changes from second to second (its other hyperthread, its clock); the two
+//! samples of a pair come from the same few milliseconds, so the median of the
+//! pairs' ratios holds still where the rates themselves do not.
 //!
 //! ```sh
-//! cargo bench --bench efficiency              # every instruction set the CPU has
+//! cargo bench --bench efficiency              # every vector instruction set the CPU has
 //! cargo bench --bench efficiency -- avx2      # only those named
 //! ONELAYER_BENCH_SECONDS=20 cargo bench --bench efficiency
 //! ```
@@ -35,7 +35,7 @@ const BATCH: usize = 100;
 const STEPS: usize = 10;
 const EVAL: usize = 1_000;
 
-/// Iterations of the peak loop per sample (0.1–0.2 ms at 2–3 GHz).
+/// Iterations of the peak loop per sample: about 0.1 ms on two multiply-add units.
 const PEAK_ITERATIONS: usize = 40_000;
 
 /// The f32 multiply-add peak of the vectors an instruction set computes on.
@@ -213,6 +213,14 @@ impl Case {
     }
 }
 
+/// The names of `isas`, as `--isa` takes them.
+fn names(isas: &[Isa]) -> String {
+    isas.iter()
+        .map(|i| i.choice())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn models(runs: usize) -> Vec<Model> {
     (0..runs).map(|r| Model::init(K, D, r as u64)).collect()
 }
@@ -256,6 +264,11 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(8.0);
     let mut isas = Isa::available();
+    for w in &wanted {
+        if !isas.iter().any(|i| i.choice() == w) {
+            println!("{w}: not on this CPU (it has {})", names(&isas));
+        }
+    }
     isas.retain(|i| wanted.is_empty() || wanted.iter().any(|w| w == i.choice()));
     // 10 000 images: more than the caches hold, as training reads them.
     let data = Data::new(10_000 + EVAL);
@@ -263,7 +276,13 @@ fn main() {
         "kernel  runs  isa       GFLOP/s  share of the peak: median of pairs [quartiles], best over best"
     );
     for isa in isas {
-        let Some(peak) = Peak::of(isa) else { continue };
+        let Some(peak) = Peak::of(isa) else {
+            println!(
+                "{}: left out, no vector multiply-add peak to compare with",
+                isa.choice()
+            );
+            continue;
+        };
         let mut cases: Vec<Case> = ["step", "eval"]
             .iter()
             .flat_map(|&name| [1, 2, 4].map(|runs| Case::new(name, runs, isa)))
@@ -271,9 +290,12 @@ fn main() {
         let mut peaks = Vec::new();
         let start = Instant::now();
         let mut round = 0;
-        while start.elapsed().as_secs_f64() < seconds {
-            let at = round * STEPS * BATCH % 10_000;
-            for case in cases.iter_mut() {
+        // At least one round, whatever the time asked.
+        while round == 0 || start.elapsed().as_secs_f64() < seconds {
+            let n = cases.len();
+            for (c, case) in cases.iter_mut().enumerate() {
+                // Each sample on images the one before did not read.
+                let at = (round * n + c) * STEPS * BATCH % 10_000;
                 // The order alternates, so that neither sample always comes first.
                 let ((kf, kt), (pf, pt)) = if round % 2 == 0 {
                     let k = case.sample(&data, at);

@@ -237,8 +237,9 @@ impl Isa {
 
     /// The rows of `W` a part of a shared step takes, or a multiple (see
     /// `shared.rs`): a tile of rows the kernels of this instruction set take whole
-    /// (10 on AVX-512, whose tiles take 20 or 10 rows; 5 on the others). Rows
-    /// left over would go one at a time, each reading every image again.
+    /// (10 on AVX-512, whose tiles of scores take 20 or 10 rows; 5 on the others).
+    /// Rows left over would go through the scores one at a time, each reading every
+    /// image again.
     pub(crate) fn part_rows(self) -> usize {
         match self.0 {
             #[cfg(target_arch = "x86_64")]
