@@ -259,10 +259,18 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let seconds: f64 = std::env::var("ONELAYER_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8.0);
+    let seconds = match std::env::var("ONELAYER_BENCH_SECONDS") {
+        Err(_) => 8.0,
+        Ok(s) => match s.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => v,
+            _ => {
+                eprintln!(
+                    "ONELAYER_BENCH_SECONDS must be a number of seconds, 0 or more, not {s:?}"
+                );
+                std::process::exit(2);
+            }
+        },
+    };
     let mut isas = Isa::available();
     for w in &wanted {
         if !isas.iter().any(|i| i.choice() == w) {
