@@ -153,9 +153,18 @@ fn peak_neon(n: usize) -> f32 {
     vaddvq_f32(acc.iter().fold(vdupq_n_f32(0.0), |s, &a| vaddq_f32(s, a)))
 }
 
-/// One kernel measured: a step or an evaluation of `runs` runs stacked.
+/// The kernels measured.
+#[derive(Clone, Copy, PartialEq)]
+enum Kernel {
+    /// Ten mini-batch steps.
+    Step,
+    /// An evaluation of 1 000 images.
+    Eval,
+}
+
+/// One kernel measured, on `runs` runs stacked.
 struct Case {
-    name: &'static str,
+    kernel: Kernel,
     runs: usize,
     stack: Stack,
     ws: Workspace,
@@ -165,9 +174,9 @@ struct Case {
 }
 
 impl Case {
-    fn new(name: &'static str, runs: usize, isa: Isa) -> Case {
+    fn new(kernel: Kernel, runs: usize, isa: Isa) -> Case {
         Case {
-            name,
+            kernel,
             runs,
             stack: Stack::new(&models(runs)),
             ws: Workspace::with_isa(isa),
@@ -181,7 +190,7 @@ impl Case {
         let runs = self.runs;
         let (lambda, loss) = (vec![0.1f32; runs], vec![Loss::Softmax; runs]);
         let rows = (runs * K * D) as f64;
-        if self.name == "step" {
+        if self.kernel == Kernel::Step {
             // Fresh weights each time, so that no sample trains far from the start.
             self.stack = Stack::new(&models(runs));
             let eta = vec![1e-3f32; runs];
@@ -291,9 +300,9 @@ fn main() {
             );
             continue;
         };
-        let mut cases: Vec<Case> = ["step", "eval"]
-            .iter()
-            .flat_map(|&name| [1, 2, 4].map(|runs| Case::new(name, runs, isa)))
+        let mut cases: Vec<Case> = [Kernel::Step, Kernel::Eval]
+            .into_iter()
+            .flat_map(|kernel| [1, 2, 4].map(|runs| Case::new(kernel, runs, isa)))
             .collect();
         let mut peaks = Vec::new();
         let start = Instant::now();
@@ -326,7 +335,10 @@ fn main() {
             let q = [0.25, 0.5, 0.75].map(|q| 100.0 * quantile(&mut case.shares, q));
             println!(
                 "{:<6}  {:>4}  {:<8}  {:>7.1}  {:>5.1}% [{:.1}% .. {:.1}%], {:.1}%",
-                case.name,
+                match case.kernel {
+                    Kernel::Step => "step",
+                    Kernel::Eval => "eval",
+                },
                 case.runs,
                 isa.choice(),
                 rate,

@@ -14,8 +14,9 @@
 //! that its update reads the images its thread (and, unless the system moves
 //! the thread, its core) has just read for the scores. (Parts by images for the
 //! scores, then by rows for the update, made each core fetch the other's
-//! images: the update took twice as long.) On the AMX tiles, which hold the weights of all rows, the scores go by parts of the
-//! images. An evaluation goes by parts of its groups of 16 images, whose sums are
+//! images: the update took twice as long.) On the AMX tiles, which hold the
+//! weights of all rows, the scores go by parts of the images. An evaluation goes
+//! by parts of its groups of 16 images, whose sums are
 //! then added in group order; in a [`super::Team`], each thread of a member's
 //! crew takes the team's groups of images.
 //!
