@@ -472,8 +472,10 @@ pub(super) fn scores_avx2(
         return tiles::<_, 10, 5, 1>(t, wb, p, s, terms);
     }
     // 5 rows × 16 images: 10 accumulators, 2 vectors of pixels and a broadcast
-    // weight of the 16 registers; 10, 20 or 40 rows are whole tiles.
-    blocks::<5, 3>(t, wb, g, panel, s, terms)
+    // weight of the 16 registers; 10, 20 or 40 rows are whole tiles. After the
+    // first tile, tiles of 6 rows (12 accumulators) where the rest still goes in
+    // tiles of 5: 40 rows as 5 + 6·5 + 5, 2% faster for four runs.
+    blocks::<5, 3, 6>(t, wb, g, panel, s, terms)
 }
 
 /// Pixels per block of [`blocks`]: a block of the panel in f32 takes
@@ -500,8 +502,9 @@ pub(super) struct Aligned<T>(pub(super) T);
 /// the panel turned into f32 once per panel rather than once per tile of rows: the
 /// rows go in bands of [`BAND`], and for each band the pixels in blocks of
 /// [`BLOCK`]; the first tile of a block ([`first_tile`]) converts the block's
-/// bytes as it goes and leaves them in f32 for the other tiles (`MR` rows, then
-/// `MR2`, then one), whose sums wait in memory for the next block. In the first
+/// bytes as it goes and leaves them in f32 for the other tiles (`WIDE` rows as
+/// [`wide_tiles`] says, `MR` rows, then `MR2`, then one), whose sums wait in
+/// memory for the next block. In the first
 /// band the panel is not yet there: the first tile transposes it chunk by chunk
 /// ([`transpose_chunk`]) as it goes. Each score is still the bias plus one chain of
 /// multiply-adds over `j = 0, 1, …, d−1` in one lane, so the values are those of
@@ -509,7 +512,7 @@ pub(super) struct Aligned<T>(pub(super) T);
 /// broadcasts.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn blocks<const MR: usize, const MR2: usize>(
+pub(super) fn blocks<const MR: usize, const MR2: usize, const WIDE: usize>(
     l: Avx2,
     wb: Weights,
     g: Group,
@@ -549,6 +552,11 @@ pub(super) fn blocks<const MR: usize, const MR2: usize>(
                 1
             };
             let xf = &*xf;
+            let mut wide = wide_tiles(band - r, MR, WIDE);
+            while wide > 0 {
+                block_tile::<L, WIDE, H>(l, wb, xf, (r0 + r, j0), &mut part[r..r + WIDE]);
+                (r, wide) = (r + WIDE, wide - 1);
+            }
             while r + MR <= band {
                 block_tile::<L, MR, H>(l, wb, xf, (r0 + r, j0), &mut part[r..r + MR]);
                 r += MR;
@@ -586,6 +594,16 @@ pub(super) fn blocks<const MR: usize, const MR2: usize>(
         }
         None => 0,
     }
+}
+
+/// How many tiles of `wide` rows to take from `rest` rows, so that what they leave
+/// goes in whole tiles of `mr` rows: the most that do, or none.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn wide_tiles(rest: usize, mr: usize, wide: usize) -> usize {
+    (0..=rest / wide)
+        .rev()
+        .find(|t| (rest - t * wide).is_multiple_of(mr))
+        .unwrap_or(0)
 }
 
 /// The sums so far of a tile (`MR × 16`: rows `r0 .. r0 + MR` here, or columns in

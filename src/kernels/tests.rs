@@ -296,6 +296,36 @@ fn fused() -> Vec<Isa> {
         .collect()
 }
 
+/// The rows after a first tile of 5 go in tiles of 6 only where the rest still
+/// makes whole tiles of 5.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn wide_tiles_leave_whole_tiles() {
+    use super::panel::wide_tiles;
+    let cases = [
+        (35, 5),
+        (15, 0),
+        (5, 0),
+        (12, 2),
+        (17, 2),
+        (3, 0),
+        (0, 0),
+        (75, 10),
+    ];
+    for (rest, wide) in cases {
+        assert_eq!(wide_tiles(rest, 5, 6), wide, "rest={rest}");
+    }
+    for rest in 0..100 {
+        let t = wide_tiles(rest, 5, 6);
+        let whole = |t: usize| (rest - 6 * t).is_multiple_of(5);
+        assert!(6 * t <= rest && (t == 0 || whole(t)), "rest={rest}");
+        assert!(
+            (t + 1..=rest / 6).all(|u| !whole(u)),
+            "rest={rest}: more fit"
+        );
+    }
+}
+
 /// With fused multiply-adds, each score is its bias plus one chain of fused
 /// multiply-adds over the pixels in order, `acc ← fma(w, x, acc)` from 0, in f32:
 /// bit for bit, for any number of rows (tiles, bands of rows and their
@@ -309,6 +339,7 @@ fn fused_scores_are_one_chain_over_the_pixels() {
         (40, 3072, 16),
         (45, 300, 21),
         (30, 3072, 20),
+        (17, 200, 16),
         (15, 130, 17),
         (12, 64, 5),
         (10, 40, 3),
@@ -351,6 +382,7 @@ fn fused_update_is_one_chain_over_the_images() {
         (40, 200, 130),
         (45, 72, 7),
         (15, 100, 37),
+        (17, 48, 20),
         (3, 40, 9),
         (3, 8, 1),
         (5, 20, 3),

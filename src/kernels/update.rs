@@ -13,7 +13,7 @@
 //! register tile, so stacking runs does not change any result.
 
 #[cfg(target_arch = "x86_64")]
-use super::panel::{Aligned, BAND, load_sums, store_sums};
+use super::panel::{Aligned, BAND, load_sums, store_sums, wide_tiles};
 use super::simd::Lanes;
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
@@ -34,14 +34,17 @@ pub(crate) struct Step<'a> {
 #[target_feature(enable = "avx512f")]
 pub(super) fn update_avx512(t: Avx512, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
     // 10 rows × 16 columns a tile, each block of bytes converted once for all the
-    // tiles: 3–5% faster than tiles of 20 rows converting their own.
-    update_blocks::<_, 10, 5, 1>(t, w, step, x, d)
+    // tiles: 3–5% faster than tiles of 20 rows converting their own. No wider
+    // tiles (`WIDE` = `MR`).
+    update_blocks::<_, 10, 5, 10, 1>(t, w, step, x, d)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn update_avx2(t: Avx2, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
-    update_blocks::<_, 5, 3, 2>(t, w, step, x, d)
+    // 5 rows × 16 columns a tile, and 6 rows after the first where the rest still
+    // goes in tiles of 5 (as the scores do): 2% faster for four runs.
+    update_blocks::<_, 5, 3, 6, 2>(t, w, step, x, d)
 }
 
 /// The update in blocks of `VW` vectors of columns, and in each block the rows in
@@ -181,14 +184,21 @@ const IMAGES: usize = 128;
 /// rather than once per tile of rows: for each block of 16 columns, the rows go in
 /// bands of [`BAND`], and for each band the images in blocks of [`IMAGES`]; the
 /// first tile of a block converts the block's bytes as it goes and leaves them in
-/// f32 for the other tiles (`MR` rows, then `MR2`, then one), whose sums wait in
+/// f32 for the other tiles (`WIDE` rows as [`wide_tiles`] says, `MR` rows, then
+/// `MR2`, then one), whose sums wait in
 /// memory for the next block. Each sum is still one chain of multiply-adds over
 /// the images in order, and the new weights follow from it by the operations of
 /// [`update_block`]: the values are those of [`update`] with `VW·N = 16`. The
 /// columns after the last whole block go as in [`update`].
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn update_blocks<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
+pub(super) fn update_blocks<
+    L: Lanes,
+    const MR: usize,
+    const MR2: usize,
+    const WIDE: usize,
+    const H: usize,
+>(
     l: L,
     w: &mut [f32],
     step: &Step,
@@ -220,6 +230,12 @@ pub(super) fn update_blocks<L: Lanes, const MR: usize, const MR2: usize, const H
                     sums_tile::<L, 1, H, true>(l, step, xs, xf, at, &mut part[..1]);
                     1
                 };
+                let mut wide = wide_tiles(band - r, MR, WIDE);
+                while wide > 0 {
+                    let (at, part) = ((i0, r0 + r), &mut part[r..r + WIDE]);
+                    sums_tile::<L, WIDE, H, false>(l, step, xs, xf, at, part);
+                    (r, wide) = (r + WIDE, wide - 1);
+                }
                 while r + MR <= band {
                     let (at, part) = ((i0, r0 + r), &mut part[r..r + MR]);
                     sums_tile::<L, MR, H, false>(l, step, xs, xf, at, part);
