@@ -3,7 +3,7 @@
 //!
 //! Sixteen lanes rather than four, because one 16-byte load then brings a pixel
 //! of all the images of a panel (the scores, [`super::panel`]) or 16 pixels of
-//! one image (the update, [`super::micro`]), and aarch64's 32 vector registers
+//! one image (the update, [`super::update`]), and aarch64's 32 vector registers
 //! hold a tile of 5 rows × 16 lanes: 20 registers of sums, 4 of bytes turned into
 //! f32, a few for the weights. Per pixel a score tile makes one 16-byte load and
 //! 5 loads of one weight each, and 20 multiply-adds of 4 lanes, each weight

@@ -292,7 +292,7 @@ fn portable_kernels_give_the_naive_values_bit_for_bit() {
 fn fused() -> Vec<Isa> {
     isas()
         .into_iter()
-        .filter(|i| matches!(i.name(), "avx2" | "avx512"))
+        .filter(|i| matches!(i.name(), "avx2" | "avx512" | "neon"))
         .collect()
 }
 
