@@ -146,13 +146,15 @@ impl Kernels for Neon {
         terms: Option<Terms>,
     ) -> usize {
         let p = panel::transposed(self, g, panel);
-        panel::tiles::<_, 5, 2, 1>(self, wb, p, s, terms)
+        super::neon::scores(self, wb, p, s, terms)
     }
     fn softmax_rows(self, out: &[[f32; GROUP]], rows: usize, t: &mut SoftmaxTerms) {
         panel::softmax_tile(self, out, (0, rows, out.len()), t)
     }
     fn update(self, w: &mut [f32], step: &Step, x: &[u8], d: usize) {
-        update::update::<_, 5, 2, 1>(self, w, step, x, d)
+        // Tiles of 5 rows × 16 columns, each block of bytes turned into f32 once
+        // for all the tiles of rows (no wider tiles: `WIDE` = `MR`).
+        update::update_blocks::<_, 5, 2, 5, 1>(self, w, step, x, d)
     }
 }
 

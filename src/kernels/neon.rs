@@ -2,21 +2,26 @@
 //! in four 128-bit registers, and the 16×16 blocks of the panel transposition.
 //!
 //! Sixteen lanes rather than four, because one 16-byte load then brings a pixel
-//! of all the images of a panel (the scores, [`super::panel`]) or 16 pixels of
-//! one image (the update, [`super::update`]), and aarch64's 32 vector registers
-//! hold a tile of 5 rows × 16 lanes: 20 registers of sums, 4 of bytes turned into
-//! f32, a few for the weights. Per pixel a score tile makes one 16-byte load and
-//! 5 loads of one weight each, and 20 multiply-adds of 4 lanes, each weight
-//! multiplying by lane (`fmla v.4s, v.4s, v.s[0]`, so broadcasts take no vector
-//! instruction): 3.3 multiply-adds (13.3 lanes) per load, where AVX2's tile of
-//! 5 rows × 16 images makes 10 of 8 lanes for 7 loads (1.4, 11.4 lanes). The update
-//! is the same with images in place of pixels and `G` in place of the weights.
+//! of all the images of a panel (the scores, [`scores`]) or 16 pixels of one
+//! image (the update, [`super::update`]), and aarch64's 32 vector registers hold a
+//! tile of 5 rows × 16 lanes: 20 registers of sums, 4 of pixels in f32, 5 of
+//! weights. As on AVX2, the bytes are turned into f32 (10 instructions per 16
+//! bytes: `uxtl`, `uxtl2` twice over, `ucvtf`) once per block, by the first tile
+//! of rows, and the other tiles read them: in the cross-built code the score
+//! tiles after the first take 110 instructions per 4 pixels for their 80
+//! multiply-adds (and no register spilled), the first 174, where a tile that
+//! converts its own bytes took 40 per pixel (160 per 4): one run's 10 rows take 12%
+//! fewer instructions per pixel, four runs' 40 rows 26% fewer. The update's tiles
+//! after the first take 119 per 4 images, the first 169 (156 before). Vectors of
+//! 16 f32 are loaded and stored as four registers each: `ld1` of four would need
+//! four consecutive registers, which made the compiler spill the sums.
 //!
 //! NEON is part of every aarch64 CPU this builds for; the token [`Neon`] is made
 //! by run-time detection all the same, as the x86 ones are.
 
 use std::arch::aarch64::*;
 
+use super::panel::{BAND, GROUP, Panel, Terms, Weights, band_scores, band_terms};
 use super::simd::{EXP_MIN, EXP_P, LN2_C1, LN2_C2, LOG2_E, Lanes};
 
 /// NEON: 16 lanes in four `float32x4_t`.
@@ -83,33 +88,23 @@ impl Lanes for Neon {
     }
     #[inline(always)]
     fn load(self, s: &[f32]) -> Quad {
-        let s = &s[..16];
-        // SAFETY: NEON detected; `s` holds 16 readable f32, which `ld1` reads (no
-        // alignment needed).
-        let v = unsafe { vld1q_f32_x4(s.as_ptr()) };
-        [v.0, v.1, v.2, v.3]
+        let s: &[f32; GROUP] = s[..16]
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("16 f32"));
+        load16(s)
     }
     #[inline(always)]
     unsafe fn load_u8_unchecked(self, s: &[u8], at: usize) -> Quad {
         // SAFETY: NEON detected; the caller guarantees `at + 16 <= s.len()`, and
         // `vld1q_u8` reads exactly 16 bytes (no alignment needed).
-        unsafe {
-            let b = vld1q_u8(s.as_ptr().add(at));
-            let (lo, hi) = (vmovl_u8(vget_low_u8(b)), vmovl_high_u8(b));
-            [
-                vcvtq_f32_u32(vmovl_u16(vget_low_u16(lo))),
-                vcvtq_f32_u32(vmovl_high_u16(lo)),
-                vcvtq_f32_u32(vmovl_u16(vget_low_u16(hi))),
-                vcvtq_f32_u32(vmovl_high_u16(hi)),
-            ]
-        }
+        unsafe { widen(vld1q_u8(s.as_ptr().add(at))) }
     }
     #[inline(always)]
     fn store(self, v: Quad, s: &mut [f32]) {
-        let s = &mut s[..16];
-        // SAFETY: NEON detected; `s` holds 16 writable f32, which `st1` writes (no
-        // alignment needed).
-        unsafe { vst1q_f32_x4(s.as_mut_ptr(), float32x4x4_t(v[0], v[1], v[2], v[3])) }
+        let s: &mut [f32; GROUP] = (&mut s[..16])
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("16 f32"));
+        store16(v, s)
     }
     #[inline(always)]
     fn mul_add(self, a: Quad, b: Quad, c: Quad) -> Quad {
@@ -203,5 +198,168 @@ pub(crate) fn transpose_block(
         let dst = &mut panel[at..at + 16];
         // SAFETY: `dst` holds 16 writable bytes (no alignment needed).
         unsafe { vst1q_u8(dst.as_mut_ptr(), v) };
+    }
+}
+
+/// Pixels per block of [`scores`]: 128 pixels of 16 images in f32 take 8 KiB,
+/// which stay in the L1 cache for every tile of rows.
+const BLOCK: usize = 128;
+
+/// The scores of a group's images from their panel (`p`, transposed in the plain
+/// layout of [`super::panel::transpose_columns`]), as AVX2 computes them: the rows
+/// in bands of [`BAND`], the pixels in blocks of [`BLOCK`]; the first tile of a
+/// block turns the block's bytes into f32 as it goes and leaves them for the other
+/// tiles, so that each byte is converted once (10 instructions per 16 bytes)
+/// rather than once per tile of rows. Tiles of 5 rows × 16 images hold 20
+/// registers of sums; each multiply-add takes its weight from a lane of a register
+/// holding 4 consecutive weights of its row (`fmla v.4s, v.4s, v.s[u]`), so a
+/// turn of 4 pixels loads 5 weight vectors and 4 pixels and makes 80
+/// multiply-adds. Each score is the bias plus one chain of fused multiply-adds over
+/// the pixels in order, in one lane: the values of [`super::panel::tiles`].
+pub(super) fn scores(_: Neon, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+    let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
+    assert!(m > 0 && wb.ld >= d && wb.w.len() >= (m - 1) * wb.ld + d);
+    assert!(p.rows <= GROUP && s.len() >= p.rows * m);
+    let mut xf = [[0f32; GROUP]; BLOCK];
+    let mut part = [[0f32; GROUP]; BAND];
+    let mut terms = terms;
+    for r0 in (0..m).step_by(BAND) {
+        let band = BAND.min(m - r0);
+        for j0 in (0..d).step_by(BLOCK) {
+            let xf = &mut xf[..BLOCK.min(d - j0)];
+            let bytes = &p.panel[j0 * GROUP..(j0 + xf.len()) * GROUP];
+            let part = &mut part[..band];
+            let at = (r0, j0);
+            // The first tile converts: 5 rows if there are, else fewer.
+            let mut r = match band {
+                5.. => block_tile::<5, true>(wb, bytes, xf, at, &mut part[..5]),
+                2..5 => block_tile::<2, true>(wb, bytes, xf, at, &mut part[..2]),
+                _ => block_tile::<1, true>(wb, bytes, xf, at, &mut part[..1]),
+            };
+            while r < band {
+                let at = (r0 + r, j0);
+                r += match band - r {
+                    5.. => block_tile::<5, false>(wb, bytes, xf, at, &mut part[r..r + 5]),
+                    2..5 => block_tile::<2, false>(wb, bytes, xf, at, &mut part[r..r + 2]),
+                    _ => block_tile::<1, false>(wb, bytes, xf, at, &mut part[r..r + 1]),
+                };
+            }
+        }
+        band_scores(wb.b, &part[..band], (r0, p.rows), s, terms.as_mut());
+    }
+    band_terms(Neon(()), terms, (p.rows, m))
+}
+
+/// Rows `r0 .. r0 + MR` of the scores over the pixels `j0 .. j0 + xf.len()` of a
+/// block of [`scores`]: with `CONVERT` (the first tile of the block) the pixels'
+/// `bytes` are turned into f32 into `xf` as they are read, else they are read from
+/// `xf`. The sums so far come from `part` (`MR × 16`; zero for the first block)
+/// and go back there. Returns `MR`.
+#[inline(always)]
+fn block_tile<const MR: usize, const CONVERT: bool>(
+    wb: Weights,
+    bytes: &[u8],
+    xf: &mut [[f32; GROUP]],
+    (r0, j0): (usize, usize),
+    part: &mut [[f32; GROUP]],
+) -> usize {
+    let jn = xf.len();
+    assert!(bytes.len() == jn * GROUP && part.len() == MR && r0 + MR <= wb.b.len());
+    // Row `r0 + k` of the weights from pixel `j0`: `jn` of them.
+    let w0 = &wb.w[r0 * wb.ld + j0..];
+    assert!(w0.len() >= (MR - 1) * wb.ld + jn);
+    let mut acc = [Neon(()).zero(); MR];
+    if j0 > 0 {
+        for (a, p) in acc.iter_mut().zip(part.iter()) {
+            *a = load16(p);
+        }
+    }
+    // Pixel `j` of the 16 images, in f32. A macro: a closure would hold `xf`.
+    macro_rules! pixel {
+        ($j:expr) => {{
+            let j = $j;
+            if CONVERT {
+                let b = &bytes[j * GROUP..j * GROUP + GROUP];
+                // SAFETY: NEON is part of every aarch64 CPU this builds for; `b`
+                // holds the 16 bytes `ld1` reads.
+                let v = unsafe { widen(vld1q_u8(b.as_ptr())) };
+                store16(v, &mut xf[j]);
+                v
+            } else {
+                load16(&xf[j])
+            }
+        }};
+    }
+    // `acc[k] += x · w[k][U]` for every row, fused, the weight from lane `U`.
+    macro_rules! fma_lane {
+        ($x:expr, $w:expr, $u:literal) => {{
+            let x = $x;
+            for (acc_k, &w_k) in acc.iter_mut().zip(&$w) {
+                for (a, &x) in acc_k.iter_mut().zip(&x) {
+                    // SAFETY: NEON, as above (registers only).
+                    *a = unsafe { vfmaq_laneq_f32::<$u>(*a, x, w_k) };
+                }
+            }
+        }};
+    }
+    let quads = jn / 4 * 4;
+    for j in (0..quads).step_by(4) {
+        // Weights `j .. j + 4` of every row, one register each.
+        let mut w = [Neon(()).zero()[0]; MR];
+        for (k, w_k) in w.iter_mut().enumerate() {
+            // SAFETY: NEON, as above; k·ld + j + 4 <= (MR − 1)·ld + jn <= w0.len()
+            // (asserted), so `ld1` reads 4 f32 inside `w0`.
+            *w_k = unsafe { vld1q_f32(w0.as_ptr().add(k * wb.ld + j)) };
+        }
+        fma_lane!(pixel!(j), w, 0);
+        fma_lane!(pixel!(j + 1), w, 1);
+        fma_lane!(pixel!(j + 2), w, 2);
+        fma_lane!(pixel!(j + 3), w, 3);
+    }
+    // The pixels after the last whole turn, each weight broadcast.
+    for j in quads..jn {
+        let x = pixel!(j);
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            let w = w0[k * wb.ld + j];
+            for (a, &x) in acc_k.iter_mut().zip(&x) {
+                // SAFETY: NEON, as above (registers only).
+                *a = unsafe { vfmaq_n_f32(*a, x, w) };
+            }
+        }
+    }
+    for (acc_k, part_k) in acc.iter().zip(part.iter_mut()) {
+        store16(*acc_k, part_k);
+    }
+    MR
+}
+
+/// 16 bytes as 16 f32 (`uxtl`, `uxtl2` twice over, then `ucvtf`).
+#[inline]
+#[target_feature(enable = "neon")]
+fn widen(b: uint8x16_t) -> Quad {
+    let (lo, hi) = (vmovl_u8(vget_low_u8(b)), vmovl_high_u8(b));
+    [
+        vcvtq_f32_u32(vmovl_u16(vget_low_u16(lo))),
+        vcvtq_f32_u32(vmovl_high_u16(lo)),
+        vcvtq_f32_u32(vmovl_u16(vget_low_u16(hi))),
+        vcvtq_f32_u32(vmovl_high_u16(hi)),
+    ]
+}
+
+/// 16 f32 from `s`, as four registers loaded one by one: `ld1` of four would
+/// need four consecutive registers, which the tiles' sums cannot spare.
+#[inline(always)]
+fn load16(s: &[f32; GROUP]) -> Quad {
+    // SAFETY: NEON is part of every aarch64 CPU this builds for (the callers hold
+    // the token); `s` holds 16 f32, 4 at each of the offsets read.
+    std::array::from_fn(|q| unsafe { vld1q_f32(s.as_ptr().add(4 * q)) })
+}
+
+/// 16 f32 into `s`, four registers one by one (see [`load16`]).
+#[inline(always)]
+fn store16(v: Quad, s: &mut [f32; GROUP]) {
+    for (q, v) in v.into_iter().enumerate() {
+        // SAFETY: as in [`load16`]; `s` holds 16 writable f32.
+        unsafe { vst1q_f32(s.as_mut_ptr().add(4 * q), v) }
     }
 }

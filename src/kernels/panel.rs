@@ -490,11 +490,9 @@ const CHUNK: usize = 32;
 
 /// Rows whose partial sums [`blocks`] (and the update's blocks) keep between blocks
 /// of pixels (of images).
-#[cfg(target_arch = "x86_64")]
 pub(super) const BAND: usize = 40;
 
 /// 64-byte aligned storage, so that no vector of it straddles two cache lines.
-#[cfg(target_arch = "x86_64")]
 #[repr(C, align(64))]
 pub(super) struct Aligned<T>(pub(super) T);
 
@@ -570,26 +568,41 @@ pub(super) fn blocks<const MR: usize, const MR2: usize, const WIDE: usize>(
                 r += 1;
             }
         }
-        // The scores, the sums plus the bias: `out[c]` for row `r` and image `c`.
-        for (k, sums) in part.0[..band].iter().enumerate() {
-            let r = r0 + k;
-            let bias = l.splat(wb.b[r]);
-            let mut out = [0f32; GROUP];
-            for h in 0..H {
-                let v = l.add(l.load(&sums[h * L::N..]), bias);
-                l.store(v, &mut out[h * L::N..]);
-            }
-            for (c, &v) in out.iter().enumerate().take(g.rows) {
-                s[c * m + r] = v;
-            }
-            if let Some((_, by_row)) = terms.as_mut() {
-                by_row[r] = out;
-            }
+        band_scores(wb.b, &part.0[..band], (r0, g.rows), s, terms.as_mut());
+    }
+    band_terms(l, terms, (g.rows, m))
+}
+
+/// The scores of a band of rows from `r0` on (of [`blocks`], or of NEON's), its
+/// sums `part` plus the bias `b`: into `s` for the first `rows` images, and by row
+/// into the terms' scores when given.
+pub(super) fn band_scores(
+    b: &[f32],
+    part: &[[f32; GROUP]],
+    (r0, rows): (usize, usize),
+    s: &mut [f32],
+    mut terms: Option<&mut Terms>,
+) {
+    let m = b.len();
+    for (k, sums) in part.iter().enumerate() {
+        let r = r0 + k;
+        // `out[c]` for row `r` and image `c`.
+        let out: [f32; GROUP] = std::array::from_fn(|c| sums[c] + b[r]);
+        for (c, &v) in out.iter().enumerate().take(rows) {
+            s[c * m + r] = v;
+        }
+        if let Some((_, by_row)) = terms.as_mut() {
+            by_row[r] = out;
         }
     }
+}
+
+/// With `terms`, the [`SoftmaxTerms`] of every run from the scores by row (`m`
+/// rows) of the first `rows` images; returns the number of runs (0 without).
+pub(super) fn band_terms<L: Lanes>(l: L, terms: Option<Terms>, (rows, m): (usize, usize)) -> usize {
     match terms {
         Some((mut t, by_row)) => {
-            softmax_tile(l, &by_row[..m], (0, g.rows, m), &mut t);
+            softmax_tile(l, &by_row[..m], (0, rows, m), &mut t);
             m / t.k
         }
         None => 0,
@@ -598,7 +611,6 @@ pub(super) fn blocks<const MR: usize, const MR2: usize, const WIDE: usize>(
 
 /// How many tiles of `wide` rows to take from `rest` rows, so that what they leave
 /// goes in whole tiles of `mr` rows: the most that do, or none.
-#[cfg(target_arch = "x86_64")]
 pub(super) fn wide_tiles(rest: usize, mr: usize, wide: usize) -> usize {
     (0..=rest / wide)
         .rev()
@@ -608,7 +620,6 @@ pub(super) fn wide_tiles(rest: usize, mr: usize, wide: usize) -> usize {
 
 /// The sums so far of a tile (`MR × 16`: rows `r0 .. r0 + MR` here, or columns in
 /// the update), zero for the first block (`j0 = 0`).
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) fn load_sums<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -627,7 +638,6 @@ pub(super) fn load_sums<L: Lanes, const MR: usize, const H: usize>(
 }
 
 /// Writes the sums of a tile back into `part` (`MR × 16`).
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) fn store_sums<L: Lanes, const MR: usize, const H: usize>(
     l: L,

@@ -12,7 +12,6 @@
 //! computed by the same sequence of operations wherever its row sits in a
 //! register tile, so stacking runs does not change any result.
 
-#[cfg(target_arch = "x86_64")]
 use super::panel::{Aligned, BAND, load_sums, store_sums, wide_tiles};
 use super::simd::Lanes;
 #[cfg(target_arch = "x86_64")]
@@ -172,12 +171,10 @@ fn update_block<L: Lanes, const MR: usize, const VW: usize>(
 }
 
 /// Columns per block of [`update_blocks`], as many as the images of a panel.
-#[cfg(target_arch = "x86_64")]
 const WIDTH: usize = super::panel::GROUP;
 
 /// Images per block of [`update_blocks`]: their 16 columns in f32 take
 /// `128 × 16 × 4` bytes = 8 KiB, and stay in the L1 cache for every tile of rows.
-#[cfg(target_arch = "x86_64")]
 const IMAGES: usize = 128;
 
 /// What [`update`] computes, with the bytes of the images turned into f32 once
@@ -190,7 +187,6 @@ const IMAGES: usize = 128;
 /// the images in order, and the new weights follow from it by the operations of
 /// [`update_block`]: the values are those of [`update`] with `VW·N = 16`. The
 /// columns after the last whole block go as in [`update`].
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) fn update_blocks<
     L: Lanes,
@@ -281,7 +277,6 @@ pub(super) fn update_blocks<
 
 /// `acc[k] += G[i, r0 + k] · x` for the `MR` rows of a tile and 16 columns `x`
 /// of image `i` (`H` vectors).
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
     l: L,
@@ -301,7 +296,6 @@ fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
 /// `i0 .. i0 + xf.len()` in columns `o .. o + 16` of `x: nb×d`. The first tile of
 /// a block (`CONVERT`) turns their bytes into f32, into `xf`, as it goes; the
 /// others read them from `xf`. The sums so far come from `part` and go back there.
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn sums_tile<L: Lanes, const MR: usize, const H: usize, const CONVERT: bool>(
     l: L,
