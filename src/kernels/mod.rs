@@ -6,9 +6,10 @@
 //! Read [`naive`] first: the step and the evaluation as plain loops in f32. The
 //! fast kernels after it compute the same values: [`Workspace`] (this file) drives
 //! them, `isa.rs` holds the trait each instruction set implements and the choice
-//! among them, `simd.rs` (and `neon.rs`) the vector lanes, `panel.rs` the scores,
-//! `update.rs` the update of the weights, `eval.rs` the evaluation (alone or as a
-//! [`Team`] of threads), `amx.rs` the scores on Intel's AMX tiles.
+//! among them, `simd.rs` (and `neon.rs`) the vector lanes, `panel.rs` the scores
+//! (`neon.rs` NEON's tiles of them), `update.rs` the update of the weights,
+//! `eval.rs` the evaluation (alone or as a [`Team`] of threads), `amx.rs` the
+//! scores on Intel's AMX tiles.
 //!
 //! Runs that see the same mini-batches (the report's four runs do) are trained as a
 //! [`Stack`]: their weights are the rows of one `(R·K)×d` matrix, so that every pass
