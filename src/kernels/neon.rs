@@ -10,7 +10,7 @@
 //! of rows, and the other tiles read them: in the cross-built code the score
 //! tiles after the first take 110 instructions per 4 pixels for their 80
 //! multiply-adds (and no register spilled), the first 174, where a tile that
-//! converts its own bytes took 40 per pixel (160 per 4): one run's 10 rows take 12%
+//! converts its own bytes took 40 per pixel (160 per 4): one run's 10 rows take 11%
 //! fewer instructions per pixel, four runs' 40 rows 26% fewer. The update's tiles
 //! after the first take 119 per 4 images, the first 169 (156 before). Vectors of
 //! 16 f32 are loaded and stored as four registers each: `ld1` of four would need
@@ -21,7 +21,7 @@
 
 use std::arch::aarch64::*;
 
-use super::panel::{BAND, GROUP, Panel, Terms, Weights, band_scores, band_terms};
+use super::panel::{Aligned, BAND, GROUP, Panel, Terms, Weights, band_scores, band_terms};
 use super::simd::{EXP_MIN, EXP_P, LN2_C1, LN2_C2, LOG2_E, Lanes};
 
 /// NEON: 16 lanes in four `float32x4_t`.
@@ -216,38 +216,38 @@ const BLOCK: usize = 128;
 /// turn of 4 pixels loads 5 weight vectors and 4 pixels and makes 80
 /// multiply-adds. Each score is the bias plus one chain of fused multiply-adds over
 /// the pixels in order, in one lane: the values of [`super::panel::tiles`].
-pub(super) fn scores(_: Neon, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+pub(super) fn scores(n: Neon, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
     let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
     assert!(m > 0 && wb.ld >= d && wb.w.len() >= (m - 1) * wb.ld + d);
     assert!(p.rows <= GROUP && s.len() >= p.rows * m);
-    let mut xf = [[0f32; GROUP]; BLOCK];
-    let mut part = [[0f32; GROUP]; BAND];
+    let mut xf = Aligned([[0f32; GROUP]; BLOCK]);
+    let mut part = Aligned([[0f32; GROUP]; BAND]);
     let mut terms = terms;
     for r0 in (0..m).step_by(BAND) {
         let band = BAND.min(m - r0);
         for j0 in (0..d).step_by(BLOCK) {
-            let xf = &mut xf[..BLOCK.min(d - j0)];
+            let xf = &mut xf.0[..BLOCK.min(d - j0)];
             let bytes = &p.panel[j0 * GROUP..(j0 + xf.len()) * GROUP];
-            let part = &mut part[..band];
+            let part = &mut part.0[..band];
             let at = (r0, j0);
             // The first tile converts: 5 rows if there are, else fewer.
             let mut r = match band {
-                5.. => block_tile::<5, true>(wb, bytes, xf, at, &mut part[..5]),
-                2..5 => block_tile::<2, true>(wb, bytes, xf, at, &mut part[..2]),
-                _ => block_tile::<1, true>(wb, bytes, xf, at, &mut part[..1]),
+                5.. => block_tile::<5, true>(n, wb, bytes, xf, at, &mut part[..5]),
+                2..5 => block_tile::<2, true>(n, wb, bytes, xf, at, &mut part[..2]),
+                _ => block_tile::<1, true>(n, wb, bytes, xf, at, &mut part[..1]),
             };
             while r < band {
                 let at = (r0 + r, j0);
                 r += match band - r {
-                    5.. => block_tile::<5, false>(wb, bytes, xf, at, &mut part[r..r + 5]),
-                    2..5 => block_tile::<2, false>(wb, bytes, xf, at, &mut part[r..r + 2]),
-                    _ => block_tile::<1, false>(wb, bytes, xf, at, &mut part[r..r + 1]),
+                    5.. => block_tile::<5, false>(n, wb, bytes, xf, at, &mut part[r..r + 5]),
+                    2..5 => block_tile::<2, false>(n, wb, bytes, xf, at, &mut part[r..r + 2]),
+                    _ => block_tile::<1, false>(n, wb, bytes, xf, at, &mut part[r..r + 1]),
                 };
             }
         }
-        band_scores(wb.b, &part[..band], (r0, p.rows), s, terms.as_mut());
+        band_scores(wb.b, &part.0[..band], (r0, p.rows), s, terms.as_mut());
     }
-    band_terms(Neon(()), terms, (p.rows, m))
+    band_terms(n, terms, (p.rows, m))
 }
 
 /// Rows `r0 .. r0 + MR` of the scores over the pixels `j0 .. j0 + xf.len()` of a
@@ -257,6 +257,7 @@ pub(super) fn scores(_: Neon, wb: Weights, p: Panel, s: &mut [f32], terms: Optio
 /// and go back there. Returns `MR`.
 #[inline(always)]
 fn block_tile<const MR: usize, const CONVERT: bool>(
+    n: Neon,
     wb: Weights,
     bytes: &[u8],
     xf: &mut [[f32; GROUP]],
@@ -268,7 +269,7 @@ fn block_tile<const MR: usize, const CONVERT: bool>(
     // Row `r0 + k` of the weights from pixel `j0`: `jn` of them.
     let w0 = &wb.w[r0 * wb.ld + j0..];
     assert!(w0.len() >= (MR - 1) * wb.ld + jn);
-    let mut acc = [Neon(()).zero(); MR];
+    let mut acc = [n.zero(); MR];
     if j0 > 0 {
         for (a, p) in acc.iter_mut().zip(part.iter()) {
             *a = load16(p);
@@ -280,8 +281,8 @@ fn block_tile<const MR: usize, const CONVERT: bool>(
             let j = $j;
             if CONVERT {
                 let b = &bytes[j * GROUP..j * GROUP + GROUP];
-                // SAFETY: NEON is part of every aarch64 CPU this builds for; `b`
-                // holds the 16 bytes `ld1` reads.
+                // SAFETY: the token proves NEON was detected; `b` holds the 16
+                // bytes `ld1` reads.
                 let v = unsafe { widen(vld1q_u8(b.as_ptr())) };
                 store16(v, &mut xf[j]);
                 v
@@ -305,7 +306,7 @@ fn block_tile<const MR: usize, const CONVERT: bool>(
     let quads = jn / 4 * 4;
     for j in (0..quads).step_by(4) {
         // Weights `j .. j + 4` of every row, one register each.
-        let mut w = [Neon(()).zero()[0]; MR];
+        let mut w = [n.zero()[0]; MR];
         for (k, w_k) in w.iter_mut().enumerate() {
             // SAFETY: NEON, as above; k·ld + j + 4 <= (MR − 1)·ld + jn <= w0.len()
             // (asserted), so `ld1` reads 4 f32 inside `w0`.
@@ -350,8 +351,8 @@ fn widen(b: uint8x16_t) -> Quad {
 /// need four consecutive registers, which the tiles' sums cannot spare.
 #[inline(always)]
 fn load16(s: &[f32; GROUP]) -> Quad {
-    // SAFETY: NEON is part of every aarch64 CPU this builds for (the callers hold
-    // the token); `s` holds 16 f32, 4 at each of the offsets read.
+    // SAFETY: NEON is enabled for the whole aarch64 build (a target feature of
+    // every aarch64 CPU it runs on); `s` holds 16 f32, 4 at each offset read.
     std::array::from_fn(|q| unsafe { vld1q_f32(s.as_ptr().add(4 * q)) })
 }
 

@@ -488,7 +488,7 @@ const BLOCK: usize = 128;
 #[cfg(target_arch = "x86_64")]
 const CHUNK: usize = 32;
 
-/// Rows whose partial sums [`blocks`] (and the update's blocks) keep between blocks
+/// Rows whose partial sums the AVX2 and NEON scores (and the update's blocks) keep between blocks
 /// of pixels (of images).
 pub(super) const BAND: usize = 40;
 
@@ -573,7 +573,7 @@ pub(super) fn blocks<const MR: usize, const MR2: usize, const WIDE: usize>(
     band_terms(l, terms, (g.rows, m))
 }
 
-/// The scores of a band of rows from `r0` on (of [`blocks`], or of NEON's), its
+/// The scores of a band of rows from `r0` on (of AVX2's `blocks`, or of NEON's), its
 /// sums `part` plus the bias `b`: into `s` for the first `rows` images, and by row
 /// into the terms' scores when given.
 pub(super) fn band_scores(
@@ -906,13 +906,7 @@ fn tiles_from<L: Lanes, const MR: usize, const MR2: usize, const H: usize>(
         tile::<L, 1, H>(l, wb, p, r, s, by_row);
         (p.next, r) = (&[], r + 1);
     }
-    match terms {
-        Some((mut t, by_row)) => {
-            softmax_tile(l, &by_row[..m], (0, p.rows, m), &mut t);
-            m / t.k
-        }
-        None => 0,
-    }
+    band_terms(l, terms, (p.rows, m))
 }
 
 /// Rows `r0 .. r0 + MR` of the scores of the panel's images, also by row into

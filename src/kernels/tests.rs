@@ -298,7 +298,6 @@ fn fused() -> Vec<Isa> {
 
 /// The rows after a first tile of 5 go in tiles of 6 only where the rest still
 /// makes whole tiles of 5.
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn wide_tiles_leave_whole_tiles() {
     use super::panel::wide_tiles;
