@@ -21,7 +21,9 @@
 
 use std::arch::aarch64::*;
 
-use super::panel::{Aligned, BAND, GROUP, Panel, Terms, Weights, band_scores, band_terms};
+use super::panel::{
+    Aligned, BAND, GROUP, Panel, Terms, Weights, band_scores, band_terms, load_sums, store_sums,
+};
 use super::simd::{EXP_MIN, EXP_P, LN2_C1, LN2_C2, LOG2_E, Lanes};
 
 /// NEON: 16 lanes in four `float32x4_t`.
@@ -216,13 +218,18 @@ const BLOCK: usize = 128;
 /// turn of 4 pixels loads 5 weight vectors and 4 pixels and makes 80
 /// multiply-adds. Each score is the bias plus one chain of fused multiply-adds over
 /// the pixels in order, in one lane: the values of [`super::panel::tiles`].
-pub(super) fn scores(n: Neon, wb: Weights, p: Panel, s: &mut [f32], terms: Option<Terms>) -> usize {
+pub(super) fn scores(
+    n: Neon,
+    wb: Weights,
+    p: Panel,
+    s: &mut [f32],
+    mut terms: Option<Terms>,
+) -> usize {
     let (m, d) = (wb.b.len(), p.panel.len() / GROUP);
     assert!(m > 0 && wb.ld >= d && wb.w.len() >= (m - 1) * wb.ld + d);
     assert!(p.rows <= GROUP && s.len() >= p.rows * m);
     let mut xf = Aligned([[0f32; GROUP]; BLOCK]);
     let mut part = Aligned([[0f32; GROUP]; BAND]);
-    let mut terms = terms;
     for r0 in (0..m).step_by(BAND) {
         let band = BAND.min(m - r0);
         for j0 in (0..d).step_by(BLOCK) {
@@ -269,12 +276,7 @@ fn block_tile<const MR: usize, const CONVERT: bool>(
     // Row `r0 + k` of the weights from pixel `j0`: `jn` of them.
     let w0 = &wb.w[r0 * wb.ld + j0..];
     assert!(w0.len() >= (MR - 1) * wb.ld + jn);
-    let mut acc = [n.zero(); MR];
-    if j0 > 0 {
-        for (a, p) in acc.iter_mut().zip(part.iter()) {
-            *a = load16(p);
-        }
-    }
+    let mut acc = load_sums::<_, MR, 1>(n, j0, part).map(|[a]| a);
     // Pixel `j` of the 16 images, in f32. A macro: a closure would hold `xf`.
     macro_rules! pixel {
         ($j:expr) => {{
@@ -328,9 +330,7 @@ fn block_tile<const MR: usize, const CONVERT: bool>(
             }
         }
     }
-    for (acc_k, part_k) in acc.iter().zip(part.iter_mut()) {
-        store16(*acc_k, part_k);
-    }
+    store_sums::<_, MR, 1>(n, &acc.map(|a| [a]), part);
     MR
 }
 

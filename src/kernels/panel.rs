@@ -488,8 +488,8 @@ const BLOCK: usize = 128;
 #[cfg(target_arch = "x86_64")]
 const CHUNK: usize = 32;
 
-/// Rows whose partial sums the AVX2 and NEON scores (and the update's blocks) keep between blocks
-/// of pixels (of images).
+/// Rows whose partial sums the AVX2 and NEON scores (and the update's blocks) keep
+/// between blocks of pixels (of images).
 pub(super) const BAND: usize = 40;
 
 /// 64-byte aligned storage, so that no vector of it straddles two cache lines.
@@ -502,9 +502,8 @@ pub(super) struct Aligned<T>(pub(super) T);
 /// [`BLOCK`]; the first tile of a block ([`first_tile`]) converts the block's
 /// bytes as it goes and leaves them in f32 for the other tiles (`WIDE` rows as
 /// [`wide_tiles`] says, `MR` rows, then `MR2`, then one), whose sums wait in
-/// memory for the next block. In the first
-/// band the panel is not yet there: the first tile transposes it chunk by chunk
-/// ([`transpose_chunk`]) as it goes. Each score is still the bias plus one chain of
+/// memory for the next block. In the first band the panel is not yet there: the
+/// first tile transposes it chunk by chunk ([`transpose_chunk`]) as it goes. Each score is still the bias plus one chain of
 /// multiply-adds over `j = 0, 1, …, d−1` in one lane, so the values are those of
 /// [`tiles`]. Per pixel a tile makes `MR·H` multiply-adds from `H` loads and `MR`
 /// broadcasts.
@@ -573,9 +572,9 @@ pub(super) fn blocks<const MR: usize, const MR2: usize, const WIDE: usize>(
     band_terms(l, terms, (g.rows, m))
 }
 
-/// The scores of a band of rows from `r0` on (of AVX2's `blocks`, or of NEON's), its
-/// sums `part` plus the bias `b`: into `s` for the first `rows` images, and by row
-/// into the terms' scores when given.
+/// The scores of a band of rows from `r0` on (of AVX2's `blocks`, or of NEON's),
+/// its sums `part` plus the bias `b`: into `s` for the first `rows` images, and by
+/// row into the terms' scores when given.
 pub(super) fn band_scores(
     b: &[f32],
     part: &[[f32; GROUP]],

@@ -182,11 +182,11 @@ const IMAGES: usize = 128;
 /// bands of [`BAND`], and for each band the images in blocks of [`IMAGES`]; the
 /// first tile of a block converts the block's bytes as it goes and leaves them in
 /// f32 for the other tiles (`WIDE` rows as [`wide_tiles`] says, `MR` rows, then
-/// `MR2`, then one), whose sums wait in
-/// memory for the next block. Each sum is still one chain of multiply-adds over
-/// the images in order, and the new weights follow from it by the operations of
-/// [`update_block`]: the values are those of [`update`] with `VW·N = 16`. The
-/// columns after the last whole block go as in [`update`].
+/// `MR2`, then one), whose sums wait in memory for the next block. Each sum is
+/// still one chain of multiply-adds over the images in order, and the new weights
+/// follow from it by the operations of [`update_block`]: the values are those of
+/// [`update`] with `VW·N = 16`. The columns after the last whole block go as in
+/// [`update`].
 #[inline(always)]
 pub(super) fn update_blocks<
     L: Lanes,
