@@ -598,6 +598,9 @@ pub(super) fn band_scores(
 
 /// With `terms`, the [`SoftmaxTerms`] of every run from the scores by row (`m`
 /// rows) of the first `rows` images; returns the number of runs (0 without).
+/// Inlined, as everything generic over [`Lanes`] in this module must be: a call
+/// into it would run outside the caller's target features, each intrinsic a call.
+#[inline(always)]
 pub(super) fn band_terms<L: Lanes>(l: L, terms: Option<Terms>, (rows, m): (usize, usize)) -> usize {
     match terms {
         Some((mut t, by_row)) => {
