@@ -93,7 +93,7 @@ impl Workspace {
         let (m, d) = stack.w.dim();
         let mut total = vec![(0.0, 0); stack.runs()];
         if m > 0 && d > 0 {
-            self.fold(stack, x.affine);
+            self.fold(stack, x.affine, true);
             let wb = panel::Weights {
                 w: &self.w_scaled,
                 ld: padded(d),
@@ -146,7 +146,7 @@ impl Workspace {
 
     /// The runs of `stack` folded with `affine`, as an owned copy.
     fn folded(&mut self, stack: &Stack, affine: &Affine, loss: &[Loss]) -> Folded {
-        self.fold(stack, affine);
+        self.fold(stack, affine, true);
         Folded {
             w: self.w_scaled.clone(),
             d: stack.w.ncols(),

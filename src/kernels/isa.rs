@@ -250,16 +250,22 @@ impl Isa {
         }
     }
 
-    /// `b − W β` (see [`super::shifts`]), with AVX-512 or AVX2 where there is.
-    pub(crate) fn shifts(self, rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
+    /// `b − W β`, and with `scale = (a, w_a)` also `w_a = W ⊙ a` (see
+    /// [`super::fold`]), with AVX-512 or AVX2 where there is.
+    pub(crate) fn fold(
+        self,
+        rows: super::Rows,
+        scale: Option<(&[f32], &mut [f32])>,
+        out: &mut Vec<f32>,
+    ) {
         match self.0 {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX-512F was detected.
-            Kind::Avx512(_) => unsafe { super::shifts_avx512(rows, out) },
+            Kind::Avx512(_) => unsafe { super::fold_avx512(rows, scale, out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX2 was detected.
-            Kind::Avx2(_) => unsafe { super::shifts_avx2(rows, out) },
-            _ => super::shifts(rows, out),
+            Kind::Avx2(_) => unsafe { super::fold_avx2(rows, scale, out) },
+            _ => super::fold(rows, scale, out),
         }
     }
 

@@ -279,17 +279,19 @@ impl Workspace {
             return;
         }
         self.per_row(k, eta, lambda);
-        self.shift_bias(stack, x.affine);
-        let w = stack
-            .w
-            .as_slice()
-            .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        let on_tiles = match &mut self.tiles {
-            Some(q) => q.fill((w, d, d), Some(&x.affine.a[..]), &self.b_shifted),
-            None => false,
+        // The AMX tiles take `b_shifted` and fold the weights their own way; where
+        // there are none (or they cannot), the kernels below take `w_scaled`.
+        let on_tiles = self.tiles.is_some() && {
+            self.fold(stack, x.affine, false);
+            let w = stack
+                .w
+                .as_slice()
+                .unwrap_or_else(|| unreachable!("Stack::w is standard"));
+            let (a, b) = (Some(&x.affine.a[..]), &self.b_shifted);
+            self.tiles.as_mut().is_some_and(|q| q.fill((w, d, d), a, b))
         };
         if !on_tiles {
-            self.scale_weights(stack, x.affine);
+            self.fold(stack, x.affine, true);
         }
         // G = ∂ℓ/∂S. Shared out: the scores by parts of the rows (each part then
         // updates the same rows, from the images already in its core's caches),
@@ -359,45 +361,27 @@ impl Workspace {
         }
     }
 
-    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β`.
-    fn fold(&mut self, stack: &Stack, affine: &Affine) {
-        self.shift_bias(stack, affine);
-        self.scale_weights(stack, affine);
-    }
-
-    /// `w_scaled = W ⊙ a`.
-    fn scale_weights(&mut self, stack: &Stack, affine: &Affine) {
+    /// `w_scaled = W ⊙ a` (each row times `a`) and `b_shifted = b − W β`, in one
+    /// pass over `W`; only `b_shifted` when `scaled` is false.
+    fn fold(&mut self, stack: &Stack, affine: &Affine, scaled: bool) {
         let (m, d) = stack.w.dim();
         let w = stack
             .w
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        self.w_scaled.resize(m * padded(d), 0.0);
-        for (out, row) in self
-            .w_scaled
-            .chunks_exact_mut(padded(d))
-            .zip(w.chunks_exact(d))
-        {
-            for ((o, &w), &a) in out.iter_mut().zip(row).zip(&affine.a) {
-                *o = w * a;
-            }
-        }
-    }
-
-    /// `b_shifted = b − W β`, in f64 (see [`shifts`]).
-    fn shift_bias(&mut self, stack: &Stack, affine: &Affine) {
-        let d = stack.w.ncols();
-        let w = stack
-            .w
-            .as_slice()
-            .unwrap_or_else(|| unreachable!("Stack::w is standard"));
-        self.b_shifted.clear();
         let b = stack
             .b
             .as_slice()
             .unwrap_or_else(|| unreachable!("Stack::b is standard"));
+        self.b_shifted.clear();
         let rows = (w, d, b, &affine.beta[..]);
-        self.isa.shifts(rows, &mut self.b_shifted);
+        if scaled {
+            self.w_scaled.resize(m * padded(d), 0.0);
+            let scale = Some((&affine.a[..], &mut self.w_scaled[..]));
+            self.isa.fold(rows, scale, &mut self.b_shifted);
+        } else {
+            self.isa.fold(rows, None, &mut self.b_shifted);
+        }
     }
 
     fn per_row(&mut self, k: usize, eta: &[f32], lambda: &[f32]) {
@@ -512,25 +496,110 @@ fn panel_scores(
     covered
 }
 
-/// [`shifts`] compiled for AVX-512 (8 lanes of f64).
+/// The rows of `W` (`m×d`), its width, the biases `b` (`m`) and the shift `β` (`d`).
+type Rows<'a> = (&'a [f32], usize, &'a [f32], &'a [f32]);
+
+/// [`fold`] compiled for AVX-512 (8 lanes of f64).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn shifts_avx512(rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
-    shifts(rows, out)
+fn fold_avx512(rows: Rows, scale: Option<(&[f32], &mut [f32])>, out: &mut Vec<f32>) {
+    fold(rows, scale, out)
 }
 
-/// [`shifts`] compiled for AVX2 (4 lanes of f64; Rust fuses no multiply-add
-/// unasked, so the values are those of the other builds).
+/// [`fold`] compiled for AVX2 (4 lanes of f64; Rust fuses no multiply-add unasked,
+/// so the values are those of the other builds).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn shifts_avx2(rows: (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
-    shifts(rows, out)
+fn fold_avx2(rows: Rows, scale: Option<(&[f32], &mut [f32])>, out: &mut Vec<f32>) {
+    fold(rows, scale, out)
+}
+
+/// The weights folded with the normalisation `x̂ = a ⊙ x − β`: [`shifts`], each
+/// row's sum in the same order, and with `scale = (a, w_a)` also row `r` of `w_a`
+/// (row stride [`padded`]`(d)`) = `W[r] ⊙ a`, in the same pass over `W`. The rows
+/// go four at a time, so that four rows' sums are under way together rather than
+/// each waiting on its own additions.
+#[inline(always)]
+fn fold((w, d, b, beta): Rows, scale: Option<(&[f32], &mut [f32])>, out: &mut Vec<f32>) {
+    const TILE: usize = 4;
+    let m = b.len();
+    let mut r = 0;
+    match scale {
+        Some((a, w_a)) => {
+            while r + TILE <= m {
+                fold_tile::<TILE, true>((w, d, b, beta), r, (a, w_a), out);
+                r += TILE;
+            }
+            while r < m {
+                fold_tile::<1, true>((w, d, b, beta), r, (a, w_a), out);
+                r += 1;
+            }
+        }
+        None => {
+            while r + TILE <= m {
+                fold_tile::<TILE, false>((w, d, b, beta), r, (&[], &mut []), out);
+                r += TILE;
+            }
+            while r < m {
+                fold_tile::<1, false>((w, d, b, beta), r, (&[], &mut []), out);
+                r += 1;
+            }
+        }
+    }
+}
+
+/// [`fold`] for the `R` rows from `r0` on; `w_a` written when `SCALE`.
+#[inline(always)]
+fn fold_tile<const R: usize, const SCALE: bool>(
+    (w, d, b, beta): Rows,
+    r0: usize,
+    (a, w_a): (&[f32], &mut [f32]),
+    out: &mut Vec<f32>,
+) {
+    let rows: [&[f32]; R] = std::array::from_fn(|k| &w[(r0 + k) * d..(r0 + k + 1) * d]);
+    let mut part = [[0f64; 8]; R];
+    let full = d / 8 * 8;
+    // Eights as arrays: one bounds check per eight, and the products vectorise.
+    let eight = |v: &[f32], j: usize| -> [f32; 8] {
+        v[j..j + 8]
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("eight floats"))
+    };
+    for j in (0..full).step_by(8) {
+        let beta8 = eight(beta, j);
+        for (k, (row, part)) in rows.iter().zip(&mut part).enumerate() {
+            let w8 = eight(row, j);
+            for ((p, &w), &beta) in part.iter_mut().zip(&w8).zip(&beta8) {
+                *p += f64::from(w) * f64::from(beta);
+            }
+            if SCALE {
+                let (at, a8) = ((r0 + k) * padded(d) + j, eight(a, j));
+                let o: &mut [f32; 8] = (&mut w_a[at..at + 8])
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!("eight floats"));
+                *o = std::array::from_fn(|l| w8[l] * a8[l]);
+            }
+        }
+    }
+    for (k, (row, part)) in rows.iter().zip(&part).enumerate() {
+        let tail: f64 = (full..d)
+            .map(|j| f64::from(row[j]) * f64::from(beta[j]))
+            .sum();
+        let shift: f64 = part.iter().sum::<f64>() + tail;
+        out.push((f64::from(b[r0 + k]) - shift) as f32);
+        if SCALE {
+            let at = (r0 + k) * padded(d);
+            for j in full..d {
+                w_a[at + j] = row[j] * a[j];
+            }
+        }
+    }
 }
 
 /// `out[r] = b[r] − Σ_j W[r, j] β[j]` for the rows of `w: m×d`, each sum in f64
-/// in 8 interleaved partial sums so that it vectorises.
-#[inline(always)]
-fn shifts((w, d, b, beta): (&[f32], usize, &[f32], &[f32]), out: &mut Vec<f32>) {
+/// in 8 interleaved partial sums so that it vectorises: the plain maths of
+/// [`fold`], one row at a time.
+fn shifts((w, d, b, beta): Rows, out: &mut Vec<f32>) {
     for (row, &b) in w.chunks_exact(d).zip(b) {
         let mut part = [0f64; 8];
         for (w8, beta8) in row.chunks_exact(8).zip(beta.chunks_exact(8)) {

@@ -288,6 +288,37 @@ fn portable_kernels_give_the_naive_values_bit_for_bit() {
     }
 }
 
+/// The folded weights, four rows at a time and with `W ⊙ a` in the same pass, are
+/// the plain row-by-row [`super::shifts`] and products, bit for bit.
+#[test]
+fn folded_weights_are_the_plain_ones_bit_for_bit() {
+    for isa in isas() {
+        for (m, d) in [(1, 7), (3, 8), (4, 17), (5, 100), (9, 3), (40, 3072)] {
+            let (model, _, _, affine) = random(m, d, 0, 0.5, m as u64 + 31);
+            let (w, b) = (model.w.as_slice().unwrap_or_default(), model.b.to_vec());
+            let rows = (w, d, &b[..], &affine.beta[..]);
+            let mut want = Vec::new();
+            super::shifts(rows, &mut want);
+            let (mut got, mut alone) = (Vec::new(), Vec::new());
+            let mut w_a = vec![f32::NAN; m * super::padded(d)];
+            isa.fold(rows, Some((&affine.a, &mut w_a)), &mut got);
+            isa.fold(rows, None, &mut alone);
+            let name = isa.name();
+            assert_eq!(got, want, "{name}: shifts, m={m} d={d}");
+            assert_eq!(alone, want, "{name}: shifts alone, m={m} d={d}");
+            for (r, row) in w.chunks_exact(d).enumerate() {
+                let at = r * super::padded(d);
+                let plain: Vec<f32> = row.iter().zip(&affine.a).map(|(w, a)| w * a).collect();
+                assert_eq!(
+                    w_a[at..at + d],
+                    plain[..],
+                    "{name}: W ⊙ a row {r}, m={m} d={d}"
+                );
+            }
+        }
+    }
+}
+
 /// The instruction sets that fuse their multiply-adds.
 fn fused() -> Vec<Isa> {
     isas()
