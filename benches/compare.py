@@ -11,10 +11,15 @@ Runs, one after the other on this machine:
   3. `numpy_reference.py DATA --dtype float32`, then `--dtype float64`;
   4. `torch_reference.py DATA` (beside this script: the same method in PyTorch,
      float32 on the CPU), if torch is installed;
-  5. the GEMM peak again (the best of both is used).
+  5. the GEMM peak again (the best of both is used);
+  6. where the CPU has AVX-512 and `--isas` has avx2: the GEMM peak, numpy and
+     PyTorch again on AVX2 alone, as on a machine without AVX-512 (OpenBLAS's
+     Haswell kernels, numpy's dispatch without its AVX-512 targets, MKL, ATen and
+     oneDNN held to AVX2), so that `--isa avx2` is measured against the floor and
+     the peers of such a machine (`--no-avx2-peers` skips the peers).
 Prints the times, the ratios, each run's time and its share of the compute floor
 (FLOP count / GEMM peak), the peak memory against the data held, and per
-instruction set the floor ratio and the peers' times over onelayer's.
+instruction set its floor, the ratio to it and the peers' times over onelayer's.
 
 Needs numpy (and threadpoolctl to name the BLAS kernel), optionally torch:
     pip install numpy threadpoolctl torch
@@ -25,6 +30,7 @@ numpy; they are removed from the numpy commands' environment only (and the
 script says so).
 
 Usage: python3 benches/compare.py [--data DIR] [--reference PATH] [--repeat N]
+                                  [--isas LIST] [--no-avx2-peers]
 """
 import argparse, json, os, platform, resource, subprocess, sys, tempfile, time
 
@@ -52,11 +58,51 @@ def numpy_env():
     return env, removed
 
 
-def gemm_peak():
+# What holds the peers to AVX2: OpenBLAS's Haswell kernels, MKL's AVX2 code
+# path, ATen's AVX2 kernels and oneDNN's; numpy's own dispatch is held back by
+# NPY_DISABLE_CPU_FEATURES (see avx2_env).
+AVX2_VARS = {"OPENBLAS_CORETYPE": "Haswell", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+             "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+NUMPY_WIDE = r"""
+try:
+    from numpy._core import _multiarray_umath as m
+except ImportError:
+    from numpy.core import _multiarray_umath as m
+print(" ".join(f for f in m.__cpu_dispatch__ if f.startswith("AVX512") or f == "X86_V4"))
+"""
+
+
+def avx2_env():
+    """The peers' environment held to AVX2 (and FMA), as on a CPU without AVX-512."""
     env, _ = numpy_env()
+    env.update(AVX2_VARS)
+    wide = subprocess.run([sys.executable, "-c", NUMPY_WIDE], env=env, check=True,
+                          capture_output=True, text=True).stdout.split()
+    if wide:
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(wide)
+    return env
+
+
+def has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(l.startswith("flags") and " avx512f" in l for l in f)
+    except OSError:
+        return False
+
+
+def gemm_peak(env=None):
+    if env is None:
+        env, _ = numpy_env()
     out = subprocess.run([sys.executable, "-c", PEAK], env=env, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def blas_arch(peak):
+    """The kernel OpenBLAS chose, from threadpoolctl (None without it)."""
+    info = peak["blas"]
+    return info[0][1] if isinstance(info, list) and info else None
 
 
 def timed(cmd, env=None, allow_fail=False):
@@ -104,6 +150,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="runs of reproduce (the fastest counts)")
     ap.add_argument("--isas", default="amx,avx512,avx2,neon",
                     help="instruction sets to run reproduce on, where the CPU has them")
+    ap.add_argument("--no-avx2-peers", action="store_true",
+                    help="on a CPU with AVX-512, do not run the peers again on AVX2 alone")
     a = ap.parse_args()
     try:
         import numpy  # noqa: F401
@@ -154,6 +202,31 @@ def main():
     peak2 = gemm_peak()
     peak = max(peak1["gflops"], peak2["gflops"])
     print(f"f32 GEMM 1024^3 again: {peak2['gflops']:.1f} GFLOP/s; the best, {peak:.1f}, counts")
+
+    # `--isa avx2` on a CPU with AVX-512: the floor and the peers of an AVX2 machine.
+    peaks = {isa: peak for isa in runs}
+    peers = {isa: (f32, f64, tf32) for isa in runs}
+    if "avx2" in runs and has_avx512():
+        env2 = avx2_env()
+        held = " ".join(f"{k}={v}" for k, v in sorted(env2.items())
+                        if k in AVX2_VARS or k == "NPY_DISABLE_CPU_FEATURES")
+        print(f"\nAVX2 alone, as on a CPU without AVX-512: {held}")
+        p2 = gemm_peak(env2)
+        if blas_arch(p2) != "Haswell":
+            print(f"OpenBLAS did not take its Haswell kernels ({p2['blas']}): "
+                  "--isa avx2 keeps the native floor and peers")
+        else:
+            if not a.no_avx2_peers:
+                a32, _, _ = timed([sys.executable, a.reference, a.data, "--dtype", "float32"], env2)
+                a64, _, _ = timed([sys.executable, a.reference, a.data, "--dtype", "float64"], env2)
+                at32 = timed([sys.executable, torch_ref, a.data], env2)[0] if tf32 is not None else None
+                peers["avx2"] = (a32, a64, at32)
+                torch_s = f", PyTorch {at32:.2f} s" if at32 is not None else ""
+                print(f"peers on AVX2: numpy float32 {a32:.2f} s, float64 {a64:.2f} s{torch_s}")
+            p3 = gemm_peak(env2)
+            peaks["avx2"] = max(p2["gflops"], p3["gflops"])
+            print(f"f32 GEMM 1024^3 on OpenBLAS's Haswell kernels: {p2['gflops']:.1f}, then "
+                  f"{p3['gflops']:.1f} GFLOP/s; the best, {peaks['avx2']:.1f}, is avx2's peak")
     setup = results["setup"]
     n_train, n_val, n_test = setup["n_train"], setup["n_val"], setup["n_test"]
     threads = setup.get("threads", 1)
@@ -187,13 +260,15 @@ def main():
     if tf32 is not None:
         print(f"{'torch_reference.py float32':<34}{tf32:>9.2f}{tf32 / secs:>8.2f}")
     torch_col = "PyTorch f32" if tf32 is not None else ""
-    print(f"\n{'--isa':<10}{'seconds':>9}{'x floor':>9}{'numpy f32':>11}{'numpy f64':>11}{torch_col:>13}"
-          "   (peers: their seconds over onelayer's)")
-    print(f"{'floor':<10}{floor:>9.2f}{1:>9.2f}")
+    print(f"\n{'--isa':<20}{'seconds':>9}{'floor':>8}{'x floor':>9}{'numpy f32':>11}{'numpy f64':>11}"
+          f"{torch_col:>13}   (floor: work at the peak of that instruction set; peers: their seconds "
+          "over onelayer's, on that instruction set)")
     for isa, (s_isa, _, res) in runs.items():
-        torch_ratio = f"{tf32 / s_isa:>13.2f}" if tf32 is not None else ""
-        print(f"{isa + ' (' + res['setup'].get('kernels', '?') + ')':<10}{s_isa:>9.2f}{s_isa / floor:>9.2f}"
-              f"{f32 / s_isa:>11.2f}{f64 / s_isa:>11.2f}{torch_ratio}")
+        p32, p64, pt32 = peers[isa]
+        floor_isa = total / (peaks[isa] * 1e9)
+        torch_ratio = f"{pt32 / s_isa:>13.2f}" if pt32 is not None else ""
+        print(f"{isa + ' (' + res['setup'].get('kernels', '?') + ')':<20}{s_isa:>9.2f}{floor_isa:>8.2f}"
+              f"{s_isa / floor_isa:>9.2f}{p32 / s_isa:>11.2f}{p64 / s_isa:>11.2f}{torch_ratio}")
     print(f"\npeak RSS of reproduce: {rss / 1024:.1f} MiB; data held (bytes + labels): "
           f"{data_bytes / 2**20:.1f} MiB; ratio {rss * 1024 / data_bytes:.2f}")
 
