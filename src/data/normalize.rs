@@ -22,27 +22,50 @@ pub struct Normalizer {
     pub std: Array1<f32>,
 }
 
-impl Normalizer {
-    /// Fits mean and std to `images` (accumulated in f64).
-    pub fn fit(images: &LabeledImages) -> Normalizer {
-        let n = images.len().max(1) as f64;
-        let mut sum = vec![0f64; D];
-        let mut sum_sq = vec![0f64; D];
-        for img in images.pixels.chunks_exact(D) {
-            for ((s, q), &p) in sum.iter_mut().zip(sum_sq.iter_mut()).zip(img) {
-                let v = p as f64 / 255.0;
-                *s += v;
-                *q += v * v;
+/// The sums `Σx` and `Σx²` per dimension of `pixels` (`n × d` bytes), exact: blocks
+/// of `block` images summed in u32 (at most 2¹⁶ images, as 255² · 2¹⁶ < 2³²), so
+/// that the inner loop vectorises, then added into u64 (exact up to 10⁹ images).
+fn byte_sums(pixels: &[u8], d: usize, block: usize) -> (Vec<u64>, Vec<u64>) {
+    debug_assert!(block <= 1 << 16);
+    let (mut sum, mut sum_sq) = (vec![0u64; d], vec![0u64; d]);
+    let (mut s32, mut q32) = (vec![0u32; d], vec![0u32; d]);
+    for part in pixels.chunks(d * block) {
+        s32.fill(0);
+        q32.fill(0);
+        for img in part.chunks_exact(d) {
+            for ((s, q), &p) in s32.iter_mut().zip(q32.iter_mut()).zip(img) {
+                let p = u32::from(p);
+                *s += p;
+                *q += p * p;
             }
         }
-        let mean: Array1<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+        for (t, &v) in sum.iter_mut().zip(&s32).chain(sum_sq.iter_mut().zip(&q32)) {
+            *t += u64::from(v);
+        }
+    }
+    (sum, sum_sq)
+}
+
+impl Normalizer {
+    /// Fits mean and std to `images` from the sums of the bytes and of their squares
+    /// per dimension, exact in integers: `mean = Σx / (255 n)` and
+    /// `std² = (n Σx² − (Σx)²) / (255 n)²`, whose numerator is exact too, so that a
+    /// constant dimension has a variance of exactly 0 (and gets std 1).
+    pub fn fit(images: &LabeledImages) -> Normalizer {
+        let n = images.len().max(1) as u128;
+        let (sum, sum_sq) = byte_sums(&images.pixels, D, 1 << 16);
+        let scale = 255.0 * n as f64;
+        let mean: Array1<f32> = sum.iter().map(|&s| (s as f64 / scale) as f32).collect();
         let std: Array1<f32> = sum
             .iter()
             .zip(&sum_sq)
-            .map(|(s, q)| {
-                let m = s / n;
-                let var = (q / n - m * m).max(0.0);
-                if var > 0.0 { var.sqrt() as f32 } else { 1.0 }
+            .map(|(&s, &q)| {
+                // n Σx² ≥ (Σx)² (Cauchy–Schwarz), so this cannot underflow.
+                let spread = n * u128::from(q) - u128::from(s) * u128::from(s);
+                match spread {
+                    0 => 1.0,
+                    _ => ((spread as f64).sqrt() / scale) as f32,
+                }
             })
             .collect();
         Normalizer { mean, std }
@@ -170,5 +193,77 @@ impl Dataset {
             }
         }
         x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    fn images(n: usize, seed: u64) -> LabeledImages {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+        let mut pixels: Vec<u8> = (0..n * D).map(|_| rng.random::<u8>()).collect();
+        for img in pixels.chunks_exact_mut(D) {
+            img[0] = 77; // a constant dimension
+            img[1] = 255; // another, at the top of the range
+            img[2] = rng.random_range(250..=255); // little spread, a large mean
+        }
+        LabeledImages {
+            pixels,
+            labels: vec![0; n],
+        }
+    }
+
+    #[test]
+    fn byte_sums_add_their_blocks_exactly() {
+        let data = images(11, 1);
+        for block in [1, 3, 11, 1 << 16] {
+            let (sum, sum_sq) = byte_sums(&data.pixels, D, block);
+            for j in [0, 1, 2, 5, D - 1] {
+                let column = data.pixels.iter().skip(j).step_by(D).map(|&p| u64::from(p));
+                assert_eq!(
+                    sum[j],
+                    column.clone().sum::<u64>(),
+                    "block {block}, dim {j}"
+                );
+                assert_eq!(
+                    sum_sq[j],
+                    column.map(|p| p * p).sum::<u64>(),
+                    "block {block}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fit_is_the_population_mean_and_std_of_x_over_255() {
+        let data = images(200, 2);
+        let fit = Normalizer::fit(&data);
+        // The constant dimensions 0 and 1 are checked exactly below: in floating
+        // point, the two passes leave them a variance of rounding errors.
+        for j in 2..D {
+            let x: Vec<f64> = (data.pixels.iter().skip(j).step_by(D))
+                .map(|&p| f64::from(p) / 255.0)
+                .collect();
+            let mean = x.iter().sum::<f64>() / x.len() as f64;
+            let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / x.len() as f64;
+            assert!(
+                (f64::from(fit.mean[j]) - mean).abs() <= 1e-7 * mean,
+                "mean {j}"
+            );
+            assert!(
+                (f64::from(fit.std[j]) - var.sqrt()).abs() <= 1e-6 * var.sqrt(),
+                "std {j}"
+            );
+        }
+        assert_eq!((fit.mean[0], fit.std[0]), (77.0 / 255.0, 1.0));
+        assert_eq!((fit.mean[1], fit.std[1]), (1.0, 1.0));
+        let empty = LabeledImages {
+            pixels: Vec::new(),
+            labels: Vec::new(),
+        };
+        let none = Normalizer::fit(&empty);
+        assert!(none.mean.iter().all(|&m| m == 0.0) && none.std.iter().all(|&s| s == 1.0));
     }
 }
