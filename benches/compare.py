@@ -13,7 +13,7 @@ Runs, one after the other on this machine:
      float32 on the CPU), if torch is installed;
   5. the GEMM peak again (the best of both is used);
   6. where the CPU has AVX-512 and `--isas` has avx2: the GEMM peak, numpy and
-     PyTorch again on AVX2 alone, as on a machine without AVX-512 (OpenBLAS's
+     PyTorch again on AVX2 alone, approximating a machine without AVX-512 (OpenBLAS's
      Haswell kernels, numpy's dispatch without its AVX-512 targets, MKL, ATen and
      oneDNN held to AVX2), so that `--isa avx2` is measured against the floor and
      the peers of such a machine (`--no-avx2-peers` skips the peers).
@@ -73,7 +73,7 @@ print(" ".join(f for f in m.__cpu_dispatch__ if f.startswith("AVX512") or f == "
 
 
 def avx2_env():
-    """The peers' environment held to AVX2 (and FMA), as on a CPU without AVX-512."""
+    """The peers' environment held to AVX2 (and FMA), approximating a CPU without AVX-512."""
     env, _ = numpy_env()
     env.update(AVX2_VARS)
     wide = subprocess.run([sys.executable, "-c", NUMPY_WIDE], env=env, check=True,
@@ -102,7 +102,8 @@ def gemm_peak(env=None):
 def blas_arch(peak):
     """The kernel OpenBLAS chose, from threadpoolctl (None without it)."""
     info = peak["blas"]
-    return info[0][1] if isinstance(info, list) and info else None
+    found = [i[1] for i in info if i[0] == "openblas"] if isinstance(info, list) else []
+    return found[0] if found else None
 
 
 def timed(cmd, env=None, allow_fail=False):
@@ -210,13 +211,15 @@ def main():
         env2 = avx2_env()
         held = " ".join(f"{k}={v}" for k, v in sorted(env2.items())
                         if k in AVX2_VARS or k == "NPY_DISABLE_CPU_FEATURES")
-        print(f"\nAVX2 alone, as on a CPU without AVX-512: {held}")
+        print(f"\nAVX2 alone, approximating a CPU without AVX-512: {held}")
         p2 = gemm_peak(env2)
         if blas_arch(p2) != "Haswell":
             print(f"OpenBLAS did not take its Haswell kernels ({p2['blas']}): "
                   "--isa avx2 keeps the native floor and peers")
         else:
-            if not a.no_avx2_peers:
+            if a.no_avx2_peers:
+                print("--no-avx2-peers: avx2's peer columns are the peers on this CPU's own instruction sets")
+            else:
                 a32, _, _ = timed([sys.executable, a.reference, a.data, "--dtype", "float32"], env2)
                 a64, _, _ = timed([sys.executable, a.reference, a.data, "--dtype", "float64"], env2)
                 at32 = timed([sys.executable, torch_ref, a.data], env2)[0] if tf32 is not None else None

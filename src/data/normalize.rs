@@ -24,7 +24,7 @@ pub struct Normalizer {
 
 /// The sums `Σx` and `Σx²` per dimension of `pixels` (`n × d` bytes), exact: blocks
 /// of `block` images summed in u32 (at most 2¹⁶ images, as 255² · 2¹⁶ < 2³²), so
-/// that the inner loop vectorises, then added into u64 (exact up to 10⁹ images).
+/// that the inner loop vectorises, then added into u64.
 fn byte_sums(pixels: &[u8], d: usize, block: usize) -> (Vec<u64>, Vec<u64>) {
     debug_assert!(block <= 1 << 16);
     let (mut sum, mut sum_sq) = (vec![0u64; d], vec![0u64; d]);
@@ -52,7 +52,8 @@ impl Normalizer {
     /// `std² = (n Σx² − (Σx)²) / (255 n)²`, whose numerator is exact too, so that a
     /// constant dimension has a variance of exactly 0 (and gets std 1).
     pub fn fit(images: &LabeledImages) -> Normalizer {
-        let n = images.len().max(1) as u128;
+        // The images summed: with `n` of them, n Σx² ≥ (Σx)² (Cauchy–Schwarz).
+        let n = (images.pixels.len() / D).max(1) as u128;
         let (sum, sum_sq) = byte_sums(&images.pixels, D, 1 << 16);
         let scale = 255.0 * n as f64;
         let mean: Array1<f32> = sum.iter().map(|&s| (s as f64 / scale) as f32).collect();
@@ -60,7 +61,6 @@ impl Normalizer {
             .iter()
             .zip(&sum_sq)
             .map(|(&s, &q)| {
-                // n Σx² ≥ (Σx)² (Cauchy–Schwarz), so this cannot underflow.
                 let spread = n * u128::from(q) - u128::from(s) * u128::from(s);
                 match spread {
                     0 => 1.0,
@@ -234,6 +234,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn byte_sums_hold_the_largest_block() {
+        let n = (1 << 16) + 1;
+        let (sum, sum_sq) = byte_sums(&vec![255; n], 1, 1 << 16);
+        assert_eq!(
+            (sum, sum_sq),
+            (vec![255 * n as u64], vec![255 * 255 * n as u64])
+        );
+    }
+
+    #[test]
+    fn fit_counts_the_images_it_sums() {
+        // More images than labels: the sums are over the pixels, and so is `n`.
+        let mut data = images(3, 4);
+        data.labels.truncate(1);
+        let fit = Normalizer::fit(&data);
+        assert!(
+            fit.std
+                .iter()
+                .all(|s| s.is_finite() && *s > 0.0 && *s <= 1.0)
+        );
+        assert_eq!(fit.mean[0], 77.0 / 255.0);
     }
 
     #[test]
