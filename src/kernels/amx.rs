@@ -47,7 +47,7 @@ const FRACTION_BITS: i32 = 20;
 const ROW: usize = 4 * COLS;
 const TILE: usize = 16 * ROW;
 /// The largest `d` for which the 32-bit sums cannot overflow: d · 255 · 64 < 2^31.
-const MAX_D: usize = (i32::MAX as usize) / (255 * 64);
+pub(super) const MAX_D: usize = (i32::MAX as usize) / (255 * 64);
 
 /// Proof that this CPU has AMX-TILE, AMX-INT8, AVX-512F and AVX-512BW, and that
 /// the operating system granted this process the tile registers.

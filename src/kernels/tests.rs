@@ -505,3 +505,26 @@ fn shared_steps_and_evaluations_equal_one_thread() {
         }
     }
 }
+
+/// Beyond the widest images the AMX tiles sum exactly, a step and an evaluation
+/// with tiles take the AVX-512 kernels, and give their values bit for bit.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn tiles_hand_over_beyond_their_width() {
+    let with_tiles = Isa::detect();
+    if !with_tiles.has_tiles() {
+        return;
+    }
+    let d = super::amx::MAX_D + 1;
+    let (model, x, y, affine) = random(10, d, 3, 0.01, 41);
+    let lam64 = [0.1];
+    let run = |isa: Isa| {
+        let mut ws = Workspace::with_isa(isa);
+        let mut stack = Stack::new(std::slice::from_ref(&model));
+        let xs = Images::new(&x, &affine);
+        ws.sgd_step(&mut stack, xs, &y, &[0.01], &[0.1], &[Loss::Softmax]);
+        let m = ws.evaluate(&stack, xs, &y, &lam64, &[Loss::Softmax]);
+        (stack, m)
+    };
+    assert_eq!(run(with_tiles), run(with_tiles.without_tiles()));
+}
