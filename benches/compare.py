@@ -131,6 +131,18 @@ def run_flops(run, n_train, n_val, n_test, k=10, d=3072):
     return epochs * per_epoch + 2 * k * d * n_test
 
 
+def run_peers(a, env, with_torch):
+    """Seconds and stdout of the numpy reference in float32 and float64, and of the
+    PyTorch version (None and "" without torch), one after the other in `env`."""
+    numpy_ref = [sys.executable, a.reference, a.data, "--dtype"]
+    f32, _, out32 = timed(numpy_ref + ["float32"], env)
+    f64, _, out64 = timed(numpy_ref + ["float64"], env)
+    torch, outtorch = None, ""
+    if with_torch:
+        torch, _, outtorch = timed([sys.executable, os.path.join(ROOT, "benches", "torch_reference.py"), a.data], env)
+    return (f32, out32), (f64, out64), (torch, outtorch)
+
+
 def machine():
     model = cores = "?"
     try:
@@ -191,15 +203,13 @@ def main():
     if not runs:
         sys.exit("reproduce ran on none of --isas")
     secs, rss, results = next(iter(runs.values()))
-    f32, _, out32 = timed([sys.executable, a.reference, a.data, "--dtype", "float32"], env)
-    f64, _, out64 = timed([sys.executable, a.reference, a.data, "--dtype", "float64"], env)
-    torch_ref = os.path.join(ROOT, "benches", "torch_reference.py")
     try:
         import torch  # noqa: F401
-        tf32, _, outtorch = timed([sys.executable, torch_ref, a.data], env)
+        has_torch = True
     except ImportError:
-        tf32, outtorch = None, ""
+        has_torch = False
         print("torch is not installed: no PyTorch peer (pip install torch)")
+    (f32, out32), (f64, out64), (tf32, outtorch) = run_peers(a, env, has_torch)
     peak2 = gemm_peak()
     peak = max(peak1["gflops"], peak2["gflops"])
     print(f"f32 GEMM 1024^3 again: {peak2['gflops']:.1f} GFLOP/s; the best, {peak:.1f}, counts")
@@ -220,9 +230,7 @@ def main():
             if a.no_avx2_peers:
                 print("--no-avx2-peers: avx2's peer columns are the peers on this CPU's own instruction sets")
             else:
-                a32, _, _ = timed([sys.executable, a.reference, a.data, "--dtype", "float32"], env2)
-                a64, _, _ = timed([sys.executable, a.reference, a.data, "--dtype", "float64"], env2)
-                at32 = timed([sys.executable, torch_ref, a.data], env2)[0] if tf32 is not None else None
+                (a32, _), (a64, _), (at32, _) = run_peers(a, env2, has_torch)
                 peers["avx2"] = (a32, a64, at32)
                 torch_s = f", PyTorch {at32:.2f} s" if at32 is not None else ""
                 print(f"peers on AVX2: numpy float32 {a32:.2f} s, float64 {a64:.2f} s{torch_s}")

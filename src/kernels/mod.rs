@@ -520,31 +520,26 @@ fn fold_avx2(rows: Rows, scale: Option<(&[f32], &mut [f32])>, out: &mut Vec<f32>
 /// go four at a time, so that four rows' sums are under way together rather than
 /// each waiting on its own additions.
 #[inline(always)]
-fn fold((w, d, b, beta): Rows, scale: Option<(&[f32], &mut [f32])>, out: &mut Vec<f32>) {
-    const TILE: usize = 4;
-    let m = b.len();
-    let mut r = 0;
+fn fold(rows: Rows, scale: Option<(&[f32], &mut [f32])>, out: &mut Vec<f32>) {
     match scale {
-        Some((a, w_a)) => {
-            while r + TILE <= m {
-                fold_tile::<TILE, true>((w, d, b, beta), r, (a, w_a), out);
-                r += TILE;
-            }
-            while r < m {
-                fold_tile::<1, true>((w, d, b, beta), r, (a, w_a), out);
-                r += 1;
-            }
-        }
-        None => {
-            while r + TILE <= m {
-                fold_tile::<TILE, false>((w, d, b, beta), r, (&[], &mut []), out);
-                r += TILE;
-            }
-            while r < m {
-                fold_tile::<1, false>((w, d, b, beta), r, (&[], &mut []), out);
-                r += 1;
-            }
-        }
+        Some(scale) => fold_rows::<true>(rows, scale, out),
+        None => fold_rows::<false>(rows, (&[], &mut []), out),
+    }
+}
+
+/// [`fold`] by tiles of four rows, then one by one; `w_a` written when `SCALE`.
+#[inline(always)]
+fn fold_rows<const SCALE: bool>(rows: Rows, scale: (&[f32], &mut [f32]), out: &mut Vec<f32>) {
+    const TILE: usize = 4;
+    let (m, (a, w_a)) = (rows.2.len(), scale);
+    let mut r = 0;
+    while r + TILE <= m {
+        fold_tile::<TILE, SCALE>(rows, r, (a, w_a), out);
+        r += TILE;
+    }
+    while r < m {
+        fold_tile::<1, SCALE>(rows, r, (a, w_a), out);
+        r += 1;
     }
 }
 
