@@ -20,8 +20,8 @@ type Cifar<'py> = (
     Bound<'py, PyArray1<u8>>,
 );
 
-/// Reads CIFAR-10 with onelayer's readers and checks (sizes, labels, the
-/// official md5 of each batch) from a folder or an official ``.tar.gz`` archive of
+/// Reads CIFAR-10 with onelayer's readers and checks (sizes, labels, each
+/// batch against the official file) from a folder or an official ``.tar.gz`` archive of
 /// the binary or the python version.
 ///
 /// ``path`` defaults to ``$CIFAR10_DIR``, else ``./data``. Returns the tuple

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::verify::Official;
+
 /// A file being read: a path on disk, or a member of an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRef {
@@ -164,25 +166,37 @@ pub enum DataError {
         /// What was found.
         found: String,
     },
-    /// A file with an official batch's name whose md5 is not the official one.
+    /// A file with an official batch's name whose digest is not the official one.
     #[error(
-        "{file}: md5 {found} differs from the official {name}'s {expected}; \
-         pass --allow-modified to use modified data knowingly"
+        "{file}: {digest} {found} differs from the official {}'s {expected}{}; \
+         pass --allow-modified to use modified data knowingly",
+        official.name,
+        published_md5(digest, official.md5)
     )]
-    Md5Mismatch {
+    DigestMismatch {
         /// The file.
         file: FileRef,
-        /// The official file's name.
-        name: String,
-        /// The published md5.
-        expected: String,
-        /// The file's md5.
+        /// The official file of the same name.
+        official: &'static Official,
+        /// The digest compared: `BLAKE3` or `md5`.
+        digest: &'static str,
+        /// The official file's digest.
+        expected: &'static str,
+        /// The file's digest.
         found: String,
     },
 }
 
 /// Where to get the data.
 pub const OFFICIAL_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
+
+/// The official file's published md5, when the digest compared was another.
+fn published_md5(digest: &str, md5: &str) -> String {
+    match digest {
+        "md5" => String::new(),
+        _ => format!(" (the file whose published md5 is {md5})"),
+    }
+}
 
 fn via_suffix(via: &Option<String>) -> String {
     via.as_deref()

@@ -82,7 +82,7 @@ fn no_data_anywhere_says_where_it_looked() {
 }
 
 #[test]
-fn allow_modified_accepts_data_whose_md5_differs() {
+fn allow_modified_accepts_data_whose_digest_differs() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("modified");
     fixtures::write(&dir, "batches.meta.txt", &fixtures::meta_txt());
@@ -104,7 +104,10 @@ fn allow_modified_accepts_data_whose_md5_differs() {
         "5",
     ];
     let out = onelayer(&args, t.path());
-    assert_one_line_error(&out, &["data_batch_1.bin", "md5", "--allow-modified"]);
+    assert_one_line_error(
+        &out,
+        &["data_batch_1.bin", "BLAKE3", "md5", "--allow-modified"],
+    );
     let out = onelayer(
         &[&args[..], &["--allow-modified", "--tolerance", "1"]].concat(),
         t.path(),

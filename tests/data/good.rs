@@ -181,9 +181,9 @@ fn an_official_archive_inside_the_folder() {
 }
 
 #[test]
-fn files_with_unofficial_names_are_not_md5_checked() {
-    // Not an official name: the md5 check does not apply (the reader is asked for
-    // official names only, so this goes through the md5 module directly).
+fn files_with_unofficial_names_are_not_checked() {
+    // Not an official name: the digest check does not apply (the reader is asked for
+    // official names only, so this goes through the check directly).
     let f = data::FileRef::disk(Path::new("/somewhere/my_batch.bin"));
     assert_eq!(
         data::verify::check(&f, b"abc", false).unwrap(),
@@ -191,7 +191,7 @@ fn files_with_unofficial_names_are_not_md5_checked() {
     );
     let f = data::FileRef::member(Path::new("a.tar.gz"), "x/data_batch_2");
     match data::verify::check(&f, b"abc", false) {
-        Err(DataError::Md5Mismatch {
+        Err(DataError::DigestMismatch {
             expected, found, ..
         }) => {
             assert_eq!(expected, "d4bba439e000b95fd0a9bffe97cbabec");

@@ -74,12 +74,12 @@ fn binary_label_out_of_range_names_the_record() {
 }
 
 #[test]
-fn md5_mismatch_is_an_error_unless_modified_data_is_allowed() {
+fn digest_mismatch_is_an_error_unless_modified_data_is_allowed() {
     let t = tempfile::tempdir().unwrap();
     let (px, lb) = fixtures::synthetic(10_000, 9);
     binary_test_batch(t.path(), &fixtures::bin_batch(&px, &lb));
     let (e, msg) = read_err(t.path(), &[BatchName::Test], &STRICT);
-    assert!(matches!(e, DataError::Md5Mismatch { .. }), "{e:?}");
+    assert!(matches!(e, DataError::DigestMismatch { .. }), "{e:?}");
     for part in [
         "test_batch.bin",
         "803d5f7f4d78ea53de84dbe85f74fb6d",
