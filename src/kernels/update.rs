@@ -153,21 +153,7 @@ fn update_block<L: Lanes, const MR: usize, const VW: usize>(
             }
         }
     }
-    let inv_n = l.splat(step.inv_n);
-    for (k, acc_k) in acc.iter().enumerate() {
-        let two_lambda = l.splat(step.two_lambda[r0 + k]);
-        let neg_eta = l.splat(-step.eta[r0 + k]);
-        let neg_gsum = l.splat(-step.gsum[r0 + k]);
-        for (v, &acc) in acc_k.iter().enumerate() {
-            let col = o + v * L::N;
-            let (a, beta) = (l.load(&step.a[col..]), l.load(&step.beta[col..]));
-            let t = l.mul_add(acc, a, l.mul(neg_gsum, beta));
-            let wk = &mut w[k * d + col..];
-            let wv = l.load(wk);
-            let grad = l.mul_add(t, inv_n, l.mul(two_lambda, wv));
-            l.store(l.mul_add(neg_eta, grad, wv), wk);
-        }
-    }
+    finish::<L, MR, VW>(l, &acc, w, step, (r0, o, d));
 }
 
 /// Columns per block of [`update_blocks`], as many as the images of a panel.
@@ -182,10 +168,11 @@ const IMAGES: usize = 128;
 /// bands of [`BAND`], and for each band the images in blocks of [`IMAGES`]; the
 /// first tile of a block converts the block's bytes as it goes and leaves them in
 /// f32 for the other tiles (`WIDE` rows as [`wide_tiles`] says, `MR` rows, then
-/// `MR2`, then one), whose sums wait in memory for the next block. Each sum is
-/// still one chain of multiply-adds over the images in order, and the new weights
-/// follow from it by the operations of [`update_block`]: the values are those of
-/// [`update`] with `VW·N = 16`. The columns after the last whole block go as in
+/// `MR2`, then one), whose sums wait in memory for the next block; in the last
+/// block each tile updates its rows of `W` from its registers ([`finish`]). Each
+/// sum is still one chain of multiply-adds over the images in order, and the new
+/// weights follow from it by [`finish`], as in [`update_block`]: the values are
+/// those of [`update`] with `VW·N = 16`. The columns after the last whole block go as in
 /// [`update`].
 #[inline(always)]
 pub(super) fn update_blocks<
@@ -215,58 +202,47 @@ pub(super) fn update_blocks<
             for i0 in (0..nb).step_by(IMAGES) {
                 let xf = &mut xf.0[..IMAGES.min(nb - i0)];
                 let (xs, at) = ((x, o, d), (i0, r0));
+                // The last block of images leaves its sums final: each tile updates
+                // its rows of `W` from its registers.
+                let last = i0 + IMAGES >= nb;
                 // The first tile converts: MR rows if there are, else fewer.
                 let mut r = if band >= MR {
-                    sums_tile::<L, MR, H, true>(l, step, xs, xf, at, &mut part[..MR]);
+                    sums_tile::<L, MR, H, true>(l, step, xs, xf, at, &mut part[..MR], (w, last));
                     MR
                 } else if band >= MR2 {
-                    sums_tile::<L, MR2, H, true>(l, step, xs, xf, at, &mut part[..MR2]);
+                    sums_tile::<L, MR2, H, true>(l, step, xs, xf, at, &mut part[..MR2], (w, last));
                     MR2
                 } else {
-                    sums_tile::<L, 1, H, true>(l, step, xs, xf, at, &mut part[..1]);
+                    sums_tile::<L, 1, H, true>(l, step, xs, xf, at, &mut part[..1], (w, last));
                     1
                 };
                 let mut wide = wide_tiles(band - r, MR, WIDE);
                 while wide > 0 {
                     let (at, part) = ((i0, r0 + r), &mut part[r..r + WIDE]);
-                    sums_tile::<L, WIDE, H, false>(l, step, xs, xf, at, part);
+                    sums_tile::<L, WIDE, H, false>(l, step, xs, xf, at, part, (w, last));
                     (r, wide) = (r + WIDE, wide - 1);
                 }
                 while r + MR <= band {
                     let (at, part) = ((i0, r0 + r), &mut part[r..r + MR]);
-                    sums_tile::<L, MR, H, false>(l, step, xs, xf, at, part);
+                    sums_tile::<L, MR, H, false>(l, step, xs, xf, at, part, (w, last));
                     r += MR;
                 }
                 while r + MR2 <= band {
                     let (at, part) = ((i0, r0 + r), &mut part[r..r + MR2]);
-                    sums_tile::<L, MR2, H, false>(l, step, xs, xf, at, part);
+                    sums_tile::<L, MR2, H, false>(l, step, xs, xf, at, part, (w, last));
                     r += MR2;
                 }
                 while r < band {
                     let (at, part) = ((i0, r0 + r), &mut part[r..r + 1]);
-                    sums_tile::<L, 1, H, false>(l, step, xs, xf, at, part);
+                    sums_tile::<L, 1, H, false>(l, step, xs, xf, at, part, (w, last));
                     r += 1;
                 }
             }
+            // No images: every sum is zero.
             if nb == 0 {
-                part.fill([0.0; WIDTH]);
-            }
-            // W ← W − η (acc/n + 2λ W), as in `update_block`.
-            let inv_n = l.splat(step.inv_n);
-            for (k, sums) in part.iter().enumerate() {
-                let r = r0 + k;
-                let two_lambda = l.splat(step.two_lambda[r]);
-                let neg_eta = l.splat(-step.eta[r]);
-                let neg_gsum = l.splat(-step.gsum[r]);
-                for h in 0..H {
-                    let col = o + h * L::N;
-                    let acc = l.load(&sums[h * L::N..]);
-                    let (a, beta) = (l.load(&step.a[col..]), l.load(&step.beta[col..]));
-                    let t = l.mul_add(acc, a, l.mul(neg_gsum, beta));
-                    let wk = &mut w[r * d + col..];
-                    let wv = l.load(wk);
-                    let grad = l.mul_add(t, inv_n, l.mul(two_lambda, wv));
-                    l.store(l.mul_add(neg_eta, grad, wv), wk);
+                for r in r0..r0 + band {
+                    let zero = [[l.zero(); H]];
+                    finish::<L, 1, H>(l, &zero, &mut w[r * d..], step, (r, o, d));
                 }
             }
         }
@@ -295,7 +271,8 @@ fn multiply_add<L: Lanes, const MR: usize, const H: usize>(
 /// A tile of [`update_blocks`]: rows `r0 .. r0 + MR` over the images
 /// `i0 .. i0 + xf.len()` in columns `o .. o + 16` of `x: nb×d`. The first tile of
 /// a block (`CONVERT`) turns their bytes into f32, into `xf`, as it goes; the
-/// others read them from `xf`. The sums so far come from `part` and go back there.
+/// others read them from `xf`. The sums so far come from `part`; they go back
+/// there, or, in the `last` block of images, update the tile's rows of `w: m×d`.
 #[inline(always)]
 fn sums_tile<L: Lanes, const MR: usize, const H: usize, const CONVERT: bool>(
     l: L,
@@ -304,6 +281,7 @@ fn sums_tile<L: Lanes, const MR: usize, const H: usize, const CONVERT: bool>(
     xf: &mut [[f32; WIDTH]],
     (i0, r0): (usize, usize),
     part: &mut [[f32; WIDTH]],
+    (w, last): (&mut [f32], bool),
 ) {
     let m = step.eta.len();
     assert!(H * L::N == WIDTH && part.len() == MR && r0 + MR <= m && o + WIDTH <= d);
@@ -343,5 +321,43 @@ fn sums_tile<L: Lanes, const MR: usize, const H: usize, const CONVERT: bool>(
     for (i, xi) in (done..).zip(quads.into_remainder()) {
         image!(i, xi);
     }
-    store_sums::<L, MR, H>(l, &acc, part);
+    if last {
+        finish::<L, MR, H>(l, &acc, &mut w[r0 * d..], step, (r0, o, d));
+    } else {
+        store_sums::<L, MR, H>(l, &acc, part);
+    }
+}
+
+/// `W ← W − η ((1/n) Σ_i G[i, r] X̂[i, :] + 2λ W)` in rows `r0 .. r0 + MR`, columns
+/// `o .. o + H·N`, from the sums `acc[k][h] = Σ_i G[i, r0 + k] X[i, o + h·N ..]`;
+/// `w` holds the rows of `W` from `r0` on, `d` columns each.
+#[inline(always)]
+fn finish<L: Lanes, const MR: usize, const H: usize>(
+    l: L,
+    acc: &[[L::V; H]; MR],
+    w: &mut [f32],
+    step: &Step,
+    (r0, o, d): (usize, usize, usize),
+) {
+    let inv_n = l.splat(step.inv_n);
+    // Plain loops: closures would not inherit the caller's target features.
+    let (mut a, mut beta) = ([l.zero(); H], [l.zero(); H]);
+    for h in 0..H {
+        a[h] = l.load(&step.a[o + h * L::N..]);
+        beta[h] = l.load(&step.beta[o + h * L::N..]);
+    }
+    for (k, acc_k) in acc.iter().enumerate() {
+        let r = r0 + k;
+        let two_lambda = l.splat(step.two_lambda[r]);
+        let neg_eta = l.splat(-step.eta[r]);
+        let neg_gsum = l.splat(-step.gsum[r]);
+        for (h, &acc) in acc_k.iter().enumerate() {
+            // Σ_i G[i, r] X̂[i, j] = a[j] Σ_i G[i, r] X[i, j] − β[j] Σ_i G[i, r].
+            let t = l.mul_add(acc, a[h], l.mul(neg_gsum, beta[h]));
+            let wk = &mut w[k * d + o + h * L::N..];
+            let wv = l.load(wk);
+            let grad = l.mul_add(t, inv_n, l.mul(two_lambda, wv));
+            l.store(l.mul_add(neg_eta, grad, wv), wk);
+        }
+    }
 }
