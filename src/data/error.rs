@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::verify::Official;
+use super::verify::{DigestKind, Official};
 
 /// A file being read: a path on disk, or a member of an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,8 +178,8 @@ pub enum DataError {
         file: FileRef,
         /// The official file of the same name.
         official: &'static Official,
-        /// The digest compared: `BLAKE3` or `md5`.
-        digest: &'static str,
+        /// The digest compared.
+        digest: DigestKind,
         /// The official file's digest.
         expected: &'static str,
         /// The file's digest.
@@ -191,10 +191,10 @@ pub enum DataError {
 pub const OFFICIAL_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
 
 /// The official file's published md5, when the digest compared was another.
-fn published_md5(digest: &str, md5: &str) -> String {
+fn published_md5(digest: &DigestKind, md5: &str) -> String {
     match digest {
-        "md5" => String::new(),
-        _ => format!(" (the file whose published md5 is {md5})"),
+        DigestKind::Md5 => String::new(),
+        DigestKind::Blake3 => format!(" (the file whose published md5 is {md5})"),
     }
 }
 

@@ -105,6 +105,24 @@ pub enum Check {
     Modified,
 }
 
+/// The digest a file is compared by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestKind {
+    /// BLAKE3 (256 bits).
+    Blake3,
+    /// md5.
+    Md5,
+}
+
+impl std::fmt::Display for DigestKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DigestKind::Blake3 => "BLAKE3",
+            DigestKind::Md5 => "md5",
+        })
+    }
+}
+
 /// The hash a [`Verifier`] computes.
 enum Hashing {
     Blake3(Box<blake3::Hasher>),
@@ -114,6 +132,8 @@ enum Hashing {
 /// A digest computed piece by piece, for a file bearing an official file's name.
 pub struct Verifier {
     official: &'static Official,
+    /// The official file's digest of the kind computed.
+    expected: &'static str,
     hashing: Hashing,
 }
 
@@ -121,11 +141,15 @@ impl Verifier {
     /// A verifier for `file` if its name is an official file's name.
     pub fn for_file(file: &FileRef) -> Option<Verifier> {
         let official = official(&file.file_name())?;
-        let hashing = match official.blake3 {
-            Some(_) => Hashing::Blake3(Box::new(blake3::Hasher::new())),
-            None => Hashing::Md5(Md5::new()),
+        let (expected, hashing) = match official.blake3 {
+            Some(b) => (b, Hashing::Blake3(Box::new(blake3::Hasher::new()))),
+            None => (official.md5, Hashing::Md5(Md5::new())),
         };
-        Some(Verifier { official, hashing })
+        Some(Verifier {
+            official,
+            expected,
+            hashing,
+        })
     }
 
     /// Hashes the next piece of the file.
@@ -141,14 +165,14 @@ impl Verifier {
     /// Compares the digest of everything hashed with the official one. A mismatch
     /// is an error unless `allow_modified`.
     pub fn finish(self, file: &FileRef, allow_modified: bool) -> Result<Check, DataError> {
-        let official = self.official;
-        let (digest, expected, found) = match self.hashing {
-            Hashing::Blake3(h) => (
-                "BLAKE3",
-                official.blake3.unwrap_or_default(),
-                h.finalize().to_hex().to_string(),
-            ),
-            Hashing::Md5(h) => ("md5", official.md5, hex(&h.finalize())),
+        let Verifier {
+            official,
+            expected,
+            hashing,
+        } = self;
+        let (digest, found) = match hashing {
+            Hashing::Blake3(h) => (DigestKind::Blake3, h.finalize().to_hex().to_string()),
+            Hashing::Md5(h) => (DigestKind::Md5, hex(&h.finalize())),
         };
         if found == expected {
             Ok(Check::Official)
@@ -203,7 +227,7 @@ mod tests {
                 found,
                 ..
             } => {
-                assert_eq!(digest, "BLAKE3");
+                assert_eq!(digest, DigestKind::Blake3);
                 assert_eq!(official.name, "test_batch.bin");
                 assert_eq!(Some(expected), official.blake3);
                 assert_eq!(
@@ -222,7 +246,7 @@ mod tests {
                 found,
                 ..
             } => {
-                assert_eq!(digest, "md5");
+                assert_eq!(digest, DigestKind::Md5);
                 assert_eq!(expected, "54ebc095f3ab1f0389bbae665268c751");
                 assert_eq!(found, "900150983cd24fb0d6963f7d28e17f72");
             }
