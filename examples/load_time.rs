@@ -1,5 +1,5 @@
 //! Times reading batches 1, 2 and test (the report's split) from a folder or an
-//! archive, md5 checks included:
+//! archive, the checks against the official files included:
 //!
 //! ```text
 //! cargo run --release --example load_time -- PATH [--allow-modified]
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         let t = Instant::now();
         match data::read(&path, &which, &opts) {
             Ok(d) => println!(
-                "{:?} version, {} images, {:.3} s, md5: {:?}",
+                "{:?} version, {} images, {:.3} s, checks: {:?}",
                 d.layout,
                 d.batches.iter().map(|b| b.len()).sum::<usize>(),
                 t.elapsed().as_secs_f64(),

@@ -97,7 +97,8 @@ pub struct DataArgs {
     /// cache that `onelayer download` fills: $XDG_CACHE_HOME/onelayer or the platform's).
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
-    /// Accept batch files whose md5 differs from the official release.
+    /// Accept batch files that bear an official file's name but differ from it (checked by
+    /// BLAKE3 for the binary version, md5 for the python one).
     #[arg(long)]
     pub allow_modified: bool,
 }

@@ -11,13 +11,13 @@ use crate::{D, K};
 /// Records in every official batch file.
 pub const RECORDS_PER_BATCH: usize = 10_000;
 
-/// Records hashed and compacted together: about 200 kB, so that the md5 and the
+/// Records hashed and compacted together: about 200 kB, so that the hash and the
 /// copy read the same bytes from cache.
 const CHUNK: usize = 64;
 
 /// Decodes a binary batch file: exactly [`RECORDS_PER_BATCH`] records of
 /// [`RECORD`] bytes, every label in `0..10`, and, for a file bearing an official
-/// name, the official md5. One pass over the bytes: each chunk of records is
+/// name, the official file's digest ([`Verifier`]). One pass over the bytes: each chunk of records is
 /// hashed, then its labels are taken out and its pixels moved down in place.
 pub fn decode_batch(
     file: &FileRef,

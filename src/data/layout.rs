@@ -49,7 +49,7 @@ impl Layout {
         }
     }
 
-    /// Decodes a batch file's bytes, and checks its md5 if it bears an official
+    /// Decodes a batch file's bytes, and checks its digest if it bears an official
     /// batch's name.
     pub fn decode_batch(
         self,

@@ -10,7 +10,7 @@
 //!
 //! Everything read is verified: sizes and record counts, labels in `0..10`, the
 //! pickles' keys, shapes and dtypes, and, for a file bearing an official batch's
-//! name, its md5 against the published one ([`verify`]).
+//! name, its digest against the official file's ([`verify`]).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ impl LabeledImages {
 /// How strictly to read.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
-    /// Accept files that bear an official batch's name but not its md5.
+    /// Accept files that bear an official batch's name but not its content.
     pub allow_modified: bool,
 }
 
@@ -116,7 +116,7 @@ pub struct CifarData {
     pub class_names: Vec<String>,
     /// The batches asked for, in the order asked.
     pub batches: Vec<LabeledImages>,
-    /// The md5 check of each batch, in the same order.
+    /// The check of each batch against the official file, in the same order.
     pub checks: Vec<Check>,
 }
 

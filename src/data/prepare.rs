@@ -175,8 +175,9 @@ fn hold_out(
 }
 
 /// The md5 of the training records when it is known without hashing them: a
-/// training set that is one whole batch of the binary version, verified against
-/// its published md5, has that md5 as its records' md5 (the records are the file).
+/// training set that is one whole batch of the binary version, verified as the
+/// official file (by its BLAKE3 digest), has the file's published md5 as its
+/// records' md5 (the records are the file).
 fn known_md5(split: &SplitConfig, layout: Layout, checks: &[Check]) -> Option<&'static str> {
     match (
         split.train_batches.as_slice(),

@@ -82,6 +82,8 @@ fn digest_mismatch_is_an_error_unless_modified_data_is_allowed() {
     assert!(matches!(e, DataError::DigestMismatch { .. }), "{e:?}");
     for part in [
         "test_batch.bin",
+        "BLAKE3",
+        "69a7d1df5b1d17f8c98089666dffee384a8f3da4421e368f08a80f067ae79ffc",
         "803d5f7f4d78ea53de84dbe85f74fb6d",
         "--allow-modified",
     ] {
