@@ -271,15 +271,26 @@ def main():
     if tf32 is not None:
         print(f"{'torch_reference.py float32':<34}{tf32:>9.2f}{tf32 / secs:>8.2f}")
     torch_col = "PyTorch f32" if tf32 is not None else ""
-    print(f"\n{'--isa':<20}{'seconds':>9}{'floor':>8}{'x floor':>9}{'numpy f32':>11}{'numpy f64':>11}"
-          f"{torch_col:>13}   (floor: work at the peak of that instruction set; peers: their seconds "
-          "over onelayer's, on that instruction set)")
-    for isa, (s_isa, _, res) in runs.items():
-        p32, p64, pt32 = peers[isa]
-        floor_isa = total / (peaks[isa] * 1e9)
-        torch_ratio = f"{pt32 / s_isa:>13.2f}" if pt32 is not None else ""
-        print(f"{isa + ' (' + res['setup'].get('kernels', '?') + ')':<20}{s_isa:>9.2f}{floor_isa:>8.2f}"
-              f"{s_isa / floor_isa:>9.2f}{p32 / s_isa:>11.2f}{p64 / s_isa:>11.2f}{torch_ratio}")
+
+    def per_isa(header, note, columns):
+        """One row per instruction set run: its label, then `columns(seconds, floor)`."""
+        print(f"\n{'--isa':<20}{header}{'numpy f32':>11}{'numpy f64':>11}{torch_col:>13}   ({note})")
+        for isa, (s_isa, _, res) in runs.items():
+            floor_isa = total / (peaks[isa] * 1e9)
+            first, over = columns(s_isa, floor_isa)
+            p32, p64, pt32 = peers[isa]
+            torch_cell = f"{pt32 / over:>13.2f}" if pt32 is not None else ""
+            label = isa + " (" + res["setup"].get("kernels", "?") + ")"
+            print(f"{label:<20}{first}{p32 / over:>11.2f}{p64 / over:>11.2f}{torch_cell}")
+
+    per_isa(f"{'seconds':>9}{'floor':>8}{'x floor':>9}",
+            "floor: work at the peak of that instruction set; peers: their seconds over "
+            "onelayer's, on that instruction set",
+            lambda s_isa, floor_isa: (f"{s_isa:>9.2f}{floor_isa:>8.2f}{s_isa / floor_isa:>9.2f}", s_isa))
+    # A peer's ratio bounds onelayer's: R× faster than a peer at P× the floor is
+    # P/R× the floor, and below 1× no f32 program doing these multiply-adds goes.
+    per_isa("", "the peers' seconds over that floor: R× faster than a peer at P× the floor "
+            "means P/R× the floor", lambda s_isa, floor_isa: ("", floor_isa))
     print(f"\npeak RSS of reproduce: {rss / 1024:.1f} MiB; data held (bytes + labels): "
           f"{data_bytes / 2**20:.1f} MiB; ratio {rss * 1024 / data_bytes:.2f}")
 
