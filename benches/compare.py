@@ -288,7 +288,7 @@ def main():
             "onelayer's, on that instruction set",
             lambda s_isa, floor_isa: (f"{s_isa:>9.2f}{floor_isa:>8.2f}{s_isa / floor_isa:>9.2f}", s_isa))
     # A peer's ratio bounds onelayer's: R× faster than a peer at P× the floor is
-    # P/R× the floor, and below 1× no f32 program doing these multiply-adds goes.
+    # P/R× the floor, and 1× is OpenBLAS's own GEMM doing these multiply-adds.
     per_isa("", "the peers' seconds over that floor: R× faster than a peer at P× the floor "
             "means P/R× the floor", lambda s_isa, floor_isa: ("", floor_isa))
     print(f"\npeak RSS of reproduce: {rss / 1024:.1f} MiB; data held (bytes + labels): "
